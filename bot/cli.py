@@ -1,0 +1,148 @@
+"""The `contest-bot` command line: run the bot, and query the knowledge base without Telegram."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from knowledge.base import KnowledgeBase
+from knowledge.catalogue import CatalogueError
+from knowledge.evaluation import evaluate, read_cases
+from knowledge.matcher import Answer
+from knowledge.render import render_problem, render_track, render_tracks, to_plain
+from knowledge.store import Store, db_path_from_env
+
+DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"
+
+
+def open_knowledge() -> KnowledgeBase:
+    """The store at CONTEST_BOT_DB with the seed catalogue loaded."""
+    return KnowledgeBase(Store(db_path_from_env()))
+
+
+def answer_json(kb: KnowledgeBase, question: str) -> dict[str, object]:
+    answer: Answer = kb.ask(question)
+    return {
+        "q": question,
+        "intent": answer.intent,
+        "ids": list(answer.ids),
+        "score": answer.score,
+        "reply": to_plain(kb.reply(answer)),
+    }
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
+    kb = open_knowledge()
+    if args.jsonl is not None:
+        source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")  # noqa: SIM115
+        with source:
+            for line_no, line in enumerate(source, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    question = str(json.loads(line)["q"])
+                except (ValueError, KeyError, TypeError):
+                    print(f"line {line_no}: expected a JSON object with a \"q\" field", file=sys.stderr)
+                    return 2
+                out.write(json.dumps(answer_json(kb, question), ensure_ascii=False) + "\n")
+        return 0
+    question = " ".join(args.question)
+    if not question:
+        print("ask: give a QUESTION, or --jsonl FILE", file=sys.stderr)
+        return 2
+    if args.json:
+        out.write(json.dumps(answer_json(kb, question), ensure_ascii=False) + "\n")
+    else:
+        out.write(to_plain(kb.reply(kb.ask(question))) + "\n")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
+    kb = open_knowledge()
+    out.write("输入问题后回车，Ctrl-D 退出。\n")
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            out.write("\n")
+            return 0
+        if question.strip():
+            out.write(to_plain(kb.reply(kb.ask(question))) + "\n\n")
+
+
+def cmd_tracks(args: argparse.Namespace, out: TextIO) -> int:
+    out.write(to_plain(render_tracks(open_knowledge().catalogue)) + "\n")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    catalogue = open_knowledge().catalogue
+    ident = args.id.strip()
+    if problem := catalogue.problem(ident):
+        out.write(to_plain(render_problem(catalogue, problem)) + "\n")
+        return 0
+    if track := catalogue.track(ident):
+        out.write(to_plain(render_track(catalogue, track)) + "\n")
+        return 0
+    print(f"show: no track or problem {ident!r} (try 3 or 3-4)", file=sys.stderr)
+    return 1
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    kb = open_knowledge()
+    report = evaluate(read_cases(Path(args.file)), kb.ask)
+    out.write("\n".join(report.lines(verbose=args.verbose)) + "\n")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.main import run
+
+    return run()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contest-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the bot (the local sandbox when no token is set)")
+    sub.add_parser("chat", help="ask questions at an interactive prompt")
+
+    ask = sub.add_parser("ask", help="print the reply to a question")
+    ask.add_argument("question", nargs="*")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument(
+        "--jsonl", nargs="?", const="-", metavar="FILE", help="JSON lines with a q field"
+    )
+
+    sub.add_parser("tracks", help="print the tracks")
+    show = sub.add_parser("show", help="print a track (3) or a problem (3-4)")
+    show.add_argument("id")
+
+    ev = sub.add_parser("eval", help="score a labelled question set")
+    ev.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_SET))
+    ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    return parser
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "chat": cmd_chat,
+    "ask": cmd_ask,
+    "tracks": cmd_tracks,
+    "show": cmd_show,
+    "eval": cmd_eval,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args, sys.stdout)
+    except CatalogueError as exc:
+        print(f"contest-bot: the seed catalogue cannot be read: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""Catalogue knowledge: parsing, storage and matching. Pure code: never imports telegram."""

@@ -1,0 +1,34 @@
+"""The knowledge base: the catalogue loaded into the store, a matcher over it, and replies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from knowledge.catalogue import DEFAULT_SEED, Catalogue, load_seed
+from knowledge.matcher import Answer, Matcher
+from knowledge.render import render_answer
+from knowledge.store import FaqEntry, LoadReport, Store
+
+
+class KnowledgeBase:
+    """Load the seed into the store at start; answer questions from what is stored."""
+
+    def __init__(self, store: Store, seed: Path = DEFAULT_SEED) -> None:
+        self.store = store
+        self.load_report: LoadReport = store.load_catalogue(load_seed(seed))
+        self.catalogue: Catalogue = store.catalogue()
+        self.faq: dict[int, FaqEntry] = {}
+        self.matcher = Matcher(self.catalogue)
+        self.refresh_faq()
+
+    def refresh_faq(self) -> None:
+        """Re-read FAQ entries after organizers changed them."""
+        self.faq = {e.id: e for e in self.store.faq_entries()}
+        self.matcher.set_faq(self.faq.values())
+
+    def ask(self, question: str) -> Answer:
+        return self.matcher.match(question)
+
+    def reply(self, answer: Answer, lang: str = "zh") -> str:
+        """The HTML reply for an answer."""
+        return render_answer(answer, self.catalogue, self.faq, lang)

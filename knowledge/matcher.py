@@ -1,0 +1,412 @@
+"""From a free question to a ranked, scored answer: intent, ids and confidence."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from knowledge.catalogue import Catalogue, Problem
+from knowledge.lexicon import (
+    ESCALATE_CUES,
+    ESCALATE_CUES_EN,
+    FILLER,
+    GLOSSARY,
+    HELP_CUES,
+    HELP_CUES_EN,
+    HELP_PATTERN,
+    LIST_WORDS,
+    SEARCH_CUES,
+    SEARCH_CUES_EN,
+    TRACK_WORDS,
+    TRACKS_CUES_EN,
+)
+from knowledge.normalize import is_cjk, normalize, pinyin_of
+from knowledge.refs import (
+    Reference,
+    digits_for_numerals,
+    find_reference,
+    find_track_name,
+    fix_homophones,
+)
+from knowledge.store import FaqEntry
+
+INTENTS = ("tracks", "track", "problem", "search", "help", "escalate", "faq")
+
+MAX_TERM = 12  # longest catalogue phrase looked up as one term
+MIN_QUERY_COVERAGE = 0.5  # share of a question's content the catalogue must explain
+FAQ_MIN_SIMILARITY = 0.62
+_EDGE_WORDS = "的了和与及等在是为"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot makes of a question."""
+
+    query: str
+    intent: str
+    ids: tuple[str, ...] = ()
+    score: float = 0.0
+    note: str = ""  # why: "no_track:9", "no_problem:3-9", "did_you_mean", "topic:prize" …
+    terms: tuple[str, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class _Term:
+    text: str  # the catalogue's spelling
+    weight: float
+    docs: frozenset[str]
+
+
+class Matcher:
+    """An index over the catalogue (and FAQ entries), built once, queried many times."""
+
+    def __init__(self, catalogue: Catalogue, faq: Iterable[FaqEntry] = ()) -> None:
+        self.catalogue = catalogue
+        self.problems = {p.id: p for p in catalogue.problems}
+        self.track_ids = [t.id for t in catalogue.tracks]
+        self._build_catalogue_index(catalogue.problems)
+        self.set_faq(faq)
+
+    # --- index ------------------------------------------------------------------------------
+
+    def _build_catalogue_index(self, problems: Iterable[Problem]) -> None:
+        docs: dict[str, str] = {}
+        titles: dict[str, str] = {}
+        for p in problems:
+            titles[p.id] = _squash(p.title)
+            docs[p.id] = titles[p.id] + " " + _squash(p.description)
+        self._docs = docs
+        self._titles = titles
+        vocab: dict[str, set[str]] = defaultdict(set)
+        for pid, doc in docs.items():
+            for run in doc.split():
+                for i in range(len(run)):
+                    for j in range(i + 2, min(len(run), i + MAX_TERM) + 1):
+                        vocab[run[i:j]].add(pid)
+        self._vocab = {k: frozenset(v) for k, v in vocab.items()}
+        # Sound index: the pinyin of every Chinese catalogue phrase of 2..6 characters, so a
+        # homophone typo (自东驾驶) still finds its phrase (自动驾驶).
+        sounds: dict[tuple[str, ...], str] = {}
+        for pid, doc in docs.items():
+            for run in doc.split():
+                py = pinyin_of(run)
+                for i in range(len(run)):
+                    for j in range(i + 2, min(len(run), i + 6) + 1):
+                        piece = run[i:j]
+                        if all(is_cjk(ch) for ch in piece):
+                            sounds.setdefault(tuple(py[i:j]), piece)
+        self._sounds = sounds
+        n = len(docs)
+        self._n = n
+        # Meta-question cues that the catalogue itself uses (消费 has 费, 反洗钱 has 钱) would
+        # make content look like a question for the organizers: they are content, not cues.
+        corpus = " ".join(docs.values())
+        self._glossary_en = {k: v for k, v in GLOSSARY.items() if k.isascii() and v in vocab}
+        self._glossary_zh = {
+            k: v for k, v in GLOSSARY.items() if not k.isascii() and k not in vocab and v in vocab
+        }
+        self._escalate_cues = {
+            topic: tuple(c for c in cues if c not in corpus)
+            for topic, cues in ESCALATE_CUES.items()
+        }
+
+    def set_faq(self, entries: Iterable[FaqEntry]) -> None:
+        """Replace the FAQ index (organizers added, edited or deleted an entry)."""
+        self._faq = {e.id: e for e in entries}
+        self._faq_ids = list(self._faq)
+        self._faq_keys = [_faq_key(e.question) for e in self._faq.values()]
+        self._faq_numbers = [_numbers(e.question) for e in self._faq.values()]
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def match(self, text: str) -> Answer:
+        """Read a question and decide what answers it."""
+        q = text.strip()
+        norm = digits_for_numerals(fix_homophones(normalize(q)))
+        squashed = _squash(norm)
+        if not squashed:
+            return Answer(q, "help", note="empty")
+        if q.startswith("/"):
+            return self._command(q)
+
+        faq = self._match_faq(q)
+        if faq is not None:
+            return faq
+
+        topic = self._escalation_topic(norm)
+        if topic:
+            return Answer(q, "escalate", note=f"topic:{topic}")
+
+        ref = find_reference(norm)
+        if ref is None:
+            ref = find_track_name(norm, strict=True) or find_track_name(norm, strict=False)
+            if ref is not None and ref.problem is None:
+                # A bare short name (交通) counts only when it is all the question says.
+                name_only = find_track_name(norm, strict=True)
+                if name_only is None and self._content_terms(_cut(norm, ref.span)):
+                    ref = None
+        if ref is not None:
+            answer = self._by_reference(q, norm, ref)
+            if answer is not None:
+                return answer
+
+        terms, coverage = self._terms_with_coverage(norm)
+        if not terms or coverage < MIN_QUERY_COVERAGE:
+            if _asks_for_track_list(norm):
+                return Answer(q, "tracks", score=1.0)
+            if _asks_for_help(norm) or not _content(norm):
+                return Answer(q, "help", score=1.0)
+            return Answer(q, "escalate", score=coverage, note="no_match")
+        ranked = self._rank(terms, self.problems)
+        return self._decide(q, norm, ranked, terms)
+
+    def _command(self, q: str) -> Answer:
+        command = q[1:].split()[0].split("@")[0].lower() if len(q) > 1 else ""
+        if command in ("tracks", "list"):
+            return Answer(q, "tracks", score=1.0)
+        return Answer(q, "help", score=1.0, note=f"command:{command}")
+
+    def _escalation_topic(self, norm: str) -> str | None:
+        squashed = _squash(norm)
+        for topic, cues in self._escalate_cues.items():
+            if any(cue in squashed for cue in cues):
+                return topic
+        padded = f" {norm} "
+        for topic, cues in ESCALATE_CUES_EN.items():
+            if any(re.search(rf"\b{re.escape(cue.strip())}", padded) for cue in cues):
+                return topic
+        return None
+
+    def _by_reference(self, q: str, norm: str, ref: Reference) -> Answer | None:
+        track_id = str(ref.track)
+        if track_id not in self.track_ids:
+            return Answer(q, "tracks", score=1.0, note=f"no_track:{ref.track}")
+        in_track = {p.id: p for p in self.catalogue.problems_of(track_id)}
+        if ref.problem is not None:
+            number = len(in_track) if ref.problem == -1 else ref.problem
+            pid = f"{track_id}-{number}"
+            if pid in in_track:
+                return Answer(q, "problem", (pid,), 1.0)
+            return Answer(q, "track", (track_id,), 1.0, note=f"no_problem:{pid}")
+        # A track plus more words: the words may name one of its problems (金融赛道的通用类赛题).
+        rest = _cut(norm, ref.span)
+        terms, coverage = self._terms_with_coverage(rest)
+        if terms and coverage >= MIN_QUERY_COVERAGE:
+            ranked = self._rank(terms, in_track)
+            if ranked and ranked[0][1] >= 0.5 and _is_clear(ranked):
+                return Answer(q, "problem", (ranked[0][0],), round(ranked[0][1], 3))
+            if not ref.by_name:
+                return None if _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN) else None
+        return Answer(q, "track", (track_id,), 1.0)
+
+    def _decide(
+        self, q: str, norm: str, ranked: list[tuple[str, float]], terms: list[_Term]
+    ) -> Answer:
+        names = tuple(t.text for t in terms)
+        if not ranked or ranked[0][1] < 0.34:
+            return Answer(q, "escalate", score=ranked[0][1] if ranked else 0.0, note="no_match")
+        best = ranked[0][1]
+        if _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN):
+            fitting = tuple(pid for pid, s in ranked if s >= max(0.34, best * 0.5))
+            return Answer(q, "search", fitting, round(best, 3), note="theme", terms=names)
+        if _is_clear(ranked):
+            return Answer(q, "problem", (ranked[0][0],), round(best, 3), terms=names)
+        close = tuple(pid for pid, s in ranked[:3] if s >= best * 0.8)
+        return Answer(q, "search", close, round(best, 3), note="did_you_mean", terms=names)
+
+    # --- terms and ranking ------------------------------------------------------------------
+
+    def _terms_with_coverage(self, norm: str) -> tuple[list[_Term], float]:
+        """Catalogue phrases found in the question, and the share of its content they cover."""
+        terms = self._glossary_terms(norm)
+        norm = self._everyday_to_catalogue(norm)
+        content = covered = 0
+        for run in _squash(norm).split():
+            position = 0
+            for start, end, term in self._segment(run):
+                content += _content_chars(run[position:start])
+                position = end
+                if term is not None:
+                    content += end - start
+                    covered += end - start
+                    terms.append(term)
+            content += _content_chars(run[position:])
+        terms = list({t.text.lstrip("="): t for t in terms}.values())
+        if content == 0:
+            return terms, 1.0 if terms else 0.0
+        if covered == 0 and terms and not any(is_cjk(ch) for ch in norm):
+            return terms, 1.0  # an English question that the glossary understood
+        return terms, min(1.0, covered / content)
+
+    def _content_terms(self, norm: str) -> list[_Term]:
+        return self._terms_with_coverage(norm)[0]
+
+    def _glossary_terms(self, norm: str) -> list[_Term]:
+        """Catalogue terms for the English words of a question."""
+        return [
+            self._term(term, prefix="=")
+            for key, term in self._glossary_en.items()
+            if re.search(rf"\b{re.escape(key)}", norm)
+        ]
+
+    def _everyday_to_catalogue(self, norm: str) -> str:
+        """Rewrite everyday Chinese words the catalogue does not use in its own words."""
+        for key, term in self._glossary_zh.items():
+            if key in norm:
+                norm = norm.replace(key, term)
+        return norm
+
+    def _term(self, phrase: str, prefix: str = "") -> _Term:
+        docs = self._vocab[phrase]
+        idf = math.log(1 + self._n / len(docs))
+        return _Term(prefix + phrase, idf * math.sqrt(len(phrase) / 2), docs)
+
+    def _segment(self, run: str) -> list[tuple[int, int, _Term | None]]:
+        """Greedy longest match of catalogue phrases, by spelling or by sound.
+
+        Yields (start, end, term); term is None for a phrase that is only filler (赛题, 相关).
+        """
+        found: list[tuple[int, int, _Term | None]] = []
+        py = pinyin_of(run)
+        i = 0
+        while i < len(run):
+            best = ""
+            for j in range(min(len(run), i + MAX_TERM), i + 1, -1):
+                if run[i:j] in self._vocab:
+                    best = run[i:j]
+                    break
+            length = len(best)
+            # A sound-alike counts from three characters on: two-character homophones are
+            # everywhere (个题 sounds like 个体) and would turn filler into content.
+            for j in range(min(len(run), i + 6), i + max(length, 2), -1):
+                phrase = self._sounds.get(tuple(py[i:j]))
+                if phrase and not _is_filler(run[i:j]):
+                    best, length = phrase, j - i
+                    break
+            if not best:
+                i += 1
+                continue
+            trimmed = best.strip(_EDGE_WORDS)
+            if len(trimmed) >= 2 and trimmed in self._vocab and not _is_filler(trimmed):
+                found.append((i, i + length, self._term(trimmed)))
+            else:
+                found.append((i, i + length, None))
+            i += length
+        return found
+
+    def _rank(
+        self, terms: list[_Term], problems: dict[str, Problem]
+    ) -> list[tuple[str, float]]:
+        total = sum(t.weight for t in terms) * 1.25
+        if total <= 0:
+            return []
+        scores: dict[str, float] = defaultdict(float)
+        for term in terms:
+            phrase = term.text.lstrip("=")
+            for pid in term.docs:
+                if pid in problems:
+                    boost = 1.25 if phrase in self._titles[pid] else 1.0
+                    scores[pid] += term.weight * boost
+        ranked = sorted(((pid, s / total) for pid, s in scores.items()), key=_rank_key)
+        return ranked
+
+    # --- FAQ --------------------------------------------------------------------------------
+
+    def _match_faq(self, q: str) -> Answer | None:
+        if not self._faq_keys:
+            return None
+        key = _faq_key(q)
+        if len(key) < 2:
+            return None
+        numbers = _numbers(q)
+        for _, score, index in process.extract(
+            key, self._faq_keys, scorer=fuzz.ratio, processor=None, limit=5, score_cutoff=50
+        ):
+            if self._faq_numbers[index] != numbers:
+                continue
+            similarity = _dice(key, self._faq_keys[index])
+            if similarity >= FAQ_MIN_SIMILARITY:
+                faq_id = self._faq_ids[index]
+                return Answer(q, "faq", (f"faq:{faq_id}",), round(similarity, 3))
+        return None
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _rank_key(item: tuple[str, float]) -> tuple[float, int, int]:
+    track, number = item[0].split("-")
+    return (-item[1], int(track), int(number))
+
+
+def _is_clear(ranked: list[tuple[str, float]]) -> bool:
+    if len(ranked) == 1:
+        return True
+    return ranked[0][1] - ranked[1][1] >= 0.15 or ranked[1][1] < ranked[0][1] * 0.7
+
+
+def _squash(text: str) -> str:
+    """Drop spaces between Chinese characters; keep them between Latin words."""
+    return re.sub(r"(?<![a-z0-9]) | (?![a-z0-9])", "", text)
+
+
+def _cut(text: str, span: tuple[int, int]) -> str:
+    return text[: span[0]] + " " + text[span[1] :]
+
+
+_NOT_CONTENT = FILLER + SEARCH_CUES + TRACK_WORDS + LIST_WORDS + HELP_CUES
+_FILLER_RE = re.compile("|".join(sorted(map(re.escape, _NOT_CONTENT), key=len, reverse=True)))
+
+
+def _is_filler(phrase: str) -> bool:
+    return not _FILLER_RE.sub("", phrase)
+
+
+def _content_chars(gap: str) -> int:
+    """Chinese characters of a stretch that are not filler words (那题, 是什么, 的 …)."""
+    return sum(1 for ch in _FILLER_RE.sub("", gap) if is_cjk(ch))
+
+
+def _content(norm: str) -> str:
+    """The question without filler words: what is left to explain."""
+    return " ".join(w for w in _FILLER_RE.sub(" ", _squash(norm)).split() if w)
+
+
+def _has_cue(norm: str, cues: tuple[str, ...], cues_en: tuple[str, ...]) -> bool:
+    squashed = _squash(norm)
+    if any(cue in squashed for cue in cues):
+        return True
+    return any(re.search(rf"\b{re.escape(cue)}\b", norm) for cue in cues_en)
+
+
+def _asks_for_track_list(norm: str) -> bool:
+    squashed = _squash(norm)
+    if any(w in squashed for w in TRACK_WORDS) and any(w in squashed for w in LIST_WORDS):
+        return True
+    return any(re.search(rf"\b{re.escape(cue)}\b", norm) for cue in TRACKS_CUES_EN)
+
+
+def _asks_for_help(norm: str) -> bool:
+    return _has_cue(norm, HELP_CUES, HELP_CUES_EN) or bool(re.search(HELP_PATTERN, _squash(norm)))
+
+
+def _faq_key(text: str) -> str:
+    return _squash(normalize(text))
+
+
+def _numbers(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\d+", normalize(text)))
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
+
+
+def _dice(a: str, b: str) -> float:
+    x, y = _bigrams(a), _bigrams(b)
+    return 2 * len(x & y) / (len(x) + len(y))

@@ -1,0 +1,66 @@
+"""Text normalization: width, traditional characters, case, punctuation, emoji, spacing."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+_T2S = opencc.OpenCC("t2s")
+
+# Kept through normalization because references use them: 3-4, 3.4, 3/4, 3_4.
+_KEEP = set("-./_")
+
+
+def _is_word_char(ch: str) -> bool:
+    cat = unicodedata.category(ch)
+    return cat[0] in "LN" and cat != "Nl" or ch in _KEEP
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str) -> str:
+    """Fold width, traditional→simplified, case; punctuation, emoji and odd spaces → one space."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _T2S.convert(text).lower()
+    # Zero-width and control characters vanish; everything else that is not a letter or digit
+    # (punctuation, symbols, emoji) separates words.
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("Cf", "Cc", "Mn", "Me"):
+            continue
+        out.append(ch if _is_word_char(ch) else " ")
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def compact(text: str) -> str:
+    """Normalized text without spaces between Chinese characters (Chinese has no spaces)."""
+    return re.sub(r"(?<=[^a-z0-9]) (?=[^a-z0-9])", "", normalize(text))
+
+
+@lru_cache(maxsize=65536)
+def char_pinyin(ch: str) -> str:
+    """Toneless pinyin of one Chinese character (its most common reading)."""
+    return lazy_pinyin(ch, style=Style.NORMAL)[0] if is_cjk(ch) else ch
+
+
+def pinyin_of(text: str) -> list[str]:
+    """Toneless pinyin per character, reading words in context (多音字 by their word)."""
+    return [p if is_cjk(ch) else ch for ch, p in zip(text, _pinyin_list(text), strict=True)]
+
+
+def _pinyin_list(text: str) -> list[str]:
+    # lazy_pinyin keeps runs of non-Chinese text together; expand them back to one per char.
+    result: list[str] = []
+    for piece in lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: list(s)):
+        result.append(piece)
+    if len(result) != len(text):  # defensive: fall back to character by character
+        return [char_pinyin(ch) for ch in text]
+    return result

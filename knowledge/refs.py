@@ -1,0 +1,150 @@
+"""References to tracks and problems by number or name: 赛道三赛题4, 第3赛道第4题, 3-4, T3P4 …"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.catalogue import chinese_number
+from knowledge.lexicon import TRACK_ALIASES, TRACK_ALIASES_EN
+from knowledge.normalize import pinyin_of
+
+_CN = "[零一二两三四五六七八九十]+"
+_EN_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
+    "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9,
+}  # fmt: skip
+
+# IME slips of the two words every reference uses, recognised by their sound: 赛到 → 赛道.
+_SOUND_FIXES = {("sai", "dao"): "赛道", ("sai", "ti"): "赛题"}
+
+
+def fix_homophones(text: str) -> str:
+    """Replace two-character windows that sound like 赛道/赛题 with the words themselves."""
+    if "赛" not in text and "塞" not in text and "sai" not in text:
+        return text
+    pinyin = pinyin_of(text)
+    chars = list(text)
+    for i in range(len(chars) - 1):
+        word = _SOUND_FIXES.get((pinyin[i], pinyin[i + 1]))
+        if word and chars[i] in "赛塞腮鳃":
+            chars[i : i + 2] = list(word)
+    return "".join(chars)
+
+
+def digits_for_numerals(text: str) -> str:
+    """Write numbers next to 赛道/赛题/第/题/track/problem as digits; leave other words alone."""
+
+    def arabic(numeral: str) -> str:
+        value = chinese_number(numeral)
+        return str(value) if value is not None else numeral
+
+    text = re.sub(rf"(赛道|赛题|第)\s*({_CN})", lambda m: m.group(1) + arabic(m.group(2)), text)
+    text = re.sub(rf"{_CN}(?=\s*(?:号|个)?赛道|\s*道?题(?![目材]))", lambda m: arabic(m[0]), text)
+    text = re.sub(
+        rf"(题)\s*({_CN})(?![a-z0-9零一二两三四五六七八九十])",
+        lambda m: m.group(1) + arabic(m.group(2)),
+        text,
+    )
+    words = "|".join(_EN_NUMBERS)
+    return re.sub(
+        rf"\b(track|problem|question|task|challenge|topic|no\.?|number|#)\s*({words})\b",
+        lambda m: f"{m.group(1)} {_EN_NUMBERS[m.group(2)]}",
+        text,
+    )
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a question points at by number or name; numbers may not exist."""
+
+    track: int | None = None
+    problem: int | None = None  # -1 means "the last problem"
+    span: tuple[int, int] = (0, 0)  # where the reference stands in the searched text
+    by_name: bool = False
+
+
+_P = r"(?:赛题|第|题|problem|question|task|challenge|p|no\.?|#)"
+_PROBLEM_PATTERNS = [
+    re.compile(r"赛道\s*(\d+)\s*\D{0,4}?(?:赛题|第|题)\s*(\d+)"),
+    re.compile(r"第\s*(\d+)\s*个?\s*赛道\s*\D{0,3}?(?:第|赛题)\s*(\d+)"),
+    re.compile(rf"\btrack\s*(\d+)\s*\W{{0,3}}\s*{_P}\s*(\d+)"),
+    re.compile(r"\bt\s*(\d+)\s*[-_.]?\s*p\s*(\d+)\b"),
+    re.compile(r"(?<![\d.])(\d)\s*[-.－—_/]\s*(\d{1,2})(?![\d.%])"),
+]
+_PROBLEM_REVERSED = re.compile(r"\b(?:problem|question|task)\s*(\d+)\s*(?:of|in|from)\s*track\s*(\d+)")
+_TRACK_PATTERNS = [
+    re.compile(r"赛道\s*(\d+)"),
+    re.compile(r"第\s*(\d+)\s*个?\s*赛道"),
+    re.compile(r"(\d+)\s*号\s*赛道"),
+    re.compile(r"\btrack\s*#?\s*(\d+)"),
+    re.compile(r"\bt(\d)\b"),
+]
+# After a track's name: its Nth problem, its first or its last.
+_NTH_AFTER_NAME = re.compile(
+    r"^\s*(?:赛道|方向|领域|板块)?\s*\D{0,3}?(?:第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题)|赛题\s*(\d+)|题\s*(\d+)"
+    r"|(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题))"
+)
+_FIRST_LAST_EN = re.compile(r"\b(first|last)\s+(?:problem|question|task)\b")
+_LAST_CN = re.compile(r"(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题)")
+
+
+def find_reference(text: str) -> Reference | None:
+    """The first numeric reference in normalized text (digits already converted)."""
+    m = _PROBLEM_REVERSED.search(text)
+    if m:
+        return Reference(int(m.group(2)), int(m.group(1)), m.span())
+    for pattern in _PROBLEM_PATTERNS:
+        if m := pattern.search(text):
+            return Reference(int(m.group(1)), int(m.group(2)), m.span())
+    for pattern in _TRACK_PATTERNS:
+        if m := pattern.search(text):
+            track = int(m.group(1))
+            rest = text[m.end() :]
+            problem = _last_or_nth(rest)
+            return Reference(track, problem, (m.start(), m.end()))
+    return None
+
+
+def _last_or_nth(rest: str) -> int | None:
+    if m := _NTH_AFTER_NAME.match(rest):
+        if m.group(4):
+            return -1
+        return int(next(g for g in m.groups()[:3] if g))
+    if _LAST_CN.search(rest[:8]) or re.search(r"\blast\s+(?:problem|question|one)", rest):
+        return -1
+    if re.search(r"\bfirst\s+(?:problem|question|one)", rest):
+        return 1
+    return None
+
+
+def find_track_name(text: str, *, strict: bool) -> Reference | None:
+    """A track named by its name or a short form. Short forms count only next to 赛道/方向…
+    unless strict is False (the question is nothing but the name)."""
+    best: Reference | None = None
+    for track_id, aliases in TRACK_ALIASES.items():
+        for i, alias in enumerate(aliases):
+            for m in re.finditer(re.escape(alias), text):
+                after = text[m.end() :]
+                marked = bool(re.match(r"\s*的?\s*(?:赛道|方向|领域|板块|类|track)", after))
+                if i > 0 and strict and not marked:
+                    continue
+                ref = Reference(int(track_id), _last_or_nth(after), m.span(), by_name=True)
+                if best is None or _longer(ref, best):
+                    best = ref
+    for track_id, aliases in TRACK_ALIASES_EN.items():
+        for alias in aliases:
+            for m in re.finditer(rf"\b{re.escape(alias)}\b", text):
+                after = text[m.end() :]
+                marked = bool(re.match(r"\s*(?:track|sector|category)", after))
+                if strict and not marked:
+                    continue
+                ref = Reference(int(track_id), _last_or_nth(after), m.span(), by_name=True)
+                if best is None or _longer(ref, best):
+                    best = ref
+    return best
+
+
+def _longer(a: Reference, b: Reference) -> bool:
+    return (a.span[1] - a.span[0]) > (b.span[1] - b.span[0])
