@@ -46,7 +46,9 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
                 try:
                     question = str(json.loads(line)["q"])
                 except (ValueError, KeyError, TypeError):
-                    print(f"line {line_no}: expected a JSON object with a \"q\" field", file=sys.stderr)
+                    print(
+                        f'line {line_no}: expected a JSON object with a "q" field', file=sys.stderr
+                    )
                     return 2
                 out.write(json.dumps(answer_json(kb, question), ensure_ascii=False) + "\n")
         return 0

@@ -70,6 +70,7 @@ class Matcher:
         self.problems = {p.id: p for p in catalogue.problems}
         self.track_ids = [t.id for t in catalogue.tracks]
         self._build_catalogue_index(catalogue.problems)
+        self._related: dict[str, list[str]] = {}
         self.set_faq(faq)
 
     # --- index ------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ class Matcher:
         # Sound index: the pinyin of every Chinese catalogue phrase of 2..6 characters, so a
         # homophone typo (自东驾驶) still finds its phrase (自动驾驶).
         sounds: dict[tuple[str, ...], str] = {}
-        for pid, doc in docs.items():
+        for doc in docs.values():
             for run in doc.split():
                 py = pinyin_of(run)
                 for i in range(len(run)):
@@ -201,7 +202,7 @@ class Matcher:
             if ranked and ranked[0][1] >= 0.5 and _is_clear(ranked):
                 return Answer(q, "problem", (ranked[0][0],), round(ranked[0][1], 3))
             if not ref.by_name:
-                return None if _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN) else None
+                return None  # "赛道三 …" and words beyond it: let the words decide
         return Answer(q, "track", (track_id,), 1.0)
 
     def _decide(
@@ -299,9 +300,7 @@ class Matcher:
             i += length
         return found
 
-    def _rank(
-        self, terms: list[_Term], problems: dict[str, Problem]
-    ) -> list[tuple[str, float]]:
+    def _rank(self, terms: list[_Term], problems: dict[str, Problem]) -> list[tuple[str, float]]:
         total = sum(t.weight for t in terms) * 1.25
         if total <= 0:
             return []
@@ -315,6 +314,12 @@ class Matcher:
         ranked = sorted(((pid, s / total) for pid, s in scores.items()), key=_rank_key)
         return ranked
 
+    def related(self, problem_id: str, k: int = 2) -> list[str]:
+        """The problems whose whole text is most alike (TF-IDF cosine over character pairs)."""
+        if not self._related:
+            self._related = _similar_documents(self._docs)
+        return self._related.get(problem_id, [])[:k]
+
     # --- FAQ --------------------------------------------------------------------------------
 
     def _match_faq(self, q: str) -> Answer | None:
@@ -324,7 +329,7 @@ class Matcher:
         if len(key) < 2:
             return None
         numbers = _numbers(q)
-        for _, score, index in process.extract(
+        for _, _score, index in process.extract(
             key, self._faq_keys, scorer=fuzz.ratio, processor=None, limit=5, score_cutoff=50
         ):
             if self._faq_numbers[index] != numbers:
@@ -337,6 +342,28 @@ class Matcher:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _similar_documents(docs: dict[str, str]) -> dict[str, list[str]]:
+    grams = {pid: _bigrams(_squash(doc)) for pid, doc in docs.items()}
+    df: dict[str, int] = defaultdict(int)
+    for bag in grams.values():
+        for gram in bag:
+            df[gram] += 1
+    n = len(docs)
+    vectors = {
+        pid: {g: math.log(n / df[g]) for g in bag if df[g] < n / 2} for pid, bag in grams.items()
+    }
+    norms = {pid: math.sqrt(sum(w * w for w in v.values())) or 1.0 for pid, v in vectors.items()}
+    similar = {}
+    for pid, vector in vectors.items():
+        scores = [
+            (sum(w * other.get(g, 0.0) for g, w in vector.items()) / (norms[pid] * norms[o]), o)
+            for o, other in vectors.items()
+            if o != pid
+        ]
+        similar[pid] = [o for _, o in sorted(scores, key=lambda x: (-x[0], x[1]))]
+    return similar
 
 
 def _rank_key(item: tuple[str, float]) -> tuple[float, int, int]:

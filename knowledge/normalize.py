@@ -17,7 +17,7 @@ _KEEP = set("-./_")
 
 def _is_word_char(ch: str) -> bool:
     cat = unicodedata.category(ch)
-    return cat[0] in "LN" and cat != "Nl" or ch in _KEEP
+    return (cat[0] in "LN" and cat != "Nl") or ch in _KEEP
 
 
 @lru_cache(maxsize=4096)

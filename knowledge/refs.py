@@ -73,7 +73,9 @@ _PROBLEM_PATTERNS = [
     re.compile(r"\bt\s*(\d+)\s*[-_.]?\s*p\s*(\d+)\b"),
     re.compile(r"(?<![\d.])(\d)\s*[-.－—_/]\s*(\d{1,2})(?![\d.%])"),
 ]
-_PROBLEM_REVERSED = re.compile(r"\b(?:problem|question|task)\s*(\d+)\s*(?:of|in|from)\s*track\s*(\d+)")
+_PROBLEM_REVERSED = re.compile(
+    r"\b(?:problem|question|task)\s*(\d+)\s*(?:of|in|from)\s*track\s*(\d+)"
+)
 _TRACK_PATTERNS = [
     re.compile(r"赛道\s*(\d+)"),
     re.compile(r"第\s*(\d+)\s*个?\s*赛道"),

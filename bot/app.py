@@ -1,0 +1,59 @@
+"""Build the PTB Application: settings, store, knowledge base, handlers, commands."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand
+from telegram.ext import Application, ApplicationBuilder
+
+import handlers
+from bot.config import Settings
+from bot.services import Services, attach
+from knowledge.base import KnowledgeBase
+from knowledge.store import Store
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "zh": [
+        ("start", "开始 · 主菜单"),
+        ("tracks", "全部赛道"),
+        ("help", "怎么提问"),
+    ],
+    "en": [
+        ("start", "Start · main menu"),
+        ("tracks", "All tracks"),
+        ("help", "How to ask"),
+    ],
+}
+
+
+def build_application(
+    settings: Settings, token: str, store: Store | None = None
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The Application for a token, talking to settings.api_base_url."""
+    store = store or Store(settings.db_path)
+    kb = KnowledgeBase(store)
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.api_base_url.removesuffix("bot") + "file/bot")
+        .concurrent_updates(True)
+        .post_init(_post_init)
+        .build()
+    )
+    attach(app, Services(settings=settings, store=store, kb=kb))
+    handlers.register(app)
+    return app
+
+
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register the command menu in Chinese (default) and English."""
+    for lang, commands in COMMANDS.items():
+        await app.bot.set_my_commands(
+            [BotCommand(name, text) for name, text in commands],
+            language_code=None if lang == "zh" else lang,
+        )

@@ -1,0 +1,161 @@
+"""Settings from the environment: one frozen dataclass, checked at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(ValueError):
+    """A setting has a bad value; the message names the variable and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment. See .env.example for each variable."""
+
+    token: str | None = None
+    api_base_url: str = DEFAULT_API_BASE_URL
+    db_path: Path = Path("data/contest-bot.db")
+    organizer_chat_id: int | None = None
+    organizer_ids: frozenset[int] = field(default_factory=frozenset)
+    log_level: str = "INFO"
+    sandbox_port: int = 8080
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    port: int = 8080
+    sla_minutes: int = 30
+    max_open_tickets: int = 3
+    escalation_interval_seconds: int = 30
+    show_staff_names: bool = False
+    broadcast_rate: float = 25.0
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def sandbox(self) -> bool:
+        """No token: run against the local Bot API emulator."""
+        return not self.token
+
+    def __repr__(self) -> str:  # never print the token or the webhook secret
+        return f"Settings(sandbox={self.sandbox}, db_path={self.db_path!s}, ...)"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every variable; raise ConfigError naming the first bad one."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        token = get("TELEGRAM_BOT_TOKEN")
+        if token is not None and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
+            raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (123456:ABC…)")
+        api_base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
+        if not re.match(r"https?://", api_base_url):
+            raise ConfigError("TELEGRAM_API_BASE_URL must start with http:// or https://")
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        webhook_url = get("WEBHOOK_URL")
+        if webhook_url is not None and not webhook_url.startswith(
+            ("https://", "http://127.0.0.1")
+        ):
+            raise ConfigError("WEBHOOK_URL must be an https:// address Telegram can reach")
+        webhook_secret = get("WEBHOOK_SECRET")
+        if webhook_secret is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", webhook_secret
+        ):
+            raise ConfigError("WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1-256 chars)")
+        if webhook_url is not None and webhook_secret is None:
+            raise ConfigError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        timezone = get("TIMEZONE") or "Asia/Shanghai"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"TIMEZONE {timezone!r} is not a known time zone") from exc
+        return cls(
+            token=token,
+            api_base_url=api_base_url,
+            db_path=Path(get("CONTEST_BOT_DB") or "data/contest-bot.db"),
+            organizer_chat_id=_int(get("ORGANIZER_CHAT_ID"), "ORGANIZER_CHAT_ID"),
+            organizer_ids=frozenset(_ids(get("ORGANIZER_IDS"))),
+            log_level=log_level,
+            sandbox_port=_port(get("SANDBOX_PORT"), "SANDBOX_PORT", 8080),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            port=_port(get("PORT"), "PORT", 8080),
+            sla_minutes=_positive(get("SLA_MINUTES"), "SLA_MINUTES", 30),
+            max_open_tickets=_positive(get("MAX_OPEN_TICKETS"), "MAX_OPEN_TICKETS", 3),
+            escalation_interval_seconds=_positive(
+                get("ESCALATION_INTERVAL_SECONDS"), "ESCALATION_INTERVAL_SECONDS", 30, zero=True
+            ),
+            show_staff_names=_bool(get("SHOW_STAFF_NAMES"), "SHOW_STAFF_NAMES"),
+            broadcast_rate=_rate(get("BROADCAST_RATE")),
+            timezone=timezone,
+        )
+
+
+def _int(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer chat id, got {value!r}") from None
+
+
+def _ids(value: str | None) -> list[int]:
+    if value is None:
+        return []
+    ids = []
+    for part in re.split(r"[,\s]+", value):
+        if part:
+            parsed = _int(part, "ORGANIZER_IDS")
+            assert parsed is not None
+            ids.append(parsed)
+    return ids
+
+
+def _positive(value: str | None, name: str, default: int, *, zero: bool = False) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or (int(value) == 0 and not zero):
+        raise ConfigError(f"{name} must be a {'non-negative' if zero else 'positive'} integer")
+    return int(value)
+
+
+def _port(value: str | None, name: str, default: int) -> int:
+    port = _positive(value, name, default, zero=True)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name} must be a TCP port (0-65535)")
+    return port
+
+
+def _bool(value: str | None, name: str) -> bool:
+    if value is None:
+        return False
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false")
+
+
+def _rate(value: str | None) -> float:
+    if value is None:
+        return 25.0
+    try:
+        rate = float(value)
+    except ValueError:
+        raise ConfigError("BROADCAST_RATE must be a number of messages per second") from None
+    if not 0 < rate <= 30:
+        raise ConfigError("BROADCAST_RATE must be above 0 and at most 30 (Telegram's limit)")
+    return rate

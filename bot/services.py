@@ -1,0 +1,34 @@
+"""What handlers share: settings, store and knowledge base, kept in the Application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from bot.config import Settings
+from knowledge.base import KnowledgeBase
+from knowledge.store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    kb: KnowledgeBase
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+KEY = "services"
+
+
+def attach(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    app.bot_data[KEY] = services
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The Services of the running Application."""
+    found = context.bot_data[KEY]
+    assert isinstance(found, Services)
+    return found

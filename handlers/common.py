@@ -1,0 +1,132 @@
+"""Helpers every handler module uses: language, keyboards, safe sending of long HTML."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from knowledge.catalogue import Catalogue, Problem, Track
+from knowledge.render import lang_of, split_html, track_label
+
+log = logging.getLogger(__name__)
+
+# Callback data, all far below Telegram's 64 bytes: "home", "tracks", "t:3", "p:3-4", "help".
+HOME, TRACKS, HELP = "home", "tracks", "help"
+
+LABELS = {
+    "zh": {
+        "home": "🏠 主页",
+        "back": "⬅️ 返回",
+        "tracks": "📋 全部赛道",
+        "how": "❓ 怎么提问",
+        "expired": "这个按钮已过期，请从主页重新开始。",
+        "error": "抱歉，出了点问题，请稍后再试。",
+    },
+    "en": {
+        "home": "🏠 Home",
+        "back": "⬅️ Back",
+        "tracks": "📋 All tracks",
+        "how": "❓ How to ask",
+        "expired": "This button has expired. Please start again from the home menu.",
+        "error": "Sorry, something went wrong. Please try again later.",
+    },
+}
+
+
+def user_lang(update: Update) -> str:
+    """English for users whose Telegram language is English; Chinese otherwise."""
+    user = update.effective_user
+    return lang_of(user.language_code if user else None)
+
+
+def label(lang: str, key: str) -> str:
+    return LABELS.get(lang, LABELS["zh"])[key]
+
+
+def track_button(track: Track, lang: str, prefix: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(prefix + track_label(track, lang), callback_data=f"t:{track.id}")
+
+
+def problem_button(problem: Problem, prefix: str = "") -> InlineKeyboardButton:
+    title = problem.title if len(problem.title) <= 18 else problem.title[:17] + "…"
+    return InlineKeyboardButton(f"{prefix}{problem.id} {title}", callback_data=f"p:{problem.id}")
+
+
+def home_keyboard(catalogue: Catalogue, lang: str) -> InlineKeyboardMarkup:
+    """The main menu: the tracks two a row, then how to ask."""
+    buttons = [track_button(t, lang) for t in catalogue.tracks]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([InlineKeyboardButton(label(lang, "how"), callback_data=HELP)])
+    return InlineKeyboardMarkup(rows)
+
+
+def nav_row(lang: str, back: str | None = None) -> list[InlineKeyboardButton]:
+    row = []
+    if back is not None:
+        row.append(InlineKeyboardButton(label(lang, "back"), callback_data=back))
+    row.append(InlineKeyboardButton(label(lang, "home"), callback_data=HOME))
+    return row
+
+
+def track_keyboard(catalogue: Catalogue, track: Track, lang: str) -> InlineKeyboardMarkup:
+    rows = [[problem_button(p)] for p in catalogue.problems_of(track.id)]
+    rows.append(nav_row(lang, back=TRACKS))
+    return InlineKeyboardMarkup(rows)
+
+
+async def reply_html(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Reply with HTML, split below Telegram's limit; buttons go on the last part."""
+    parts = split_html(text)
+    sent = message
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        sent = await message.reply_html(
+            part,
+            reply_markup=markup if last else None,
+            do_quote=False,
+            disable_web_page_preview=True,
+        )
+    return sent
+
+
+async def edit_or_send(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+) -> None:
+    """Navigation edits the message in place; text too long for one message is sent anew."""
+    query = update.callback_query
+    assert query is not None
+    parts = split_html(text)
+    message = query.message
+    if len(parts) == 1 and isinstance(message, Message):
+        try:
+            await message.edit_text(
+                parts[0],
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                return
+            log.info("edit failed (%s); sending a new message", exc.message)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for i, part in enumerate(parts):
+        await context.bot.send_message(
+            chat.id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if i == len(parts) - 1 else None,
+            disable_web_page_preview=True,
+        )

@@ -1,0 +1,35 @@
+"""The last resort: log a handler's failure and tell the user, without internals."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
+
+from handlers.common import label, user_lang
+
+log = logging.getLogger("contest_bot.errors")
+
+
+async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the exception; say sorry in the chat it came from."""
+    log.error(
+        "handler failed on update %s", getattr(update, "update_id", "?"), exc_info=context.error
+    )
+    if not isinstance(update, Update):
+        return
+    lang = user_lang(update)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(label(lang, "error"))
+        elif update.effective_chat is not None and update.effective_message is not None:
+            await context.bot.send_message(update.effective_chat.id, label(lang, "error"))
+    except TelegramError:
+        log.warning("could not tell the user about the failure", exc_info=True)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_error_handler(report_error)

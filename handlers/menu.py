@@ -1,0 +1,164 @@
+"""Browsing: /start (with deep links), /help, /tracks, and the inline-keyboard menus."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.services import services
+from handlers.common import (
+    HELP,
+    HOME,
+    TRACKS,
+    edit_or_send,
+    home_keyboard,
+    label,
+    nav_row,
+    problem_button,
+    reply_html,
+    track_button,
+    track_keyboard,
+    user_lang,
+)
+from knowledge.catalogue import Catalogue, Problem
+from knowledge.matcher import Matcher
+from knowledge.render import render_problem, render_track, render_tracks, t
+
+# Extra buttons under a problem card (问组委会, 订阅本赛道通知 …) come from later features.
+PROBLEM_EXTRA_BUTTONS = "problem_extra_buttons"
+
+
+def problem_keyboard(
+    context: ContextTypes.DEFAULT_TYPE, problem: Problem, lang: str
+) -> InlineKeyboardMarkup:
+    """Its track, related problems, then back and home."""
+    svc = services(context)
+    catalogue, matcher = svc.kb.catalogue, svc.kb.matcher
+    track = catalogue.track(problem.track_id)
+    rows: list[list[InlineKeyboardButton]] = []
+    rows += [[problem_button(p, "🔗 ")] for p in related(catalogue, matcher, problem)]
+    for extra in svc.extras.get(PROBLEM_EXTRA_BUTTONS, []):
+        rows += extra(problem, lang)
+    if track is not None:
+        rows.append([track_button(track, lang, "📂 ")])
+    rows.append(nav_row(lang, back=f"t:{problem.track_id}"))
+    return InlineKeyboardMarkup(rows)
+
+
+def related(catalogue: Catalogue, matcher: Matcher, problem: Problem) -> list[Problem]:
+    return [p for pid in matcher.related(problem.id) if (p := catalogue.problem(pid))]
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Welcome and main menu; `/start p3-4` opens a problem and `/start t3` a track."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = user_lang(update)
+    catalogue = services(context).kb.catalogue
+    payload = context.args[0] if context.args else ""
+    if m := re.fullmatch(r"p(\d+)-(\d+)", payload):
+        problem = catalogue.problem(f"{m.group(1)}-{m.group(2)}")
+        if problem is not None:
+            text = render_problem(catalogue, problem, lang)
+            await reply_html(message, text, problem_keyboard(context, problem, lang))
+            return
+    if m := re.fullmatch(r"t(\d+)", payload):
+        track = catalogue.track(m.group(1))
+        if track is not None:
+            text = render_track(catalogue, track, lang)
+            await reply_html(message, text, track_keyboard(catalogue, track, lang))
+            return
+    await reply_html(message, t(lang, "help"), home_keyboard(catalogue, lang))
+
+
+async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: what the bot does and how to ask."""
+    if update.effective_message is None:
+        return
+    lang = user_lang(update)
+    keyboard = home_keyboard(services(context).kb.catalogue, lang)
+    await reply_html(update.effective_message, t(lang, "help"), keyboard)
+
+
+async def show_tracks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/tracks: the list of tracks with a button each."""
+    if update.effective_message is None:
+        return
+    lang = user_lang(update)
+    catalogue = services(context).kb.catalogue
+    await reply_html(
+        update.effective_message, render_tracks(catalogue, lang), home_keyboard(catalogue, lang)
+    )
+
+
+async def navigate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Menu buttons: home, tracks, a track, a problem; anything else has expired."""
+    query = update.callback_query
+    if query is None:
+        return
+    lang = user_lang(update)
+    catalogue = services(context).kb.catalogue
+    data = query.data or ""
+    if data in (HOME, HELP):
+        await query.answer()
+        await edit_or_send(update, context, t(lang, "help"), home_keyboard(catalogue, lang))
+        return
+    if data == TRACKS:
+        await query.answer()
+        await edit_or_send(
+            update, context, render_tracks(catalogue, lang), home_keyboard(catalogue, lang)
+        )
+        return
+    if data.startswith("t:") and (track := catalogue.track(data[2:])):
+        await query.answer()
+        await edit_or_send(
+            update,
+            context,
+            render_track(catalogue, track, lang),
+            track_keyboard(catalogue, track, lang),
+        )
+        return
+    if data.startswith("p:") and (problem := catalogue.problem(data[2:])):
+        await query.answer()
+        await edit_or_send(
+            update,
+            context,
+            render_problem(catalogue, problem, lang),
+            problem_keyboard(context, problem, lang),
+        )
+        return
+    await expired(update, context)
+
+
+async def expired(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stale or forged button data: say so and show the main menu."""
+    query = update.callback_query
+    if query is None:
+        return
+    lang = user_lang(update)
+    await query.answer(label(lang, "expired"))
+    catalogue = services(context).kb.catalogue
+    if update.effective_chat is not None:
+        await context.bot.send_message(
+            update.effective_chat.id,
+            label(lang, "expired"),
+            reply_markup=home_keyboard(catalogue, lang),
+        )
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("help", show_help))
+    app.add_handler(CommandHandler("tracks", show_tracks))
+    app.add_handler(
+        CallbackQueryHandler(navigate, pattern=r"^(home|help|tracks|t:\d+|p:\d+-\d+)$")
+    )
+
+
+def register_fallback(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Any button no feature claimed: registered last."""
+    app.add_handler(CallbackQueryHandler(expired))

@@ -1,0 +1,77 @@
+"""Catalogue tables: load the parsed seed, read it back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knowledge.catalogue import Catalogue, Problem, Track
+from knowledge.store.base import StoreBase
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    inserted: int
+    updated: int
+    deleted: int
+    unchanged: int
+
+
+class CatalogueStore(StoreBase):
+    def load_catalogue(self, catalogue: Catalogue) -> LoadReport:
+        """Make the tables match the catalogue, in one transaction: upsert, then drop vanished."""
+        tracks = [
+            {"id": t.id, "position": i, "ordinal": t.ordinal, "name": t.name, "heading": t.heading}
+            for i, t in enumerate(catalogue.tracks)
+        ]
+        problems = [
+            {
+                "id": p.id,
+                "track_id": p.track_id,
+                "number": p.number,
+                "title": p.title,
+                "description": p.description,
+            }
+            for p in catalogue.problems
+        ]
+        inserted = updated = deleted = unchanged = 0
+        with self.transaction() as db:
+            for table, rows in (("tracks", tracks), ("problems", problems)):
+                existing = {row["id"]: row for row in db[table].rows}
+                for row in rows:
+                    old = existing.pop(row["id"], None)
+                    if old is None:
+                        inserted += 1
+                    elif old == row:
+                        unchanged += 1
+                        continue
+                    else:
+                        updated += 1
+                    db[table].upsert(row, pk="id")
+                if table == "tracks":
+                    vanished_tracks = list(existing)
+                else:
+                    for problem_id in existing:
+                        db[table].delete(problem_id)
+                        deleted += 1
+            for track_id in vanished_tracks:  # after their problems, for the foreign key
+                db["tracks"].delete(track_id)
+                deleted += 1
+            db["meta"].upsert({"key": "catalogue_title", "value": catalogue.title}, pk="key")
+            db["meta"].upsert({"key": "catalogue_intro", "value": catalogue.intro}, pk="key")
+        return LoadReport(inserted, updated, deleted, unchanged)
+
+    def catalogue(self) -> Catalogue:
+        """The catalogue as stored."""
+        with self.lock:
+            meta = {row["key"]: row["value"] for row in self.db["meta"].rows}
+            tracks = tuple(
+                Track(r["id"], r["ordinal"], r["name"], r["heading"])
+                for r in self.db["tracks"].rows_where(order_by="position")
+            )
+            problems = tuple(
+                Problem(r["id"], r["track_id"], r["number"], r["title"], r["description"])
+                for r in self.db["problems"].rows_where(order_by="track_id, number")
+            )
+        return Catalogue(
+            meta.get("catalogue_title", ""), meta.get("catalogue_intro", ""), tracks, problems
+        )
