@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CN_DIGITS = "零一二三四五六七八九"
+# The formal numerals of cheques and contracts (壹贰叁), traditional and simplified.
+_FINANCIAL = str.maketrans("壹贰貳叁參肆伍陆陸柒捌玖拾", "一二二三三四五六六七八九十")
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 DEFAULT_SEED = SEEDS_DIR / "000_c55d04f814cc1abd.txt"
 
@@ -59,7 +61,7 @@ def chinese_number(text: str) -> int | None:
     text = unicodedata.normalize("NFKC", text).strip()
     if text.isdigit():
         return int(text)
-    text = text.replace("两", "二").replace("〇", "零")
+    text = text.replace("两", "二").replace("〇", "零").translate(_FINANCIAL)
     if not text or any(ch not in CN_DIGITS + "十" for ch in text):
         return None
     if "十" not in text:

@@ -48,6 +48,12 @@ ESCALATE_CUES: dict[str, tuple[str, ...]] = {
     ),
     "submission": (
         "提交",
+        "要交",
+        "交什么",
+        "演示",
+        "视频",
+        "demo",
+        "原型",
         "上传",
         "材料",
         "ppt",
@@ -64,6 +70,15 @@ ESCALATE_CUES: dict[str, tuple[str, ...]] = {
     "judging": ("评审", "评分", "打分", "评委", "评判", "评选", "专家", "分数", "得分", "权重"),
     "data_access": (
         "数据集",
+        "拿到",
+        "获取数据",
+        "数据获取",
+        "找数据",
+        "公开数据",
+        "公开的数据",
+        "真实数据",
+        "爬取",
+        "爬虫",
         "官方",
         "提供数据",
         "下载数据",
@@ -110,7 +125,21 @@ ESCALATE_CUES: dict[str, tuple[str, ...]] = {
         "换赛道",
         "改赛道",
     ),
-    "organizer": ("主办", "承办", "组委会", "官网", "公众号", "通知", "公告", "培训", "辅导"),
+    "organizer": (
+        "主办",
+        "承办",
+        "组委会",
+        "官网",
+        "公众号",
+        "通知",
+        "公告",
+        "培训",
+        "辅导",
+        "出题",
+        "命题",
+        "哪家",
+        "发布方",
+    ),
 }
 
 ESCALATE_CUES_EN: dict[str, tuple[str, ...]] = {
@@ -120,7 +149,16 @@ ESCALATE_CUES_EN: dict[str, tuple[str, ...]] = {
     "team": ("team size", "team member", "members", "how many people", "solo", "individual"),
     "submission": ("submit", "submission", "upload", "format", "slides", "deliverable"),
     "judging": ("judge", "judging", "criteria", "score", "scoring", "evaluat"),
-    "data_access": ("dataset", "data set", "download data", "provide data", "official data"),
+    "data_access": (
+        "dataset",
+        "data set",
+        "download data",
+        "provide data",
+        "official data",
+        "real data",
+        "public data",
+        "access to data",
+    ),
     "eligibility": ("eligible", "eligibility", "can i join", "participate", "allowed", "student"),
     "contact": ("contact", "email", "phone", "wechat", "hotline"),
     "venue": ("venue", "where is", "where will", "location", "held"),
@@ -166,7 +204,7 @@ HELP_CUES = (
 # "How do I use you", "what can you do": a verb of using or asking the bot.
 HELP_PATTERN = (
     r"(?:怎么|如何|怎样|咋)(?:用|使用|查|问|操作|提问)"
-    r"|(?:能|会|可以)(?:帮|做|干)\S{0,2}(?:什么|啥)"
+    r"|(?:能|会|可以)(?:帮|做|干)\S{0,2}(?:什么|啥|嘛)"
 )
 HELP_CUES_EN = (
     "hello",
@@ -214,11 +252,20 @@ LIST_WORDS = (
     "列出",
     "列一下",
 )
+# 八大赛道, 几大方向, 是哪八个: counting the tracks is asking for the list.
+TRACKS_PATTERN = r"[\d一二三四五六七八九十几]+大(?:赛道|方向)|哪[\d一二三四五六七八九十]+个"
 TRACKS_CUES_EN = ("tracks", "track list", "list of tracks", "categories")
 
 # The question wants every problem that fits a theme, not one problem.
 SEARCH_CUES = (
     "哪些",
+    "出现",
+    "提及",
+    "包括",
+    "含有",
+    "字样",
+    "关键词",
+    "这个词",
     "哪几",
     "有几",
     "几道",
@@ -263,9 +310,6 @@ FILLER = (
     "那题",
     "这题",
     "哪题",
-    "那个题",
-    "这个题",
-    "哪个题",
     "那个",
     "这个",
     "哪个",
@@ -346,7 +390,7 @@ TRACK_ALIASES: dict[str, tuple[str, ...]] = {
     "5": ("文化旅游", "文旅", "文化", "旅游"),
     "6": ("医疗健康", "医疗", "医疗卫生", "健康医疗"),
     "7": ("城市治理", "城市", "城市管理"),
-    "8": ("乡村振兴", "乡村", "农业农村", "三农"),
+    "8": ("乡村振兴", "乡村", "农业", "农业农村", "三农", "农村"),
 }
 TRACK_ALIASES_EN: dict[str, tuple[str, ...]] = {
     "1": ("industrial manufacturing", "manufacturing", "industry", "industrial"),
@@ -459,6 +503,11 @@ GLOSSARY: dict[str, str] = {
     "consumption": "消费",
     # Everyday Chinese for catalogue wording.
     "溯源": "追溯",
+    "带货": "直播电商",
+    "危险品": "两客一危",
+    "危化品": "两客一危",
+    "intangible cultural heritage": "非物质文化遗产",
+    "intangible heritage": "非物质文化遗产",
     "无人驾驶": "自动驾驶",
     "智能驾驶": "自动驾驶",
     "病历": "电子病历",

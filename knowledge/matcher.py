@@ -24,6 +24,7 @@ from knowledge.lexicon import (
     SEARCH_CUES_EN,
     TRACK_WORDS,
     TRACKS_CUES_EN,
+    TRACKS_PATTERN,
 )
 from knowledge.normalize import is_cjk, normalize, pinyin_of
 from knowledge.refs import (
@@ -41,6 +42,7 @@ MAX_TERM = 12  # longest catalogue phrase looked up as one term
 MIN_QUERY_COVERAGE = 0.5  # share of a question's content the catalogue must explain
 FAQ_MIN_SIMILARITY = 0.62
 _EDGE_WORDS = "的了和与及等在是为"
+_COMPETITION_NAME = re.compile(r"数据要素\s*[×xX*✕✖乘]")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Matcher:
         self.track_ids = [t.id for t in catalogue.tracks]
         self._build_catalogue_index(catalogue.problems)
         self._related: dict[str, list[str]] = {}
+        self._partial: dict[str, dict[str, float]] = {}
         self.set_faq(faq)
 
     # --- index ------------------------------------------------------------------------------
@@ -78,17 +81,23 @@ class Matcher:
     def _build_catalogue_index(self, problems: Iterable[Problem]) -> None:
         docs: dict[str, str] = {}
         titles: dict[str, str] = {}
+        vocab: dict[str, set[str]] = defaultdict(set)
         for p in problems:
-            titles[p.id] = _squash(p.title)
-            docs[p.id] = titles[p.id] + " " + _squash(p.description)
+            # Indexed as questions are read: normalized, punctuation dropped between characters.
+            titles[p.id] = _squash(normalize(p.title))
+            docs[p.id] = titles[p.id] + " " + _squash(normalize(p.description))
+            for clause in (normalize(p.title) + " " + normalize(p.description)).split():
+                for i in range(len(clause)):
+                    for j in range(i + 2, min(len(clause), i + MAX_TERM) + 1):
+                        vocab[clause[i:j]].add(p.id)
+            # Across punctuation only longer phrases, so 货、箱、车、船 is found as 货箱车船
+            # without inventing two-character words out of neighbouring clauses.
+            for run in docs[p.id].split():
+                for i in range(len(run)):
+                    for j in range(i + 4, min(len(run), i + MAX_TERM) + 1):
+                        vocab[run[i:j]].add(p.id)
         self._docs = docs
         self._titles = titles
-        vocab: dict[str, set[str]] = defaultdict(set)
-        for pid, doc in docs.items():
-            for run in doc.split():
-                for i in range(len(run)):
-                    for j in range(i + 2, min(len(run), i + MAX_TERM) + 1):
-                        vocab[run[i:j]].add(pid)
         self._vocab = {k: frozenset(v) for k, v in vocab.items()}
         # Sound index: the pinyin of every Chinese catalogue phrase of 2..6 characters, so a
         # homophone typo (自东驾驶) still finds its phrase (自动驾驶).
@@ -107,7 +116,11 @@ class Matcher:
         # Meta-question cues that the catalogue itself uses (消费 has 费, 反洗钱 has 钱) would
         # make content look like a question for the organizers: they are content, not cues.
         corpus = " ".join(docs.values())
-        self._glossary_en = {k: v for k, v in GLOSSARY.items() if k.isascii() and v in vocab}
+        self._glossary_en = {
+            k: v
+            for k, v in sorted(GLOSSARY.items(), key=lambda kv: -len(kv[0]))
+            if k.isascii() and v in vocab
+        }
         self._glossary_zh = {
             k: v for k, v in GLOSSARY.items() if not k.isascii() and k not in vocab and v in vocab
         }
@@ -128,7 +141,8 @@ class Matcher:
     def match(self, text: str) -> Answer:
         """Read a question and decide what answers it."""
         q = text.strip()
-        norm = digits_for_numerals(fix_homophones(normalize(q)))
+        # "数据要素×金融服务" is the competition's name for a track, not content.
+        norm = digits_for_numerals(fix_homophones(normalize(_COMPETITION_NAME.sub(" ", q))))
         squashed = _squash(norm)
         if not squashed:
             return Answer(q, "help", note="empty")
@@ -174,14 +188,31 @@ class Matcher:
 
     def _escalation_topic(self, norm: str) -> str | None:
         squashed = _squash(norm)
+        covered = self._catalogue_mask(squashed)
         for topic, cues in self._escalate_cues.items():
-            if any(cue in squashed for cue in cues):
-                return topic
+            for cue in cues:
+                for m in re.finditer(re.escape(cue), squashed):
+                    # 数据集 inside 数据集成 is two catalogue words, not a data set.
+                    if not all(covered[m.start() : m.end()]):
+                        return topic
         padded = f" {norm} "
         for topic, cues in ESCALATE_CUES_EN.items():
             if any(re.search(rf"\b{re.escape(cue.strip())}", padded) for cue in cues):
                 return topic
         return None
+
+    def _catalogue_mask(self, squashed: str) -> list[bool]:
+        """Which characters belong to catalogue phrases of two characters or more."""
+        mask = [False] * len(squashed)
+        i = 0
+        while i < len(squashed):
+            for j in range(min(len(squashed), i + MAX_TERM), i + 1, -1):
+                if squashed[i:j] in self._vocab:
+                    mask[i:j] = [True] * (j - i)
+                    i = j - 1
+                    break
+            i += 1
+        return mask
 
     def _by_reference(self, q: str, norm: str, ref: Reference) -> Answer | None:
         track_id = str(ref.track)
@@ -194,8 +225,16 @@ class Matcher:
             if pid in in_track:
                 return Answer(q, "problem", (pid,), 1.0)
             return Answer(q, "track", (track_id,), 1.0, note=f"no_problem:{pid}")
-        # A track plus more words: the words may name one of its problems (金融赛道的通用类赛题).
         rest = _cut(norm, ref.span)
+        # A name used as a word of the question (农业和商贸流通数据融合): the whole question may
+        # describe a problem of any track.
+        if ref.by_name and not ref.marked and self._content_terms(rest):
+            terms, coverage = self._terms_with_coverage(norm)
+            if coverage >= MIN_QUERY_COVERAGE:
+                answer = self._decide(q, norm, self._rank(terms, self.problems), terms)
+                if answer.intent in ("problem", "search"):
+                    return answer
+        # A track plus more words: the words may name one of its problems (金融赛道的通用类赛题).
         terms, coverage = self._terms_with_coverage(rest)
         if terms and coverage >= MIN_QUERY_COVERAGE:
             ranked = self._rank(terms, in_track)
@@ -214,7 +253,10 @@ class Matcher:
         best = ranked[0][1]
         if _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN):
             fitting = tuple(pid for pid, s in ranked if s >= max(0.34, best * 0.5))
-            return Answer(q, "search", fitting, round(best, 3), note="theme", terms=names)
+            if len(fitting) > 1:
+                return Answer(q, "search", fitting, round(best, 3), note="theme", terms=names)
+            # A theme only one problem has: that problem is the answer.
+            return Answer(q, "problem", fitting, round(best, 3), terms=names)
         if _is_clear(ranked):
             return Answer(q, "problem", (ranked[0][0],), round(best, 3), terms=names)
         close = tuple(pid for pid, s in ranked[:3] if s >= best * 0.8)
@@ -249,11 +291,13 @@ class Matcher:
 
     def _glossary_terms(self, norm: str) -> list[_Term]:
         """Catalogue terms for the English words of a question."""
-        return [
-            self._term(term, prefix="=")
-            for key, term in self._glossary_en.items()
-            if re.search(rf"\b{re.escape(key)}", norm)
-        ]
+        terms = []
+        for key, term in self._glossary_en.items():  # longest first: a phrase beats its words
+            pattern = rf"\b{re.escape(key)}\w*"
+            if re.search(pattern, norm):
+                terms.append(self._term(term, prefix="="))
+                norm = re.sub(pattern, " ", norm)
+        return terms
 
     def _everyday_to_catalogue(self, norm: str) -> str:
         """Rewrite everyday Chinese words the catalogue does not use in its own words."""
@@ -274,6 +318,12 @@ class Matcher:
         """
         found: list[tuple[int, int, _Term | None]] = []
         py = pinyin_of(run)
+        # Where filler words (提到, 相关 …) end: a phrase may not start inside one and end just
+        # after it, or 提到基层 would be read as 到基层.
+        filler_end = [0] * len(run)
+        for m in _FILLER_WORDS_RE.finditer(run):
+            for k in range(m.start(), m.end()):
+                filler_end[k] = m.end()
         i = 0
         while i < len(run):
             best = ""
@@ -281,11 +331,15 @@ class Matcher:
                 if run[i:j] in self._vocab:
                     best = run[i:j]
                     break
+            if best and filler_end[i] and i + len(best) - filler_end[i] < 3:
+                best = ""
             length = len(best)
             # A sound-alike counts from three characters on: two-character homophones are
             # everywhere (个题 sounds like 个体) and would turn filler into content.
             for j in range(min(len(run), i + 6), i + max(length, 2), -1):
                 phrase = self._sounds.get(tuple(py[i:j]))
+                if filler_end[i] and j - filler_end[i] < 3:
+                    continue
                 if phrase and not _is_filler(run[i:j]):
                     best, length = phrase, j - i
                     break
@@ -311,8 +365,27 @@ class Matcher:
                 if pid in problems:
                     boost = 1.25 if phrase in self._titles[pid] else 1.0
                     scores[pid] += term.weight * boost
+            # Problems that have only part of a longer phrase (灾害 of 自然灾害) get half the
+            # weight of the best part they have.
+            for pid, credit in self._partial_credit(phrase).items():
+                if pid in problems and pid not in term.docs:
+                    scores[pid] += credit
         ranked = sorted(((pid, s / total) for pid, s in scores.items()), key=_rank_key)
         return ranked
+
+    def _partial_credit(self, phrase: str) -> dict[str, float]:
+        if phrase not in self._partial:
+            credit: dict[str, float] = {}
+            if len(phrase) >= 3:
+                for i in range(len(phrase)):
+                    for j in range(i + 2, len(phrase) + (i > 0)):
+                        part = phrase[i:j]
+                        if part in self._vocab and not _is_filler(part):
+                            weight = self._term(part).weight / 2
+                            for pid in self._vocab[part]:
+                                credit[pid] = max(credit.get(pid, 0.0), weight)
+            self._partial[phrase] = credit
+        return self._partial[phrase]
 
     def related(self, problem_id: str, k: int = 2) -> list[str]:
         """The problems whose whole text is most alike (TF-IDF cosine over character pairs)."""
@@ -390,6 +463,11 @@ _NOT_CONTENT = FILLER + SEARCH_CUES + TRACK_WORDS + LIST_WORDS + HELP_CUES
 _FILLER_RE = re.compile("|".join(sorted(map(re.escape, _NOT_CONTENT), key=len, reverse=True)))
 
 
+_FILLER_WORDS_RE = re.compile(
+    "|".join(sorted((re.escape(w) for w in _NOT_CONTENT if len(w) > 1), key=len, reverse=True))
+)
+
+
 def _is_filler(phrase: str) -> bool:
     return not _FILLER_RE.sub("", phrase)
 
@@ -413,6 +491,8 @@ def _has_cue(norm: str, cues: tuple[str, ...], cues_en: tuple[str, ...]) -> bool
 
 def _asks_for_track_list(norm: str) -> bool:
     squashed = _squash(norm)
+    if re.search(TRACKS_PATTERN, squashed):
+        return True
     if any(w in squashed for w in TRACK_WORDS) and any(w in squashed for w in LIST_WORDS):
         return True
     return any(re.search(rf"\b{re.escape(cue)}\b", norm) for cue in TRACKS_CUES_EN)

@@ -9,7 +9,9 @@ from knowledge.catalogue import chinese_number
 from knowledge.lexicon import TRACK_ALIASES, TRACK_ALIASES_EN
 from knowledge.normalize import pinyin_of
 
-_CN = "[零一二两三四五六七八九十]+"
+_CN = "[零一二两三四五六七八九十壹贰叁肆伍陆柒捌玖拾]+"
+# 赛道一览 is "the tracks at a glance", not track 1: words that start with 一.
+_NOT_A_NUMBER = "(?!览|共|起|下|样|般|些|定|直|同|并)"
 _EN_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
@@ -18,19 +20,34 @@ _EN_NUMBERS = {
 
 # IME slips of the two words every reference uses, recognised by their sound: 赛到 → 赛道.
 _SOUND_FIXES = {("sai", "dao"): "赛道", ("sai", "ti"): "赛题"}
+# And of track names right before 赛道 (医僚赛道 → 医疗赛道).
+_NAME_SOUNDS = {
+    tuple(pinyin_of(alias)): alias
+    for aliases in TRACK_ALIASES.values()
+    for alias in aliases
+    if len(alias) >= 2
+}
 
 
 def fix_homophones(text: str) -> str:
-    """Replace two-character windows that sound like 赛道/赛题 with the words themselves."""
-    if "赛" not in text and "塞" not in text and "sai" not in text:
-        return text
+    """Replace windows that sound like 赛道/赛题, or like a track name before 赛道, with them."""
     pinyin = pinyin_of(text)
     chars = list(text)
     for i in range(len(chars) - 1):
         word = _SOUND_FIXES.get((pinyin[i], pinyin[i + 1]))
         if word and chars[i] in "赛塞腮鳃":
             chars[i : i + 2] = list(word)
-    return "".join(chars)
+    text = "".join(chars)
+    for m in re.finditer("赛道", text):
+        for size in (4, 3, 2):
+            start = m.start() - size
+            if start < 0:
+                continue
+            name = _NAME_SOUNDS.get(tuple(pinyin[start : m.start()]))
+            if name is not None:
+                text = text[:start] + name + text[m.start() :]
+                break
+    return text
 
 
 def digits_for_numerals(text: str) -> str:
@@ -40,8 +57,14 @@ def digits_for_numerals(text: str) -> str:
         value = chinese_number(numeral)
         return str(value) if value is not None else numeral
 
-    text = re.sub(rf"(赛道|赛题|第)\s*({_CN})", lambda m: m.group(1) + arabic(m.group(2)), text)
-    text = re.sub(rf"{_CN}(?=\s*(?:号|个)?赛道|\s*道?题(?![目材]))", lambda m: arabic(m[0]), text)
+    text = re.sub(
+        rf"(赛道|赛题|第)\s*({_CN}){_NOT_A_NUMBER}",
+        lambda m: m.group(1) + arabic(m.group(2)),
+        text,
+    )
+    text = re.sub(
+        rf"{_CN}(?=\s*(?:号|个|条)?赛道|\s*(?:号|道)?题(?![目材]))", lambda m: arabic(m[0]), text
+    )
     text = re.sub(
         rf"(题)\s*({_CN})(?![a-z0-9零一二两三四五六七八九十])",
         lambda m: m.group(1) + arabic(m.group(2)),
@@ -63,29 +86,33 @@ class Reference:
     problem: int | None = None  # -1 means "the last problem"
     span: tuple[int, int] = (0, 0)  # where the reference stands in the searched text
     by_name: bool = False
+    marked: bool = True  # a name followed by 赛道/方向…, or a number: surely a track
 
 
 _P = r"(?:赛题|第|题|problem|question|task|challenge|p|no\.?|#)"
 _PROBLEM_PATTERNS = [
+    re.compile(r"(\d+)\s*号\s*赛道\s*\D{0,3}?(?:第|赛题)?\s*(\d+)\s*(?:号|道)?\s*(?:赛题|题)"),
     re.compile(r"赛道\s*(\d+)\s*\D{0,4}?(?:赛题|第|题)\s*(\d+)"),
-    re.compile(r"第\s*(\d+)\s*个?\s*赛道\s*\D{0,3}?(?:第|赛题)\s*(\d+)"),
+    re.compile(r"赛道\s*(\d+)\s*\D{0,3}?(\d+)\s*(?:号|道)\s*(?:赛题|题)"),
+    re.compile(r"第\s*(\d+)\s*[个条]?\s*赛道\s*\D{0,3}?(?:第|赛题)\s*(\d+)"),
     re.compile(rf"\btrack\s*(\d+)\s*\W{{0,3}}\s*{_P}\s*(\d+)"),
-    re.compile(r"\bt\s*(\d+)\s*[-_.]?\s*p\s*(\d+)\b"),
+    re.compile(r"(?<![a-z])t\s*(\d+)\s*[-_.]?\s*p\s*(\d+)(?!\d)"),
     re.compile(r"(?<![\d.])(\d)\s*[-.－—_/]\s*(\d{1,2})(?![\d.%])"),
 ]
 _PROBLEM_REVERSED = re.compile(
     r"\b(?:problem|question|task)\s*(\d+)\s*(?:of|in|from)\s*track\s*(\d+)"
 )
 _TRACK_PATTERNS = [
+    re.compile(r"第\s*(\d+)\s*[个条]?\s*赛道"),
+    re.compile(r"(?<![\d第])(\d+)\s*号?\s*赛道"),
     re.compile(r"赛道\s*(\d+)"),
-    re.compile(r"第\s*(\d+)\s*个?\s*赛道"),
-    re.compile(r"(\d+)\s*号\s*赛道"),
     re.compile(r"\btrack\s*#?\s*(\d+)"),
-    re.compile(r"\bt(\d)\b"),
+    re.compile(r"(?<![a-z])t(\d)(?!\d)"),
 ]
 # After a track's name: its Nth problem, its first or its last.
 _NTH_AFTER_NAME = re.compile(
-    r"^\s*(?:赛道|方向|领域|板块)?\s*\D{0,3}?(?:第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题)|赛题\s*(\d+)|题\s*(\d+)"
+    r"^\s*(?:赛道|方向|领域|板块)?\s*\D{0,3}?(?:第?\s*(\d+)\s*(?:道|个|号)?\s*(?:赛题|题)"
+    r"|赛题\s*(\d+)|题\s*(\d+)"
     r"|(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题))"
 )
 _FIRST_LAST_EN = re.compile(r"\b(first|last)\s+(?:problem|question|task)\b")
@@ -132,7 +159,9 @@ def find_track_name(text: str, *, strict: bool) -> Reference | None:
                 marked = bool(re.match(r"\s*的?\s*(?:赛道|方向|领域|板块|类|track)", after))
                 if i > 0 and strict and not marked:
                     continue
-                ref = Reference(int(track_id), _last_or_nth(after), m.span(), by_name=True)
+                ref = Reference(
+                    int(track_id), _last_or_nth(after), m.span(), by_name=True, marked=marked
+                )
                 if best is None or _longer(ref, best):
                     best = ref
     for track_id, aliases in TRACK_ALIASES_EN.items():
@@ -142,7 +171,9 @@ def find_track_name(text: str, *, strict: bool) -> Reference | None:
                 marked = bool(re.match(r"\s*(?:track|sector|category)", after))
                 if strict and not marked:
                     continue
-                ref = Reference(int(track_id), _last_or_nth(after), m.span(), by_name=True)
+                ref = Reference(
+                    int(track_id), _last_or_nth(after), m.span(), by_name=True, marked=marked
+                )
                 if best is None or _longer(ref, best):
                     best = ref
     return best

@@ -43,3 +43,64 @@ def m002_faq(db: sqlite_utils.Database) -> None:
 
 # Each runs once, in order, in its own transaction. Add new ones at the end.
 MIGRATIONS: list[Migration] = [m001_catalogue, m002_faq]
+
+
+def m003_tickets(db: sqlite_utils.Database) -> None:
+    # Every question typed to the bot, for /stats: answered by the bot or escalated.
+    db["questions"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "chat_id": int,
+            "text": str,
+            "intent": str,
+            "ids": str,
+            "score": float,
+            "created_at": str,
+        },
+        pk="id",
+    )
+    # A question a contestant may still send to the organizers (the 仍然提交 button).
+    db["drafts"].create(
+        {"id": int, "user_id": int, "chat_id": int, "question": str, "guesses": str,
+         "created_at": str, "ticket_id": int},
+        pk="id",
+    )  # fmt: skip
+    db["tickets"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "chat_id": int,
+            "user_name": str,
+            "username": str,
+            "lang": str,
+            "question": str,
+            "guesses": str,
+            "status": str,  # open, answered, closed, merged
+            "claimed_by": int,
+            "claimed_by_name": str,
+            "answer": str,
+            "answered_by": int,
+            "answered_by_name": str,
+            "answered_at": str,
+            "merged_into": int,
+            "delivery_error": str,
+            "sla_reminded_at": str,
+            "faq_id": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["tickets"].create_index(["user_id", "status"])
+    db["tickets"].create_index(["status", "created_at"])
+    # Messages that stand for a ticket: its post in the organizers' group, follow-ups and
+    # reminders there, and the answers the contestant received (a reply to one continues it).
+    db["ticket_messages"].create(
+        {"chat_id": int, "message_id": int, "ticket_id": int, "kind": str},
+        pk=("chat_id", "message_id"),
+    )
+    db["ticket_messages"].create_index(["ticket_id"])
+
+
+MIGRATIONS.append(m003_tickets)
