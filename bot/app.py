@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -11,20 +12,25 @@ from telegram.ext import Application, ApplicationBuilder
 import handlers
 from bot.config import Settings
 from bot.services import Services, attach
+from handlers import tickets
 from knowledge.base import KnowledgeBase
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
+BACKGROUND = "background_tasks"
 
+# The command menu contestants see; organizers' commands are not advertised.
 COMMANDS = {
     "zh": [
         ("start", "开始 · 主菜单"),
         ("tracks", "全部赛道"),
+        ("myquestions", "我问过组委会的问题"),
         ("help", "怎么提问"),
     ],
     "en": [
         ("start", "Start · main menu"),
         ("tracks", "All tracks"),
+        ("myquestions", "My questions to the organizers"),
         ("help", "How to ask"),
     ],
 }
@@ -43,6 +49,7 @@ def build_application(
         .base_file_url(settings.api_base_url.removesuffix("bot") + "file/bot")
         .concurrent_updates(True)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .build()
     )
     attach(app, Services(settings=settings, store=store, kb=kb))
@@ -51,9 +58,18 @@ def build_application(
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register the command menu in Chinese (default) and English."""
+    """Register the command menu in Chinese (default) and English; start background work."""
     for lang, commands in COMMANDS.items():
         await app.bot.set_my_commands(
             [BotCommand(name, text) for name, text in commands],
             language_code=None if lang == "zh" else lang,
         )
+    app.bot_data[BACKGROUND] = [asyncio.create_task(tickets.sla_loop(app), name="sla")]
+
+
+async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop background work before the application closes."""
+    tasks: list[asyncio.Task[None]] = app.bot_data.pop(BACKGROUND, [])
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+import yaml
+
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
 from knowledge.evaluation import evaluate, read_cases
@@ -101,6 +103,47 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_faq(args: argparse.Namespace, out: TextIO) -> int:
+    store = Store(db_path_from_env())
+    if args.action == "export":
+        entries = [
+            {"id": e.id, "question": e.question, "answer": e.answer, "updated_at": e.updated_at}
+            for e in store.faq_entries()
+        ]
+        out.write(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False))
+        return 0
+    if args.action == "import":
+        if not args.file:
+            print("faq import: give a YAML FILE", file=sys.stderr)
+            return 2
+        try:
+            data = yaml.safe_load(Path(args.file).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            print(f"faq import: cannot read {args.file}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(data, list) or not all(
+            isinstance(row, dict) and row.get("question") and row.get("answer") for row in data
+        ):
+            print("faq import: expected a list of {question, answer} mappings", file=sys.stderr)
+            return 2
+        existing = {e.question: e for e in store.faq_entries()}
+        added = updated = 0
+        for row in data:
+            question, answer = str(row["question"]).strip(), str(row["answer"]).strip()
+            if question in existing:
+                if existing[question].answer != answer:
+                    store.edit_faq(existing[question].id, answer=answer)
+                    updated += 1
+            else:
+                store.add_faq(question, answer)
+                added += 1
+        out.write(f"imported: {added} added, {updated} updated\n")
+        return 0
+    for e in store.faq_entries():
+        out.write(f"#{e.id} {e.question}\n    {e.answer}\n")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from bot.main import run
 
@@ -125,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print a track (3) or a problem (3-4)")
     show.add_argument("id")
 
+    faq = sub.add_parser("faq", help="FAQ entries: list, import FILE (YAML), export")
+    faq.add_argument("action", choices=["list", "import", "export"])
+    faq.add_argument("file", nargs="?")
+
     ev = sub.add_parser("eval", help="score a labelled question set")
     ev.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_SET))
     ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
@@ -138,6 +185,7 @@ COMMANDS = {
     "tracks": cmd_tracks,
     "show": cmd_show,
     "eval": cmd_eval,
+    "faq": cmd_faq,
 }
 
 

@@ -17,7 +17,8 @@ class Services:
     settings: Settings
     store: Store
     kb: KnowledgeBase
-    extras: dict[str, Any] = field(default_factory=dict)
+    # getChatMember answers for the organizers' group: user id → (when asked, allowed).
+    member_cache: dict[int, tuple[float, bool]] = field(default_factory=dict)
 
 
 KEY = "services"

@@ -6,16 +6,19 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import ask, errors, inline, menu
+from handlers import ask, errors, faq, inline, menu, tickets
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # 1. Commands and menu buttons of contestants.
     menu.register(app)
-    # 2. Inline mode.
+    # 2. Tickets: contestants' /myquestions and buttons, organizers' commands and buttons.
+    tickets.register(app)
+    faq.register(app)
+    # 3. Inline mode.
     inline.register(app)
-    # 3. Free text last among messages: everything more specific has had its chance.
+    # 4. Free text last among messages: replies to tickets, follow-ups, then the matcher.
     ask.register(app)
-    # 4. Buttons nobody claimed are stale or forged.
+    # 5. Buttons nobody claimed are stale or forged.
     menu.register_fallback(app)
     errors.register(app)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.services import services
+from handlers import tickets
 from handlers.common import (
     home_keyboard,
     nav_row,
@@ -23,12 +23,6 @@ from handlers.menu import problem_keyboard
 from knowledge.matcher import Answer
 
 MAX_QUESTION = 1000  # longer texts are cut before matching; the matcher needs no more
-
-# Later features take over parts of a conversation: a reply to an organizer's answer continues
-# a ticket, an escalation becomes a ticket. Each hook returns True when it handled the message.
-MESSAGE_HOOKS = "message_hooks"
-ESCALATION = "escalation"
-EscalationHook = Callable[[Update, ContextTypes.DEFAULT_TYPE, Answer, str], Awaitable[None]]
 
 
 def question_for_bot(update: Update, bot_id: int, bot_username: str) -> str | None:
@@ -49,51 +43,52 @@ def question_for_bot(update: Update, bot_id: int, bot_username: str) -> str | No
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer a typed question from the catalogue, or hand it on to the organizers."""
+    """Answer a typed question from the catalogue, or offer to hand it to the organizers."""
     message = update.effective_message
-    if message is None or update.effective_chat is None:
+    user = update.effective_user
+    if message is None or update.effective_chat is None or user is None:
         return
     svc = services(context)
-    for hook in svc.extras.get(MESSAGE_HOOKS, []):
-        if await hook(update, context):
-            return
     if update.effective_chat.id == svc.settings.organizer_chat_id:
-        return  # the organizers' group talks to the ticket features, not to the matcher
+        # The organizers' group talks to the ticket features, never to the matcher.
+        await tickets.organizer_reply(update, context)
+        return
+    if await tickets.continue_ticket(update, context):
+        return
     question = question_for_bot(update, context.bot.id, context.bot.username or "")
     if question is None:
         return
-    answer = svc.kb.ask(question[:MAX_QUESTION])
+    question = question[:MAX_QUESTION]
+    answer = svc.kb.ask(question)
+    logged = svc.store.log_question(
+        user.id, message.chat.id, question, answer.intent, list(answer.ids), answer.score
+    )
     lang = user_lang(update)
-    if answer.intent == "escalate" and ESCALATION in svc.extras:
-        await svc.extras[ESCALATION](update, context, answer, question)
+    if answer.intent == "escalate":
+        await tickets.offer_escalation(update, context, logged, lang)
         return
-    await reply_html(message, svc.kb.reply(answer, lang), answer_keyboard(context, answer, lang))
+    markup = answer_keyboard(context, answer, lang, logged.id)
+    await reply_html(message, svc.kb.reply(answer, lang), markup)
 
 
 def answer_keyboard(
-    context: ContextTypes.DEFAULT_TYPE, answer: Answer, lang: str
+    context: ContextTypes.DEFAULT_TYPE, answer: Answer, lang: str, question_id: int
 ) -> InlineKeyboardMarkup | None:
-    """Buttons that go with an answer: the problem's neighbours, the candidates, the menu."""
+    """Buttons that go with an answer: neighbours, candidates, the menu, and 问组委会."""
     svc = services(context)
     catalogue = svc.kb.catalogue
+    ask = [tickets.ask_organizers_button(question_id, lang)]
     if answer.intent == "problem" and (problem := catalogue.problem(answer.ids[0])):
-        return problem_keyboard(context, problem, lang)
+        keyboard = problem_keyboard(context, problem, lang)
+        return InlineKeyboardMarkup([*keyboard.inline_keyboard, ask])
     if answer.intent == "track" and (track := catalogue.track(answer.ids[0])):
         return track_keyboard(catalogue, track, lang)
     if answer.intent == "search":
         rows = [[problem_button(p)] for pid in answer.ids[:8] if (p := catalogue.problem(pid))]
-        rows.append(nav_row(lang))
-        return InlineKeyboardMarkup(rows)
-    if answer.intent in ("help", "tracks"):
-        return home_keyboard(catalogue, lang)
-    extra: list[list[InlineKeyboardButton]] = []
-    for make in svc.extras.get("answer_extra_buttons", []):
-        extra += make(answer, lang)
-    return InlineKeyboardMarkup([*extra, nav_row(lang)])
-
-
-async def reply_to(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    await reply_html(message, text, markup)
+        return InlineKeyboardMarkup([*rows, ask, nav_row(lang)])
+    if answer.intent == "faq":
+        return InlineKeyboardMarkup([ask, nav_row(lang)])
+    return home_keyboard(catalogue, lang)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

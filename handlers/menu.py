@@ -27,9 +27,6 @@ from knowledge.catalogue import Catalogue, Problem
 from knowledge.matcher import Matcher
 from knowledge.render import render_problem, render_track, render_tracks, t
 
-# Extra buttons under a problem card (问组委会, 订阅本赛道通知 …) come from later features.
-PROBLEM_EXTRA_BUTTONS = "problem_extra_buttons"
-
 
 def problem_keyboard(
     context: ContextTypes.DEFAULT_TYPE, problem: Problem, lang: str
@@ -40,8 +37,6 @@ def problem_keyboard(
     track = catalogue.track(problem.track_id)
     rows: list[list[InlineKeyboardButton]] = []
     rows += [[problem_button(p, "🔗 ")] for p in related(catalogue, matcher, problem)]
-    for extra in svc.extras.get(PROBLEM_EXTRA_BUTTONS, []):
-        rows += extra(problem, lang)
     if track is not None:
         rows.append([track_button(track, lang, "📂 ")])
     rows.append(nav_row(lang, back=f"t:{problem.track_id}"))

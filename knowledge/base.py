@@ -29,6 +29,9 @@ class KnowledgeBase:
     def ask(self, question: str) -> Answer:
         return self.matcher.match(question)
 
+    def similar_faq(self, question: str, limit: int = 3) -> list[FaqEntry]:
+        return self.matcher.similar_faq(question, limit)
+
     def reply(self, answer: Answer, lang: str = "zh") -> str:
         """The HTML reply for an answer."""
         return render_answer(answer, self.catalogue, self.faq, lang)

@@ -90,8 +90,10 @@ def _track_name(rest: str) -> str:
 
 def parse_catalogue(text: str) -> Catalogue:
     """Parse the catalogue text; raise CatalogueError naming the offending line."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as Windows editors save
     tracks: list[Track] = []
     problems: list[Problem] = []
+    heading_lines: dict[str, int] = {}  # track or problem id → its line, for later errors
     preamble: list[str] = []
     body: list[str] = []
     current: tuple[str, int, str] | None = None  # (track id, number, title)
@@ -116,6 +118,7 @@ def parse_catalogue(text: str) -> Catalogue:
                 raise CatalogueError(line_no, raw, f"expected 赛道{len(tracks) + 1}")
             heading = f"赛道{CN_DIGITS[number]}：{m.group(2).strip()}"
             tracks.append(Track(str(number), CN_DIGITS[number], name, heading))
+            heading_lines[str(number)] = line_no
         elif m := PROBLEM_RE.match(line):
             close_problem()
             if not tracks:
@@ -126,6 +129,7 @@ def parse_catalogue(text: str) -> Catalogue:
             if number != expected:
                 raise CatalogueError(line_no, raw, f"expected 赛题{expected}")
             current = (track_id, number, m.group(2).strip())
+            heading_lines[f"{track_id}-{number}"] = line_no
         elif line.startswith(("赛道", "赛题")) and len(line) < 60:
             raise CatalogueError(line_no, raw, "a heading without its number or colon")
         elif current is not None:
@@ -140,10 +144,11 @@ def parse_catalogue(text: str) -> Catalogue:
         raise CatalogueError(1, text[:40], "no 赛道 heading found")
     for track in tracks:
         if not any(p.track_id == track.id for p in problems):
-            raise CatalogueError(0, track.heading, "a 赛道 without any 赛题")
+            raise CatalogueError(heading_lines[track.id], track.heading, "a 赛道 without any 赛题")
     for problem in problems:
         if not problem.description:
-            raise CatalogueError(0, problem.title, f"赛题 {problem.id} has no description")
+            line_no = heading_lines[problem.id]
+            raise CatalogueError(line_no, problem.title, f"赛题 {problem.id} has no description")
     title = next((line for line in preamble if "赛题" in line), preamble[0] if preamble else "")
     intro = "\n".join(line for line in preamble if len(line) > 40)
     return Catalogue(title, intro, tuple(tracks), tuple(problems))

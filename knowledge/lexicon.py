@@ -166,6 +166,12 @@ ESCALATE_CUES_EN: dict[str, tuple[str, ...]] = {
     "rules": ("rule", "intellectual property", "copyright", "open source", "plagiar"),
 }
 
+# Asking for data, or where data comes from: 拿数据, 数据从哪来 (not 数据融合).
+DATA_ACCESS_PATTERN = (
+    r"(?:拿|要|获取|申请|下载|爬|购买|买|调用|索取)\S{0,6}数据"
+    r"|数据\S{0,4}(?:从哪|哪里|哪儿|来源|怎么获取|怎么拿|授权|申请)"
+)
+
 # Greetings, thanks and questions about the bot itself.
 HELP_CUES = (
     "你好",
@@ -192,6 +198,16 @@ HELP_CUES = (
     "指令",
     "命令",
     "功能",
+    "使用",
+    "示例",
+    "例子",
+    "样例",
+    "指教",
+    "助手",
+    "查询",
+    "拜拜",
+    "再见",
+    "晚安",
     "菜单",
     "机器人",
     "你是谁",
@@ -224,6 +240,9 @@ HELP_CUES_EN = (
     "ok",
     "got it",
     "this bot",
+    "bye",
+    "goodbye",
+    "example",
     "the bot",
     "what is this",
     "start",
@@ -232,6 +251,10 @@ HELP_CUES_EN = (
 # "All the tracks": a list word next to 赛道/方向 and no particular track or theme named.
 TRACK_WORDS = ("赛道", "方向", "领域", "板块", "组别")
 LIST_WORDS = (
+    "各个",
+    "名字",
+    "名称",
+    "名单",
     "哪些",
     "哪几",
     "几个",
@@ -259,6 +282,11 @@ TRACKS_CUES_EN = ("tracks", "track list", "list of tracks", "categories")
 # The question wants every problem that fits a theme, not one problem.
 SEARCH_CUES = (
     "哪些",
+    "标题",
+    "带有",
+    "带",
+    "两个字",
+    "几个字",
     "出现",
     "提及",
     "包括",
@@ -388,14 +416,14 @@ TRACK_ALIASES: dict[str, tuple[str, ...]] = {
     "3": ("交通运输", "交通", "运输"),
     "4": ("金融服务", "金融"),
     "5": ("文化旅游", "文旅", "文化", "旅游"),
-    "6": ("医疗健康", "医疗", "医疗卫生", "健康医疗"),
+    "6": ("医疗健康", "医疗", "健康", "医疗卫生", "健康医疗"),
     "7": ("城市治理", "城市", "城市管理"),
     "8": ("乡村振兴", "乡村", "农业", "农业农村", "三农", "农村"),
 }
 TRACK_ALIASES_EN: dict[str, tuple[str, ...]] = {
     "1": ("industrial manufacturing", "manufacturing", "industry", "industrial"),
     "2": ("commerce and trade", "commerce", "trade", "retail"),
-    "3": ("transportation", "transport", "traffic", "logistics"),
+    "3": ("transportation", "transport", "traffic"),
     "4": ("financial services", "finance", "financial"),
     "5": ("culture and tourism", "tourism", "culture", "cultural"),
     "6": ("healthcare", "health care", "medical", "health"),
@@ -502,6 +530,16 @@ GLOSSARY: dict[str, str] = {
     "international": "国际化",
     "consumption": "消费",
     # Everyday Chinese for catalogue wording.
+    "logistics": "物流",
+    "reducing cost": "成本",
+    "reduce cost": "成本",
+    "lower cost": "成本",
+    "cut cost": "成本",
+    "cost reduction": "成本",
+    "artificial intelligence": "人工智能",
+    "ai": "人工智能",
+    "big data": "大数据",
+    "blockchain": "可信流通",
     "溯源": "追溯",
     "带货": "直播电商",
     "危险品": "两客一危",

@@ -25,6 +25,7 @@ from knowledge.lexicon import (
     TRACK_WORDS,
     TRACKS_CUES_EN,
     TRACKS_PATTERN,
+    DATA_ACCESS_PATTERN,
 )
 from knowledge.normalize import is_cjk, normalize, pinyin_of
 from knowledge.refs import (
@@ -39,7 +40,7 @@ from knowledge.store import FaqEntry
 INTENTS = ("tracks", "track", "problem", "search", "help", "escalate", "faq")
 
 MAX_TERM = 12  # longest catalogue phrase looked up as one term
-MIN_QUERY_COVERAGE = 0.5  # share of a question's content the catalogue must explain
+MIN_QUERY_COVERAGE = 0.6  # share of a question's content the catalogue must explain
 FAQ_MIN_SIMILARITY = 0.62
 _EDGE_WORDS = "的了和与及等在是为"
 _COMPETITION_NAME = re.compile(r"数据要素\s*[×xX*✕✖乘]")
@@ -89,13 +90,15 @@ class Matcher:
             for clause in (normalize(p.title) + " " + normalize(p.description)).split():
                 for i in range(len(clause)):
                     for j in range(i + 2, min(len(clause), i + MAX_TERM) + 1):
-                        vocab[clause[i:j]].add(p.id)
+                        if _whole_numbers(clause, i, j):
+                            vocab[clause[i:j]].add(p.id)
             # Across punctuation only longer phrases, so 货、箱、车、船 is found as 货箱车船
             # without inventing two-character words out of neighbouring clauses.
             for run in docs[p.id].split():
                 for i in range(len(run)):
                     for j in range(i + 4, min(len(run), i + MAX_TERM) + 1):
-                        vocab[run[i:j]].add(p.id)
+                        if _whole_numbers(run, i, j):
+                            vocab[run[i:j]].add(p.id)
         self._docs = docs
         self._titles = titles
         self._vocab = {k: frozenset(v) for k, v in vocab.items()}
@@ -170,6 +173,8 @@ class Matcher:
             if answer is not None:
                 return answer
 
+        if _names_tracks_as_subject(norm):
+            return Answer(q, "tracks", score=1.0)
         terms, coverage = self._terms_with_coverage(norm)
         if not terms or coverage < MIN_QUERY_COVERAGE:
             if _asks_for_track_list(norm):
@@ -195,11 +200,21 @@ class Matcher:
                     # 数据集 inside 数据集成 is two catalogue words, not a data set.
                     if not all(covered[m.start() : m.end()]):
                         return topic
+        for m in re.finditer(DATA_ACCESS_PATTERN, squashed):
+            if not all(covered[m.start() : m.end()]):
+                return "data_access"
         padded = f" {norm} "
+        for key in self._glossary_en:  # anti money laundering is a catalogue phrase, not money
+            padded = re.sub(rf"\b{re.escape(key)}\w*", " ", padded)
         for topic, cues in ESCALATE_CUES_EN.items():
             if any(re.search(rf"\b{re.escape(cue.strip())}", padded) for cue in cues):
                 return topic
         return None
+
+    def _anchored(self, pid: str, terms: list[_Term]) -> bool:
+        return any(
+            t.docs == frozenset({pid}) and t.text.lstrip("=") in self._titles[pid] for t in terms
+        )
 
     def _catalogue_mask(self, squashed: str) -> list[bool]:
         """Which characters belong to catalogue phrases of two characters or more."""
@@ -225,23 +240,23 @@ class Matcher:
             if pid in in_track:
                 return Answer(q, "problem", (pid,), 1.0)
             return Answer(q, "track", (track_id,), 1.0, note=f"no_problem:{pid}")
+        # A track and more words: the words may name one of its problems (金融赛道的通用类赛题).
         rest = _cut(norm, ref.span)
-        # A name used as a word of the question (农业和商贸流通数据融合): the whole question may
-        # describe a problem of any track.
-        if ref.by_name and not ref.marked and self._content_terms(rest):
-            terms, coverage = self._terms_with_coverage(norm)
-            if coverage >= MIN_QUERY_COVERAGE:
-                answer = self._decide(q, norm, self._rank(terms, self.problems), terms)
-                if answer.intent in ("problem", "search"):
-                    return answer
-        # A track plus more words: the words may name one of its problems (金融赛道的通用类赛题).
-        terms, coverage = self._terms_with_coverage(rest)
-        if terms and coverage >= MIN_QUERY_COVERAGE:
-            ranked = self._rank(terms, in_track)
+        rest_terms, rest_coverage = self._terms_with_coverage(rest)
+        if rest_terms and rest_coverage >= MIN_QUERY_COVERAGE:
+            ranked = self._rank(rest_terms, in_track)
             if ranked and ranked[0][1] >= 0.5 and _is_clear(ranked):
                 return Answer(q, "problem", (ranked[0][0],), round(ranked[0][1], 3))
             if not ref.by_name:
                 return None  # "赛道三 …" and words beyond it: let the words decide
+            if not ref.marked:
+                # A name used as a word of the question (农业和商贸流通数据融合): the whole
+                # question may describe a problem of any track.
+                terms, coverage = self._terms_with_coverage(norm)
+                if coverage >= MIN_QUERY_COVERAGE:
+                    answer = self._decide(q, norm, self._rank(terms, self.problems), terms)
+                    if answer.intent in ("problem", "search"):
+                        return answer
         return Answer(q, "track", (track_id,), 1.0)
 
     def _decide(
@@ -260,6 +275,15 @@ class Matcher:
         if _is_clear(ranked):
             return Answer(q, "problem", (ranked[0][0],), round(best, 3), terms=names)
         close = tuple(pid for pid, s in ranked[:3] if s >= best * 0.8)
+        anchored = [pid for pid in close if self._anchored(pid, terms)]
+        if len(anchored) == 1:
+            # Only one candidate has a word of the question that is its own and in its title
+            # (燃气 of 燃气安全监管): the question is about that problem.
+            return Answer(q, "problem", (anchored[0],), round(best, 3), terms=names)
+        if _asks_for_help(norm):
+            return Answer(q, "help", score=1.0)
+        if len(close) == 1:
+            return Answer(q, "problem", close, round(best, 3), terms=names)
         return Answer(q, "search", close, round(best, 3), note="did_you_mean", terms=names)
 
     # --- terms and ranking ------------------------------------------------------------------
@@ -328,7 +352,7 @@ class Matcher:
         while i < len(run):
             best = ""
             for j in range(min(len(run), i + MAX_TERM), i + 1, -1):
-                if run[i:j] in self._vocab:
+                if run[i:j] in self._vocab and _whole_numbers(run, i, j):
                     best = run[i:j]
                     break
             if best and filler_end[i] and i + len(best) - filler_end[i] < 3:
@@ -395,6 +419,21 @@ class Matcher:
 
     # --- FAQ --------------------------------------------------------------------------------
 
+    def similar_faq(self, text: str, limit: int = 3, floor: float = 0.4) -> list[FaqEntry]:
+        """FAQ entries that read like the question, best first (looser than answering)."""
+        key = _faq_key(text)
+        if len(key) < 2 or not self._faq_keys:
+            return []
+        found = []
+        for _, _score, index in process.extract(
+            key, self._faq_keys, scorer=fuzz.ratio, processor=None, limit=limit * 4
+        ):
+            similarity_ = _dice(key, self._faq_keys[index])
+            if similarity_ >= floor:
+                found.append((similarity_, self._faq[self._faq_ids[index]]))
+        found.sort(key=lambda pair: -pair[0])
+        return [entry for _, entry in found[:limit]]
+
     def _match_faq(self, q: str) -> Answer | None:
         if not self._faq_keys:
             return None
@@ -437,6 +476,13 @@ def _similar_documents(docs: dict[str, str]) -> dict[str, list[str]]:
         ]
         similar[pid] = [o for _, o in sorted(scores, key=lambda x: (-x[0], x[1]))]
     return similar
+
+
+def _whole_numbers(text: str, i: int, j: int) -> bool:
+    """text[i:j] neither starts nor ends inside a number (12 is not a phrase of 120)."""
+    starts_inside = i > 0 and text[i - 1].isdigit() and text[i].isdigit()
+    ends_inside = j < len(text) and text[j - 1].isdigit() and text[j].isdigit()
+    return not (starts_inside or ends_inside)
 
 
 def _rank_key(item: tuple[str, float]) -> tuple[float, int, int]:
@@ -498,6 +544,14 @@ def _asks_for_track_list(norm: str) -> bool:
     return any(re.search(rf"\b{re.escape(cue)}\b", norm) for cue in TRACKS_CUES_EN)
 
 
+def _names_tracks_as_subject(norm: str) -> bool:
+    """哪些行业的赛道, 赛道有哪些: 赛道 with a list word and no 题 after it — the question is
+    about the tracks themselves (a theme would end in 题)."""
+    squashed = _squash(norm)
+    last = squashed.rfind("赛道")
+    return last >= 0 and "题" not in squashed[last:] and any(w in squashed for w in LIST_WORDS)
+
+
 def _asks_for_help(norm: str) -> bool:
     return _has_cue(norm, HELP_CUES, HELP_CUES_EN) or bool(re.search(HELP_PATTERN, _squash(norm)))
 
@@ -508,6 +562,11 @@ def _faq_key(text: str) -> str:
 
 def _numbers(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"\d+", normalize(text)))
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two questions read (Dice over character pairs, normalized), 0..1."""
+    return _dice(_faq_key(a), _faq_key(b))
 
 
 def _bigrams(text: str) -> set[str]:

@@ -32,6 +32,8 @@ def normalize(text: str) -> str:
         cat = unicodedata.category(ch)
         if cat in ("Cf", "Cc", "Mn", "Me"):
             continue
+        if cat == "Pd":  # every dash (–, —, ‒, －) is the hyphen of 3-4
+            ch = "-"
         out.append(ch if _is_word_char(ch) else " ")
     return re.sub(r"\s+", " ", "".join(out)).strip()
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from knowledge.catalogue import chinese_number
-from knowledge.lexicon import TRACK_ALIASES, TRACK_ALIASES_EN
+from knowledge.lexicon import GLOSSARY, TRACK_ALIASES, TRACK_ALIASES_EN
 from knowledge.normalize import pinyin_of
 
 _CN = "[零一二两三四五六七八九十壹贰叁肆伍陆柒捌玖拾]+"
@@ -115,8 +115,12 @@ _NTH_AFTER_NAME = re.compile(
     r"|赛题\s*(\d+)|题\s*(\d+)"
     r"|(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题))"
 )
-_FIRST_LAST_EN = re.compile(r"\b(first|last)\s+(?:problem|question|task)\b")
 _LAST_CN = re.compile(r"(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题)")
+
+
+_FIRST_LAST_OF = re.compile(
+    r"\b(first|last)\s+(?:problem|question|task|one)\s+(?:of|in|from)\s+(?:the\s+)?track\s*(\d+)"
+)
 
 
 def find_reference(text: str) -> Reference | None:
@@ -124,6 +128,8 @@ def find_reference(text: str) -> Reference | None:
     m = _PROBLEM_REVERSED.search(text)
     if m:
         return Reference(int(m.group(2)), int(m.group(1)), m.span())
+    if m := _FIRST_LAST_OF.search(text):
+        return Reference(int(m.group(2)), 1 if m.group(1) == "first" else -1, m.span())
     for pattern in _PROBLEM_PATTERNS:
         if m := pattern.search(text):
             return Reference(int(m.group(1)), int(m.group(2)), m.span())
@@ -137,6 +143,10 @@ def find_reference(text: str) -> Reference | None:
 
 
 def _last_or_nth(rest: str) -> int | None:
+    if m := re.match(
+        r"^\s*(?:track|sector)?\s*\W{0,2}\s*(?:problem|question|task|no\.?|#)\s*(\d+)", rest
+    ):
+        return int(m.group(1))
     if m := _NTH_AFTER_NAME.match(rest):
         if m.group(4):
             return -1
@@ -156,7 +166,9 @@ def find_track_name(text: str, *, strict: bool) -> Reference | None:
         for i, alias in enumerate(aliases):
             for m in re.finditer(re.escape(alias), text):
                 after = text[m.end() :]
-                marked = bool(re.match(r"\s*的?\s*(?:赛道|方向|领域|板块|类|track)", after))
+                marked = bool(
+                    re.match(r"\s*(?:的|那个|这个)?\s*(?:赛道|方向|领域|板块|类|track)", after)
+                )
                 if i > 0 and strict and not marked:
                     continue
                 ref = Reference(
@@ -164,16 +176,30 @@ def find_track_name(text: str, *, strict: bool) -> Reference | None:
                 )
                 if best is None or _longer(ref, best):
                     best = ref
+    # An English track word inside a longer catalogue phrase (smart tourism) is that phrase.
+    phrases = [
+        m.span()
+        for key in GLOSSARY
+        if key.isascii() and " " in key
+        for m in re.finditer(rf"\b{re.escape(key)}", text)
+    ]
     for track_id, aliases in TRACK_ALIASES_EN.items():
         for alias in aliases:
             for m in re.finditer(rf"\b{re.escape(alias)}\b", text):
+                if any(a <= m.start() and m.end() <= b and b - a > len(alias) for a, b in phrases):
+                    continue
                 after = text[m.end() :]
                 marked = bool(re.match(r"\s*(?:track|sector|category)", after))
                 if strict and not marked:
                     continue
-                ref = Reference(
-                    int(track_id), _last_or_nth(after), m.span(), by_name=True, marked=marked
-                )
+                problem = _last_or_nth(after)
+                if problem is None and (
+                    first_last := re.search(
+                        r"\b(first|last)\s+(?:problem|question|task|one)\b", text[: m.start()]
+                    )
+                ):
+                    problem = 1 if first_last.group(1) == "first" else -1
+                ref = Reference(int(track_id), problem, m.span(), by_name=True, marked=marked)
                 if best is None or _longer(ref, best):
                     best = ref
     return best

@@ -155,7 +155,9 @@ def render_answer(
         return render_track(catalogue, track, lang)
     if answer.intent == "problem":
         problem = catalogue.problem(answer.ids[0])
-        return render_problem(catalogue, problem, lang) if problem else render_tracks(catalogue)
+        return (
+            render_problem(catalogue, problem, lang) if problem else render_tracks(catalogue, lang)
+        )
     if answer.intent == "search":
         problems = [p for pid in answer.ids if (p := catalogue.problem(pid))]
         key = "did_you_mean" if answer.note == "did_you_mean" else "theme"

@@ -9,9 +9,10 @@ from __future__ import annotations
 from knowledge.store.base import DEFAULT_DB, StoreBase, db_path_from_env, utcnow
 from knowledge.store.catalogue import CatalogueStore, LoadReport
 from knowledge.store.faq import FaqEntry, FaqStore
+from knowledge.store.tickets import Question, Ticket, TicketStore
 
 
-class Store(CatalogueStore, FaqStore, StoreBase):
+class Store(CatalogueStore, FaqStore, TicketStore, StoreBase):
     """Every table of the bot behind one connection."""
 
 
@@ -19,7 +20,9 @@ __all__ = [
     "DEFAULT_DB",
     "FaqEntry",
     "LoadReport",
+    "Question",
     "Store",
+    "Ticket",
     "db_path_from_env",
     "utcnow",
 ]

@@ -46,7 +46,8 @@ MIGRATIONS: list[Migration] = [m001_catalogue, m002_faq]
 
 
 def m003_tickets(db: sqlite_utils.Database) -> None:
-    # Every question typed to the bot, for /stats: answered by the bot or escalated.
+    # Every question typed to the bot: for /stats, and the source of a ticket when the
+    # contestant presses 提交给组委会 (the button carries the question's id, not its text).
     db["questions"].create(
         {
             "id": int,
@@ -57,15 +58,10 @@ def m003_tickets(db: sqlite_utils.Database) -> None:
             "ids": str,
             "score": float,
             "created_at": str,
+            "ticket_id": int,  # set once the question was sent to the organizers
         },
         pk="id",
     )
-    # A question a contestant may still send to the organizers (the 仍然提交 button).
-    db["drafts"].create(
-        {"id": int, "user_id": int, "chat_id": int, "question": str, "guesses": str,
-         "created_at": str, "ticket_id": int},
-        pk="id",
-    )  # fmt: skip
     db["tickets"].create(
         {
             "id": int,

@@ -1,0 +1,61 @@
+"""Who may act as an organizer: ORGANIZER_IDS, or members of the organizers' group."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.services import services
+
+log = logging.getLogger(__name__)
+
+MEMBER_CACHE_SECONDS = 300
+_MEMBER_STATUSES = {
+    ChatMemberStatus.OWNER,
+    ChatMemberStatus.ADMINISTRATOR,
+    ChatMemberStatus.MEMBER,
+}
+REFUSAL = {
+    "zh": "抱歉，这个操作仅限组委会工作人员。",
+    "en": "Sorry, only the organizers can do that.",
+}
+
+
+async def is_organizer(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+    """True for ORGANIZER_IDS and for members of ORGANIZER_CHAT_ID (getChatMember, cached)."""
+    svc = services(context)
+    settings = svc.settings
+    if user_id in settings.organizer_ids:
+        return True
+    if settings.organizer_chat_id is None:
+        return False
+    cache = svc.member_cache
+    cached = cache.get(user_id)
+    if cached is not None and time.monotonic() - cached[0] < MEMBER_CACHE_SECONDS:
+        return cached[1]
+    try:
+        member = await context.bot.get_chat_member(settings.organizer_chat_id, user_id)
+        allowed = member.status in _MEMBER_STATUSES
+    except TelegramError as exc:
+        log.info("getChatMember for %s failed: %s", user_id, exc)
+        allowed = False
+    cache[user_id] = (time.monotonic(), allowed)
+    return allowed
+
+
+async def require_organizer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Check the sender; refuse politely (and change nothing) when not an organizer."""
+    user = update.effective_user
+    if user is not None and await is_organizer(context, user.id):
+        return True
+    lang = "en" if user and (user.language_code or "").startswith("en") else "zh"
+    if update.callback_query is not None:
+        await update.callback_query.answer(REFUSAL[lang], show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(REFUSAL[lang])
+    return False

@@ -1,0 +1,86 @@
+"""/faq list|add|edit|del: organizers keep the FAQ the bot answers from."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.services import services
+from handlers.auth import require_organizer
+from handlers.common import reply_html
+
+NO_FAQ = "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
+USAGE = (
+    "用法：\n/faq list\n/faq add 问题 | 答案\n/faq edit 编号 新问题 | 新答案（一边留空则不变）\n"
+    "/faq del 编号"
+)
+
+
+async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Manage FAQ entries; every change takes effect for the next question."""
+    message = update.effective_message
+    if message is None or not await require_organizer(update, context):
+        return
+    svc = services(context)
+    m = re.match(r"^/\S+\s*(\S*)\s*(.*)$", message.text or "", flags=re.DOTALL)
+    action, rest = (m.group(1).lower(), m.group(2).strip()) if m else ("", "")
+    if action in ("", "list"):
+        entries = svc.store.faq_entries()
+        if not entries:
+            await message.reply_html(
+                "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
+            )
+            return
+        lines = [f"📌 FAQ 共 {len(entries)} 条："]
+        lines += [
+            f"<b>#{e.id}</b> {html.escape(e.question)}\n  → {html.escape(e.answer[:80])}"
+            for e in entries
+        ]
+        await reply_html(message, "\n".join(lines))
+        return
+    if action == "add":
+        question, sep, answer = rest.partition("|")
+        if not sep or not question.strip() or not answer.strip():
+            await message.reply_html(USAGE)
+            return
+        entry = svc.store.add_faq(question.strip(), answer.strip())
+        svc.kb.refresh_faq()
+        await message.reply_html(f"已添加 FAQ #{entry.id}。")
+        return
+    if action == "edit":
+        em = re.match(r"^#?(\d+)\s+(.*)$", rest, flags=re.DOTALL)
+        if em is None or ("|" not in em.group(2) and not em.group(2).strip()):
+            await message.reply_html(USAGE)
+            return
+        question, _, answer = em.group(2).partition("|")
+        edited = svc.store.edit_faq(
+            int(em.group(1)),
+            question=question.strip() or None,
+            answer=answer.strip() or None,
+        )
+        if edited is None:
+            await message.reply_html(f"没有 FAQ #{int(em.group(1))}。")
+            return
+        svc.kb.refresh_faq()
+        await message.reply_html(f"已更新 FAQ #{edited.id}：{html.escape(edited.question)}")
+        return
+    if action in ("del", "delete", "rm"):
+        if not rest.lstrip("#").isdigit():
+            await message.reply_html(USAGE)
+            return
+        faq_id = int(rest.lstrip("#"))
+        if not svc.store.delete_faq(faq_id):
+            await message.reply_html(f"没有 FAQ #{faq_id}。")
+            return
+        svc.kb.refresh_faq()
+        await message.reply_html(f"已删除 FAQ #{faq_id}。")
+        return
+    await message.reply_html(USAGE)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("faq", faq_command))

@@ -1,0 +1,751 @@
+"""Escalation to the organizers: tickets in their group, answers routed back, FAQ that learns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+import statistics
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.services import Services, services
+from handlers.auth import require_organizer
+from handlers.common import nav_row, reply_html, user_lang
+from knowledge.render import render_faq, split_html
+from knowledge.store import Question, Ticket
+from knowledge.store.tickets import ANSWERED, CLOSED, MERGED, OPEN
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    OPEN: "⏳ 待回复",
+    ANSWERED: "✅ 已回复",
+    CLOSED: "🚫 已关闭（无需回复）",
+    MERGED: "🔗 已合并",
+}
+STATUS_EN = {OPEN: "waiting", ANSWERED: "answered", CLOSED: "closed", MERGED: "merged"}
+SLA_CHECK_SECONDS = 30
+
+TEXTS = {
+    "zh": {
+        "escalate": "这个问题赛题目录里没有答案，我不替组委会猜测。",
+        "similar": "提交前可以先看看这些相似问题的答复：",
+        "submit": "📨 提交给组委会",
+        "ask_button": "🙋 问组委会",
+        "submitted": "✅ 已提交，编号 <b>#{id}</b>。组委会回复后我会第一时间转告你。\n"
+        "可用 /myquestions 查看进度。",
+        "already": "这个问题已经提交过了，编号 <b>#{id}</b>。",
+        "too_many": "你已有 {n} 个问题在等待组委会回复，请等回复后再提交新问题。"
+        "问题没有丢，稍后再点「提交给组委会」即可。",
+        "too_soon": "提交太频繁了，请 {s} 秒后再点「提交给组委会」。问题没有丢。",
+        "answer": "💬 <b>组委会回复了你的问题 #{id}</b>\n<blockquote>{question}</blockquote>\n"
+        "{answer}{staff}\n\n<i>直接回复这条消息可以继续追问。</i>",
+        "followup_sent": "已把追问转给组委会（#{id}）。",
+        "closed_ticket": "问题 #{id} 已结束。如有新问题，直接发给我就好。",
+        "none": "你还没有向组委会提过问题。",
+        "mine": "你的问题：",
+        "answer_label": "答",
+        "not_yours": "这个按钮不是给你的。",
+    },
+    "en": {
+        "escalate": "The catalogue does not answer this, and I won't guess for the organizers.",
+        "similar": "Before you send it, these similar questions have answers:",
+        "submit": "📨 Send to the organizers",
+        "ask_button": "🙋 Ask the organizers",
+        "submitted": "✅ Sent as <b>#{id}</b>. I'll pass the organizers' answer on to you.\n"
+        "Use /myquestions to follow it.",
+        "already": "This question was already sent as <b>#{id}</b>.",
+        "too_many": "You have {n} questions waiting for the organizers; please wait for their "
+        "answers first. Your question is kept: press “Send” again later.",
+        "too_soon": "Too many questions at once: please press “Send” again in {s} s. "
+        "Your question is kept.",
+        "answer": "💬 <b>The organizers answered your question #{id}</b>\n"
+        "<blockquote>{question}</blockquote>\n{answer}{staff}\n\n"
+        "<i>Reply to this message to ask a follow-up.</i>",
+        "followup_sent": "Your follow-up went to the organizers (#{id}).",
+        "closed_ticket": "Question #{id} is closed. Just send me a new question any time.",
+        "none": "You have not asked the organizers anything yet.",
+        "mine": "Your questions:",
+        "answer_label": "A",
+        "not_yours": "This button is not yours.",
+    },
+}
+
+
+def tx(lang: str, key: str, **values: object) -> str:
+    return TEXTS.get(lang, TEXTS["zh"])[key].format(**values)
+
+
+def _name(user: User) -> str:
+    return user.full_name or str(user.id)
+
+
+def _age(created_at: str) -> str:
+    minutes = int((datetime.now(UTC) - datetime.fromisoformat(created_at)).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    return f"{minutes // 60} 小时 {minutes % 60} 分钟"
+
+
+def _clip(text: str, size: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+# --- contestants --------------------------------------------------------------------------------
+
+
+def ask_organizers_button(question_id: int, lang: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(tx(lang, "ask_button"), callback_data=f"tk:q:{question_id}")
+
+
+async def offer_escalation(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: Question, lang: str
+) -> None:
+    """Say the catalogue cannot answer; offer similar answered questions and 提交给组委会."""
+    message = update.effective_message
+    assert message is not None
+    text, markup = escalation_offer(services(context), question, lang)
+    await reply_html(message, text, markup)
+
+
+def escalation_offer(
+    svc: Services, question: Question, lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    rows: list[list[InlineKeyboardButton]] = []
+    for entry in svc.kb.similar_faq(question.text, limit=3):
+        rows.append([InlineKeyboardButton(f"📖 {_clip(entry.question, 24)}",
+                                          callback_data=f"tk:f:{entry.id}")])  # fmt: skip
+    for ticket in similar_answered(svc, question.text, limit=3 - len(rows)):
+        rows.append([InlineKeyboardButton(f"📖 {_clip(ticket.question, 24)}",
+                                          callback_data=f"tk:a:{ticket.id}")])  # fmt: skip
+    text = tx(lang, "escalate")
+    if rows:
+        text += "\n" + tx(lang, "similar")
+    rows.append([InlineKeyboardButton(tx(lang, "submit"), callback_data=f"tk:n:{question.id}")])
+    rows.append(nav_row(lang))
+    return text, InlineKeyboardMarkup(rows)
+
+
+def similar_answered(svc: Services, text: str, limit: int) -> list[Ticket]:
+    if limit <= 0:
+        return []
+    from knowledge.matcher import similarity
+
+    scored = [(similarity(text, t.question), t) for t in svc.store.answered_like()]
+    scored = [(s, t) for s, t in scored if s >= 0.45]
+    scored.sort(key=lambda st: -st[0])
+    return [t for _, t in scored[:limit]]
+
+
+async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """tk:q (ask about this answer), tk:n (send), tk:f (a FAQ), tk:a (an answered question)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    svc = services(context)
+    lang = user_lang(update)
+    kind, _, value = query.data[3:].partition(":")
+    user = update.effective_user
+    if kind in ("q", "n"):
+        question = svc.store.question(int(value))
+        if question is None or user is None or question.user_id != user.id:
+            await query.answer(tx(lang, "not_yours"), show_alert=True)
+            return
+        if kind == "q":
+            await query.answer()
+            text, markup = escalation_offer(svc, question, lang)
+            if isinstance(query.message, Message):
+                await reply_html(query.message, text, markup)
+            return
+        await submit_ticket(update, context, question, lang)
+        return
+    if kind == "f" and (entry := svc.kb.faq.get(int(value))):
+        await query.answer()
+        if isinstance(query.message, Message):
+            await reply_html(query.message, render_faq(entry, lang))
+        return
+    if kind == "a" and (ticket := svc.store.ticket(int(value))) and ticket.status == ANSWERED:
+        # Another contestant's answered question: its words and the answer, never who asked.
+        await query.answer()
+        if isinstance(query.message, Message):
+            text = f"<i>{html.escape(ticket.question)}</i>\n\n{html.escape(ticket.answer or '')}"
+            await reply_html(query.message, text)
+        return
+    from handlers.menu import expired
+
+    await expired(update, context)
+
+
+async def submit_ticket(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: Question, lang: str
+) -> None:
+    """Store the ticket first, then tell the contestant, then post it to the organizers."""
+    query = update.callback_query
+    assert query is not None
+    svc = services(context)
+    user = update.effective_user
+    assert user is not None
+    if question.ticket_id is not None:
+        await query.answer()
+        await _tell(query.message, tx(lang, "already", id=question.ticket_id))
+        return
+    open_count = svc.store.count_open_of(user.id)
+    if open_count >= svc.settings.max_open_tickets:
+        await query.answer(tx(lang, "too_many", n=open_count), show_alert=True)
+        return
+    last = svc.store.last_ticket_time(user.id)
+    interval = svc.settings.escalation_interval_seconds
+    if last is not None:
+        waited = (datetime.now(UTC) - last).total_seconds()
+        if waited < interval:
+            await query.answer(tx(lang, "too_soon", s=int(interval - waited) + 1), show_alert=True)
+            return
+    guesses = [pid for pid in svc.kb.ask(question.text).ids if not pid.startswith("faq:")]
+    ticket, new = svc.store.open_ticket(
+        question, user_name=_name(user), username=user.username, lang=lang, guesses=guesses[:3]
+    )
+    await query.answer()
+    if isinstance(query.message, Message):
+        with contextlib.suppress(BadRequest):
+            await query.message.edit_reply_markup(None)
+    await _tell(query.message, tx(lang, "submitted" if new else "already", id=ticket.id))
+    if new:
+        await post_ticket(context, ticket)
+
+
+async def _tell(message: object, text: str) -> None:
+    if isinstance(message, Message):
+        await message.reply_html(text, do_quote=False)
+
+
+async def continue_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A contestant's reply to an answer they received: a follow-up on the same ticket."""
+    message = update.effective_message
+    if message is None or message.chat.type != ChatType.PRIVATE or not message.text:
+        return False
+    replied = message.reply_to_message
+    if replied is None:
+        return False
+    svc = services(context)
+    ticket = svc.store.ticket_for_message(message.chat.id, replied.message_id)
+    user = update.effective_user
+    if ticket is None or user is None or ticket.user_id != user.id:
+        return False
+    lang = user_lang(update)
+    if ticket.status in (CLOSED, MERGED):
+        await message.reply_html(tx(lang, "closed_ticket", id=ticket.id))
+        return True
+    ticket = svc.store.reopen(ticket.id, message.text)
+    await message.reply_html(tx(lang, "followup_sent", id=ticket.id))
+    chat_id = svc.settings.organizer_chat_id
+    if chat_id is not None:
+        text = (
+            f"↩️ <b>#{ticket.id} 追问</b>（{html.escape(ticket.user_name)}）\n"
+            f"<blockquote>{html.escape(message.text)}</blockquote>\n回复此消息即可答复。"
+        )
+        post = svc.store.group_message_of(ticket.id, chat_id)
+        sent = await _send_to_group(context, chat_id, text, reply_to=post)
+        if sent is not None:
+            svc.store.link_message(chat_id, sent.message_id, ticket.id, "followup")
+            await refresh_post(context, ticket)
+    return True
+
+
+async def my_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/myquestions: the contestant's own tickets, their status and answers."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    lang = user_lang(update)
+    tickets = services(context).store.tickets_of(user.id)
+    if not tickets:
+        await message.reply_html(tx(lang, "none"))
+        return
+    lines = [tx(lang, "mine")]
+    for t in tickets:
+        status = STATUS_EN[t.status] if lang == "en" else STATUS[t.status]
+        lines.append(f"\n<b>#{t.id}</b> · {status}\n{html.escape(_clip(t.question, 120))}")
+        if t.answer:
+            lines.append(f"<i>{tx(lang, 'answer_label')}：</i>{html.escape(t.answer)}")
+    await reply_html(message, "\n".join(lines))
+
+
+# --- organizers ---------------------------------------------------------------------------------
+
+
+def post_text(svc: Services, ticket: Ticket) -> str:
+    """The ticket as the organizers see it in their group."""
+    catalogue = svc.kb.catalogue
+    who = html.escape(ticket.user_name)
+    if ticket.username:
+        who += f" (@{html.escape(ticket.username)})"
+    lines = [f"🆕 <b>问题 #{ticket.id}</b>", f"来自：{who} · id <code>{ticket.user_id}</code>"]
+    lines.append(f"<blockquote>{html.escape(ticket.question)}</blockquote>")
+    guesses = [p for pid in ticket.guesses if (p := catalogue.problem(pid))]
+    if guesses:
+        lines.append("机器人猜测：" + "；".join(f"{p.id} {html.escape(p.title)}" for p in guesses))
+    status = STATUS[ticket.status]
+    if ticket.status == MERGED:
+        status += f" → #{ticket.merged_into}"
+    lines.append(f"状态：{status}")
+    if ticket.claimed_by_name and ticket.status == OPEN:
+        lines.append(f"认领：{html.escape(ticket.claimed_by_name)}")
+    if ticket.status == ANSWERED:
+        when = (ticket.answered_at or "")[:16].replace("T", " ")
+        lines.append(f"回复人：{html.escape(ticket.answered_by_name or '')} · {when} UTC")
+        lines.append(f"答复：{html.escape(ticket.answer or '')}")
+        if ticket.delivery_error:
+            lines.append(f"⚠️ 未送达：{html.escape(ticket.delivery_error)}")
+        if ticket.faq_id:
+            lines.append(f"📌 已存为 FAQ #{ticket.faq_id}")
+    if ticket.status == OPEN:
+        lines.append(f"<i>回复此消息即可答复，或 /answer {ticket.id} 内容</i>")
+    return "\n".join(lines)
+
+
+def post_keyboard(ticket: Ticket) -> InlineKeyboardMarkup | None:
+    if ticket.status == OPEN:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("✋ 认领", callback_data=f"tk:claim:{ticket.id}"),
+                    InlineKeyboardButton(
+                        "🚫 关闭（无需回复）", callback_data=f"tk:close:{ticket.id}"
+                    ),
+                ],
+                [InlineKeyboardButton("🔗 合并到…", callback_data=f"tk:merge:{ticket.id}")],
+            ]
+        )
+    if ticket.status == ANSWERED and not ticket.faq_id:
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton("📌 存为FAQ", callback_data=f"tk:faq:{ticket.id}")]]
+        )
+    return None
+
+
+async def _send_to_group(
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    text: str,
+    reply_to: int | None = None,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    try:
+        return await context.bot.send_message(
+            chat_id, split_html(text)[0], parse_mode=ParseMode.HTML, reply_markup=markup,
+            reply_to_message_id=reply_to, allow_sending_without_reply=True,
+        )  # fmt: skip
+    except TelegramError as exc:
+        log.error("could not post to the organizers' group: %s", exc)
+        return None
+
+
+async def post_ticket(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+    """Post a stored ticket to the organizers' group and remember the message."""
+    svc = services(context)
+    chat_id = svc.settings.organizer_chat_id
+    if chat_id is None:
+        log.warning("ticket #%s stored, but ORGANIZER_CHAT_ID is not set", ticket.id)
+        return
+    sent = await _send_to_group(
+        context, chat_id, post_text(svc, ticket), None, post_keyboard(ticket)
+    )
+    if sent is not None:
+        svc.store.link_message(chat_id, sent.message_id, ticket.id, "post")
+
+
+async def refresh_post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+    """Edit the ticket's post in the group to show its state now."""
+    svc = services(context)
+    chat_id = svc.settings.organizer_chat_id
+    if chat_id is None:
+        return
+    message_id = svc.store.group_message_of(ticket.id, chat_id)
+    if message_id is None:
+        return
+    try:
+        await context.bot.edit_message_text(
+            split_html(post_text(svc, ticket))[0], chat_id, message_id,
+            parse_mode=ParseMode.HTML, reply_markup=post_keyboard(ticket),
+        )  # fmt: skip
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            log.warning("could not update the post of #%s: %s", ticket.id, exc)
+
+
+async def deliver_answer(
+    context: ContextTypes.DEFAULT_TYPE, ticket_id: int, answer: str, staff: User
+) -> str:
+    """Answer a ticket and those merged into it; report to the group what reached whom."""
+    svc = services(context)
+    tickets = svc.store.answer(ticket_id, answer, staff.id, _name(staff))
+    delivered, failed = [], []
+    for ticket in tickets:
+        staff_line = ""
+        if svc.settings.show_staff_names:
+            staff_line = f"\n— {html.escape(ticket.answered_by_name or '')}"
+        text = tx(
+            ticket.lang, "answer", id=ticket.id, question=html.escape(ticket.question),
+            answer=html.escape(answer), staff=staff_line,
+        )  # fmt: skip
+        error = await _send_answer(context, ticket, text)
+        if error is None:
+            delivered.append(ticket.id)
+        else:
+            failed.append((ticket.id, error))
+            ticket = svc.store.update_ticket(ticket.id, delivery_error=error)
+        await refresh_post(context, svc.store.ticket(ticket.id) or ticket)
+    report = f"✅ #{ticket_id} 已回复" + (
+        "，送达：" + "、".join(f"#{i}" for i in delivered) if delivered else ""
+    )
+    for tid, error in failed:
+        report += f"\n⚠️ #{tid} 无法送达：{html.escape(error)}（不再重试）"
+    return report
+
+
+async def _send_answer(
+    context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str
+) -> str | None:
+    """Send once, retrying only network trouble; a blocked bot is reported, not retried."""
+    svc = services(context)
+    for attempt in range(3):
+        try:
+            parts = split_html(text)
+            sent = None
+            for part in parts:
+                sent = await context.bot.send_message(
+                    ticket.chat_id, part, parse_mode=ParseMode.HTML
+                )
+            if sent is not None:
+                svc.store.link_message(ticket.chat_id, sent.message_id, ticket.id, "answer")
+            return None
+        except Forbidden as exc:
+            return f"对方已屏蔽机器人或停用账号（{exc.message}）"
+        except BadRequest as exc:
+            return exc.message
+        except TelegramError as exc:
+            if attempt == 2:
+                return f"网络错误：{exc}"
+            await asyncio.sleep(1 + attempt)
+    return "未知错误"
+
+
+async def organizer_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In the organizers' group, a reply to a ticket's message answers that ticket."""
+    message = update.effective_message
+    svc = services(context)
+    if (
+        message is None
+        or message.chat.id != svc.settings.organizer_chat_id
+        or message.reply_to_message is None
+        or not message.text
+    ):
+        return False
+    ticket = svc.store.ticket_for_message(message.chat.id, message.reply_to_message.message_id)
+    if ticket is None:
+        return False
+    if not await require_organizer(update, context):
+        return True
+    await _answer_ticket(update, context, ticket, message.text)
+    return True
+
+
+async def _answer_ticket(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, answer: str
+) -> None:
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    if ticket.status == MERGED and ticket.merged_into is not None:
+        target = services(context).store.ticket(ticket.merged_into)
+        if target is not None:
+            ticket = target
+    if ticket.status == CLOSED:
+        await message.reply_html(f"#{ticket.id} 已关闭，未发送。")
+        return
+    report = await deliver_answer(context, ticket.id, answer.strip(), update.effective_user)
+    await message.reply_html(report)
+
+
+async def answer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/answer N text: answer ticket N."""
+    message = update.effective_message
+    if message is None or not await require_organizer(update, context):
+        return
+    m = re.match(r"^/\S+\s+#?(\d+)\s+(.+)$", message.text or "", flags=re.DOTALL)
+    if m is None:
+        await message.reply_html("用法：/answer 编号 回复内容")
+        return
+    ticket = services(context).store.ticket(int(m.group(1)))
+    if ticket is None:
+        await message.reply_html(f"没有问题 #{html.escape(m.group(1))}。")
+        return
+    await _answer_ticket(update, context, ticket, m.group(2))
+
+
+async def merge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/merge N M: ticket N is a duplicate of M; answering M answers both."""
+    message = update.effective_message
+    if message is None or not await require_organizer(update, context):
+        return
+    args = [a.lstrip("#") for a in (context.args or [])]
+    if len(args) != 2 or not all(a.isdigit() for a in args):
+        await message.reply_html("用法：/merge 编号 目标编号")
+        return
+    await message.reply_html(await _merge(context, int(args[0]), int(args[1])))
+
+
+async def _merge(context: ContextTypes.DEFAULT_TYPE, source_id: int, target_id: int) -> str:
+    store = services(context).store
+    source, target = store.ticket(source_id), store.ticket(target_id)
+    if source is None or target is None:
+        return "编号不存在。"
+    if source_id == target_id or target.status == MERGED:
+        return "不能合并到自己或已合并的问题。"
+    if source.status != OPEN:
+        return f"#{source_id} 已不是待回复状态。"
+    merged = store.merge(source_id, target_id)
+    await refresh_post(context, merged)
+    if target.status == ANSWERED and target.answer:
+        # The answer exists already: the duplicate asker gets it now.
+        return await _deliver_existing(context, merged, target)
+    return f"🔗 #{source_id} 已合并到 #{target_id}，回复 #{target_id} 即同时答复两位提问者。"
+
+
+async def _deliver_existing(
+    context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, target: Ticket
+) -> str:
+    """A duplicate of an answered question: its asker gets the same answer now."""
+    svc = services(context)
+    (ticket,) = svc.store.answer(
+        ticket.id, target.answer or "", target.answered_by or 0, target.answered_by_name or "",
+        include_merged=False,
+    )  # fmt: skip
+    text = tx(
+        ticket.lang, "answer", id=ticket.id, question=html.escape(ticket.question),
+        answer=html.escape(target.answer or ""), staff="",
+    )  # fmt: skip
+    error = await _send_answer(context, ticket, text)
+    if error is not None:
+        ticket = svc.store.update_ticket(ticket.id, delivery_error=error)
+    await refresh_post(context, ticket)
+    result = f"🔗 #{ticket.id} 已合并到 #{target.id}，并已转发其答复"
+    return result + (f"（⚠️ 无法送达：{html.escape(error)}）" if error else "。")
+
+
+async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """认领, 关闭, 合并到…, 存为FAQ on a ticket's post."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await require_organizer(update, context):
+        return
+    svc = services(context)
+    parts = query.data.split(":")
+    action, ticket_id = parts[1], int(parts[2])
+    ticket = svc.store.ticket(ticket_id)
+    user = update.effective_user
+    if ticket is None or user is None:
+        await query.answer("这个问题不存在。", show_alert=True)
+        return
+    if action == "claim":
+        if ticket.status != OPEN:
+            await query.answer("这个问题已不是待回复状态。")
+            return
+        ticket = svc.store.claim(ticket.id, user.id, _name(user))
+        await query.answer(f"已认领 #{ticket.id}")
+        await refresh_post(context, ticket)
+    elif action == "close":
+        if ticket.status != OPEN:
+            await query.answer("这个问题已不是待回复状态。")
+            return
+        ticket = svc.store.close_ticket(ticket.id)
+        await query.answer(f"已关闭 #{ticket.id}")
+        await refresh_post(context, ticket)
+    elif action == "merge":
+        others = [t for t in svc.store.open_tickets() if t.id != ticket.id][:6]
+        await query.answer()
+        if not others:
+            await _tell(
+                query.message, f"没有其他待回复的问题可合并。也可用 /merge {ticket.id} 目标编号"
+            )
+            return
+        rows = [
+            [
+                InlineKeyboardButton(
+                    f"→ #{t.id} {_clip(t.question, 20)}", callback_data=f"tk:mg:{ticket.id}:{t.id}"
+                )
+            ]
+            for t in others
+        ]
+        await _send_to_group(
+            context, query.message.chat.id if query.message else 0,
+            f"把 #{ticket.id} 合并到哪个问题？（或 /merge {ticket.id} 目标编号）",
+            reply_to=query.message.message_id if query.message else None,
+            markup=InlineKeyboardMarkup(rows),
+        )  # fmt: skip
+    elif action == "mg" and len(parts) == 4:
+        await query.answer()
+        result = await _merge(context, ticket.id, int(parts[3]))
+        if isinstance(query.message, Message):
+            with contextlib.suppress(BadRequest):
+                await query.message.edit_text(result, parse_mode=ParseMode.HTML)
+    elif action == "faq":
+        if ticket.status != ANSWERED or not ticket.answer:
+            await query.answer("只有已回复的问题可以存为 FAQ。", show_alert=True)
+            return
+        if ticket.faq_id:
+            await query.answer(f"已是 FAQ #{ticket.faq_id}")
+            return
+        entry = svc.store.add_faq(ticket.question, ticket.answer, ticket_id=ticket.id)
+        svc.kb.refresh_faq()
+        ticket = svc.store.update_ticket(ticket.id, faq_id=entry.id)
+        await query.answer(f"已存为 FAQ #{entry.id}")
+        await refresh_post(context, ticket)
+        await _tell(
+            query.message,
+            f"📌 #{ticket.id} 已存为 FAQ #{entry.id}，相似问题今后直接由机器人回答。\n"
+            f"改写问题：/faq edit {entry.id} 新的问题 | 答案（留空保持不变）",
+        )
+    else:
+        await query.answer("这个按钮已过期。")
+
+
+async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/queue: open tickets, oldest first, with age and who claimed them."""
+    message = update.effective_message
+    if message is None or not await require_organizer(update, context):
+        return
+    tickets = services(context).store.open_tickets()
+    if not tickets:
+        await message.reply_html("🎉 没有待回复的问题。")
+        return
+    lines = [f"⏳ 待回复 {len(tickets)} 个（最早的在前）："]
+    for t in tickets:
+        claimed = f" · 认领：{html.escape(t.claimed_by_name)}" if t.claimed_by_name else ""
+        lines.append(
+            f"<b>#{t.id}</b> · {_age(t.created_at)} · {html.escape(t.user_name)}{claimed}\n"
+            f"  {html.escape(_clip(t.question))}"
+        )
+    await reply_html(message, "\n".join(lines))
+
+
+async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ticket N: one ticket in full (organizers only)."""
+    message = update.effective_message
+    if message is None or not await require_organizer(update, context):
+        return
+    args = [a.lstrip("#") for a in (context.args or [])]
+    if len(args) != 1 or not args[0].isdigit():
+        await message.reply_html("用法：/ticket 编号")
+        return
+    svc = services(context)
+    ticket = svc.store.ticket(int(args[0]))
+    if ticket is None:
+        await message.reply_html(f"没有问题 #{int(args[0])}。")
+        return
+    await reply_html(message, post_text(svc, ticket), post_keyboard(ticket))
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: questions, answered by the bot vs escalated, open tickets, time to answer."""
+    message = update.effective_message
+    if message is None or not await require_organizer(update, context):
+        return
+    await reply_html(message, stats_text(services(context)))
+
+
+def stats_text(svc: Services) -> str:
+    counts = svc.store.question_counts()
+    total = sum(counts.values())
+    escalated = counts.get("escalate", 0)
+    by_bot = total - escalated
+    rows = svc.store.ticket_rows()
+    open_count = sum(1 for r in rows if r["status"] == OPEN)
+    waits = sorted(
+        (
+            datetime.fromisoformat(r["answered_at"]) - datetime.fromisoformat(r["created_at"])
+        ).total_seconds()
+        / 60
+        for r in rows
+        if r["answered_at"]
+    )
+    lines = [
+        "📊 <b>统计</b>",
+        f"提问：{total}（机器人直接回答 {by_bot}，转组委会 {escalated}）",
+        f"工单：{len(rows)}，待回复 {open_count}",
+    ]
+    if waits:
+        p90 = waits[min(len(waits) - 1, int(len(waits) * 0.9))]
+        lines.append(
+            f"首次回复用时：中位数 {statistics.median(waits):.1f} 分钟，P90 {p90:.1f} 分钟"
+        )
+    per_track = svc.store.questions_per_track()
+    if per_track:
+        lines.append("按赛道（机器人回答的提问）：")
+        for track in svc.kb.catalogue.tracks:
+            if per_track.get(track.id):
+                lines.append(f"  赛道{track.ordinal} · {track.name}：{per_track[track.id]}")
+    return "\n".join(lines)
+
+
+# --- SLA ---------------------------------------------------------------------------------------
+
+
+async def check_overdue(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """Raise tickets unanswered past SLA_MINUTES once; post tickets whose post was lost."""
+    from bot.services import KEY
+
+    svc: Services = app.bot_data[KEY]
+    chat_id = svc.settings.organizer_chat_id
+    if chat_id is None:
+        return 0
+    raised = 0
+    for ticket in svc.store.overdue(svc.settings.sla_minutes):
+        post = svc.store.group_message_of(ticket.id, chat_id)
+        text = (
+            f"⏰ <b>#{ticket.id}</b> 已等待 {_age(ticket.created_at)}，还没有回复。"
+            "回复此消息即可答复。"
+        )
+        try:
+            sent = await app.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_to_message_id=post,
+                allow_sending_without_reply=True,
+            )  # fmt: skip
+        except TelegramError as exc:
+            log.warning("SLA reminder for #%s failed: %s", ticket.id, exc)
+            continue
+        svc.store.link_message(chat_id, sent.message_id, ticket.id, "reminder")
+        svc.store.update_ticket(ticket.id, sla_reminded_at=datetime.now(UTC).isoformat())
+        raised += 1
+    return raised
+
+
+async def sla_loop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Check for overdue tickets every SLA_CHECK_SECONDS; state lives in the database."""
+    while True:
+        try:
+            await check_overdue(app)
+        except Exception:  # keep the loop alive whatever one round hit
+            log.exception("SLA check failed")
+        await asyncio.sleep(SLA_CHECK_SECONDS)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("myquestions", my_questions))
+    app.add_handler(CommandHandler("answer", answer_command))
+    app.add_handler(CommandHandler("merge", merge_command))
+    app.add_handler(CommandHandler("queue", queue_command))
+    app.add_handler(CommandHandler("ticket", ticket_command))
+    app.add_handler(CommandHandler("stats", stats_command))
+    app.add_handler(CallbackQueryHandler(contestant_button, pattern=r"^tk:[qnfa]:\d+$"))
+    app.add_handler(
+        CallbackQueryHandler(organizer_button, pattern=r"^tk:(claim|close|merge|faq|mg):")
+    )

@@ -1,0 +1,321 @@
+"""The SQLite store: migrations, catalogue loading, FAQ entries, persistence."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from knowledge.catalogue import DEFAULT_SEED, Catalogue, Problem, parse_catalogue
+from knowledge.store import DEFAULT_DB, LoadReport, Store, db_path_from_env
+from knowledge.store.schema import MIGRATIONS, Migration
+
+SEED_TEXT = DEFAULT_SEED.read_text(encoding="utf-8")
+ROWS = 8 + 35  # tracks and problems
+
+
+def _rows(store: Store) -> dict[str, list[dict[str, object]]]:
+    tables = {"tracks": "id", "problems": "id", "meta": "key", "faq": "id"}
+    return {table: list(store.db[table].rows_where(order_by=pk)) for table, pk in tables.items()}
+
+
+@pytest.fixture
+def migrations() -> Iterator[list[Migration]]:
+    """The migration list itself, restored afterwards (the store reads it at open)."""
+    saved = list(MIGRATIONS)
+    yield MIGRATIONS
+    MIGRATIONS[:] = saved
+
+
+def _recording(calls: list[str], migration: Migration) -> Migration:
+    @functools.wraps(migration)
+    def run(db: sqlite_utils.Database) -> None:
+        calls.append(migration.__name__)
+        migration(db)
+
+    return run
+
+
+def m999_notes(db: sqlite_utils.Database) -> None:
+    db["notes"].create({"id": int, "text": str}, pk="id")
+
+
+def m999_broken(db: sqlite_utils.Database) -> None:
+    db["half_done"].create({"id": int}, pk="id")
+    raise RuntimeError("migration failed halfway")
+
+
+# --- migrations ----------------------------------------------------------------------------------
+
+
+def _names(migrations: list[Migration]) -> list[str]:
+    return [m.__name__ for m in migrations]
+
+
+def test_migration_names_are_numbered_in_order() -> None:
+    names = _names(MIGRATIONS)
+    assert names[:2] == ["m001_catalogue", "m002_faq"]
+    assert [name[:4] for name in names] == [f"m{i:03d}" for i in range(1, len(names) + 1)]
+
+
+def test_store_fresh_database_has_all_migrations(store: Store) -> None:
+    assert store.applied_migrations() == _names(MIGRATIONS)
+    assert {"tracks", "problems", "meta", "faq", "_migrations"} <= set(store.db.table_names())
+
+
+def test_store_migrate_twice_applies_nothing(store: Store) -> None:
+    assert store.migrate() == []
+    assert store.applied_migrations() == _names(MIGRATIONS)
+
+
+def test_store_migrations_run_in_order(migrations: list[Migration]) -> None:
+    calls: list[str] = []
+    migrations[:] = [_recording(calls, m) for m in migrations]
+    expected = _names(migrations)
+    Store(":memory:")
+    assert calls == expected
+
+
+def test_store_reopen_applies_only_new_migrations(
+    tmp_path: Path, migrations: list[Migration]
+) -> None:
+    path = tmp_path / "bot.db"
+    Store(path)
+    released = _names(migrations)
+    calls: list[str] = []
+    migrations[:] = [_recording(calls, m) for m in [*migrations, m999_notes]]
+
+    reopened = Store(path)
+    assert calls == ["m999_notes"]
+    assert reopened.applied_migrations() == [*released, "m999_notes"]
+
+    Store(path)
+    assert calls == ["m999_notes"]  # once only
+
+
+def test_store_failing_migration_leaves_no_trace(
+    tmp_path: Path, migrations: list[Migration]
+) -> None:
+    path = tmp_path / "bot.db"
+    Store(path)
+    migrations.append(m999_broken)
+    with pytest.raises(RuntimeError, match="halfway"):
+        Store(path)
+    migrations.remove(m999_broken)
+    reopened = Store(path)
+    assert "half_done" not in reopened.db.table_names()
+    assert reopened.applied_migrations() == _names(migrations)
+
+
+def test_store_close_closes_the_connection(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bot.db")
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.db.execute("SELECT 1")
+
+
+def test_store_file_database_uses_wal(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bot.db")
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# --- loading the catalogue -----------------------------------------------------------------------
+
+
+def test_load_catalogue_first_load_inserts_everything(store: Store, catalogue: Catalogue) -> None:
+    assert store.load_catalogue(catalogue) == LoadReport(ROWS, 0, 0, 0)
+    assert store.catalogue() == catalogue
+
+
+def test_load_catalogue_is_idempotent(store: Store, catalogue: Catalogue) -> None:
+    store.load_catalogue(catalogue)
+    before = _rows(store)
+    assert store.load_catalogue(catalogue) == LoadReport(0, 0, 0, ROWS)
+    assert _rows(store) == before
+
+
+def test_load_catalogue_changed_seed_updates_and_removes(
+    store: Store, catalogue: Catalogue
+) -> None:
+    store.load_catalogue(catalogue)
+    old_description = catalogue.problem("3-4").description  # type: ignore[union-attr]
+    dropped = "赛题5：促进农业生产抗风险能力提高"
+    text = (
+        SEED_TEXT.replace(old_description, "自动驾驶赛题的新描述。")
+        .replace("数据要素×商贸流通", "数据要素×商贸服务")
+        .split(dropped)[0]  # 8-5 is the last problem of the seed
+    )
+    changed = parse_catalogue(text)
+
+    report = store.load_catalogue(changed)
+
+    assert report == LoadReport(inserted=0, updated=2, deleted=1, unchanged=ROWS - 3)
+    stored = store.catalogue()
+    assert stored == changed
+    assert stored.problem("3-4").description == "自动驾驶赛题的新描述。"  # type: ignore[union-attr]
+    assert stored.problem("8-5") is None
+    assert stored.track("2").name == "商贸服务"  # type: ignore[union-attr]
+    assert stored.track("2").heading == "赛道二：数据要素×商贸服务"  # type: ignore[union-attr]
+    assert store.db["problems"].count == 34
+
+
+def test_load_catalogue_drops_a_vanished_track_with_its_problems(
+    store: Store, catalogue: Catalogue
+) -> None:
+    store.load_catalogue(catalogue)
+    shorter = parse_catalogue(SEED_TEXT.split("赛道八")[0])
+
+    assert store.load_catalogue(shorter) == LoadReport(0, 0, 6, ROWS - 6)
+    assert [t.id for t in store.catalogue().tracks] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert store.db["problems"].count == 30
+
+
+def test_load_catalogue_adds_a_new_problem(store: Store, catalogue: Catalogue) -> None:
+    store.load_catalogue(catalogue)
+    extra = Problem("2-4", "2", 4, "新赛题", "新描述。")
+    problems = tuple(sorted((*catalogue.problems, extra), key=lambda p: (p.track_id, p.number)))
+    grown = dataclasses.replace(catalogue, problems=problems)
+
+    assert store.load_catalogue(grown) == LoadReport(1, 0, 0, ROWS)
+    assert store.catalogue().problem("2-4") == extra
+
+
+def test_load_catalogue_failure_leaves_database_unchanged(
+    store: Store, catalogue: Catalogue
+) -> None:
+    store.load_catalogue(catalogue)
+    before = _rows(store)
+    # A renamed track is written first; the orphan problem then breaks the foreign key.
+    tracks = tuple(
+        dataclasses.replace(t, name="改名") if t.id == "1" else t for t in catalogue.tracks
+    )
+    orphan = Problem("9-1", "9", 1, "孤儿赛题", "没有赛道。")
+    broken = dataclasses.replace(
+        catalogue, title="新标题", tracks=tracks, problems=(*catalogue.problems, orphan)
+    )
+
+    with pytest.raises(sqlite3.IntegrityError):
+        store.load_catalogue(broken)
+
+    assert _rows(store) == before
+    assert store.catalogue() == catalogue
+
+
+def test_load_catalogue_stores_title_and_intro(store: Store, catalogue: Catalogue) -> None:
+    store.load_catalogue(catalogue)
+    stored = store.catalogue()
+    assert stored.title == "2024年“数据要素×”大赛湖北分赛赛题"
+    assert stored.intro == catalogue.intro
+
+
+def test_store_catalogue_empty_before_loading(store: Store) -> None:
+    empty = store.catalogue()
+    assert (empty.title, empty.tracks, empty.problems) == ("", (), ())
+
+
+def test_store_transaction_rolls_back_on_error(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_faq("问题", "答案")
+        raise RuntimeError("boom")
+    assert store.faq_entries() == []
+
+
+# --- FAQ -----------------------------------------------------------------------------------------
+
+
+def test_add_faq_returns_stored_entry(store: Store) -> None:
+    entry = store.add_faq("可以跨赛道报名吗？", "不可以。", ticket_id=7)
+    assert (entry.question, entry.answer, entry.ticket_id) == ("可以跨赛道报名吗？", "不可以。", 7)
+    assert entry.created_at == entry.updated_at
+    assert store.faq_entry(entry.id) == entry
+    assert store.faq_entries() == [entry]
+
+
+def test_add_faq_without_ticket(store: Store) -> None:
+    entry = store.add_faq("问", "答")
+    assert entry.ticket_id is None
+
+
+def test_faq_entries_in_id_order(store: Store) -> None:
+    first = store.add_faq("问一", "答一")
+    second = store.add_faq("问二", "答二")
+    assert [e.id for e in store.faq_entries()] == [first.id, second.id]
+    assert second.id > first.id
+
+
+def test_edit_faq_changes_only_given_fields(store: Store) -> None:
+    entry = store.add_faq("旧问题", "旧答案")
+
+    edited = store.edit_faq(entry.id, answer="新答案")
+    assert edited is not None
+    assert (edited.question, edited.answer) == ("旧问题", "新答案")
+    assert edited.created_at == entry.created_at
+    assert edited.updated_at >= entry.updated_at
+
+    edited = store.edit_faq(entry.id, question="新问题")
+    assert edited is not None
+    assert (edited.question, edited.answer) == ("新问题", "新答案")
+    assert store.faq_entry(entry.id) == edited
+
+
+def test_edit_faq_missing_entry_returns_none(store: Store) -> None:
+    assert store.edit_faq(404, answer="x") is None
+    assert store.faq_entries() == []
+
+
+def test_delete_faq(store: Store) -> None:
+    keep = store.add_faq("留下", "答")
+    gone = store.add_faq("删除", "答")
+    assert store.delete_faq(gone.id) is True
+    assert store.faq_entry(gone.id) is None
+    assert store.faq_entries() == [keep]
+    assert store.delete_faq(gone.id) is False
+
+
+def test_faq_entry_missing_returns_none(store: Store) -> None:
+    assert store.faq_entry(1) is None
+
+
+# --- persistence ---------------------------------------------------------------------------------
+
+
+def test_store_data_survives_reopening(tmp_path: Path, catalogue: Catalogue) -> None:
+    path = tmp_path / "nested" / "bot.db"
+    first = Store(path)
+    first.load_catalogue(catalogue)
+    entry = first.add_faq("报名截止时间？", "以官网通知为准。")
+    del first
+
+    second = Store(path)
+    assert second.catalogue() == catalogue
+    assert second.faq_entries() == [entry]
+    assert second.load_catalogue(catalogue) == LoadReport(0, 0, 0, ROWS)
+
+
+def test_db_path_from_env_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONTEST_BOT_DB", raising=False)
+    assert db_path_from_env() == DEFAULT_DB == Path("data/contest-bot.db")
+
+
+def test_db_path_from_env_empty_means_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTEST_BOT_DB", "")
+    assert db_path_from_env() == DEFAULT_DB
+
+
+def test_db_path_from_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CONTEST_BOT_DB", str(tmp_path / "x" / "y.db"))
+    assert db_path_from_env() == tmp_path / "x" / "y.db"
+
+
+def test_store_default_path_is_relative_to_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("CONTEST_BOT_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    Store(db_path_from_env())  # creates data/ on the way
+    assert (tmp_path / "data" / "contest-bot.db").is_file()
