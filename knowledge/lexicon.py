@@ -172,6 +172,13 @@ DATA_ACCESS_PATTERN = (
     r"|数据\S{0,4}(?:从哪|哪里|哪儿|来源|怎么获取|怎么拿|授权|申请)"
 )
 
+# Words that set questions about the same thing apart: a FAQ about 初赛 does not answer 复赛.
+EXCLUSIVE_WORDS = (
+    "初赛", "复赛", "半决赛", "决赛", "预赛", "线上", "线下", "一等奖", "二等奖", "三等奖",
+    "优秀奖", "特等奖", "学生", "企业", "高校", "个人", "团队", "省内", "省外", "报名", "提交",
+    "答辩", "路演", "评审",
+)  # fmt: skip
+
 # Greetings, thanks and questions about the bot itself.
 HELP_CUES = (
     "你好",

@@ -8,12 +8,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from knowledge.catalogue import Catalogue, Problem
 from knowledge.lexicon import (
+    DATA_ACCESS_PATTERN,
     ESCALATE_CUES,
     ESCALATE_CUES_EN,
+    EXCLUSIVE_WORDS,
     FILLER,
     GLOSSARY,
     HELP_CUES,
@@ -25,7 +25,6 @@ from knowledge.lexicon import (
     TRACK_WORDS,
     TRACKS_CUES_EN,
     TRACKS_PATTERN,
-    DATA_ACCESS_PATTERN,
 )
 from knowledge.normalize import is_cjk, normalize, pinyin_of
 from knowledge.refs import (
@@ -41,7 +40,7 @@ INTENTS = ("tracks", "track", "problem", "search", "help", "escalate", "faq")
 
 MAX_TERM = 12  # longest catalogue phrase looked up as one term
 MIN_QUERY_COVERAGE = 0.6  # share of a question's content the catalogue must explain
-FAQ_MIN_SIMILARITY = 0.62
+FAQ_MIN_SIMILARITY = 0.55
 _EDGE_WORDS = "的了和与及等在是为"
 _COMPETITION_NAME = re.compile(r"数据要素\s*[×xX*✕✖乘]")
 
@@ -56,6 +55,29 @@ class Answer:
     score: float = 0.0
     note: str = ""  # why: "no_track:9", "no_problem:3-9", "did_you_mean", "topic:prize" …
     terms: tuple[str, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class _Features:
+    grams: frozenset[str]
+    cues: frozenset[str]
+    topics: frozenset[str]
+    numbers: tuple[str, ...]
+    exclusive: frozenset[str]  # 初赛, 复赛 …: two questions naming different ones differ
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _similarity(a: _Features, b: _Features) -> float:
+    """How alike two questions are, 0..1: their words, and what they ask about (报名 vs 初赛)."""
+    if a.exclusive - b.exclusive and b.exclusive - a.exclusive:
+        return 0.0  # each names something the other does not: 初赛 against 复赛
+    dice = 2 * len(a.grams & b.grams) / max(1, len(a.grams) + len(b.grams))
+    if not (a.cues or b.cues):
+        return dice
+    return 0.45 * dice + 0.35 * _jaccard(a.cues, b.cues) + 0.2 * _jaccard(a.topics, b.topics)
 
 
 @dataclass(frozen=True)
@@ -136,8 +158,54 @@ class Matcher:
         """Replace the FAQ index (organizers added, edited or deleted an entry)."""
         self._faq = {e.id: e for e in entries}
         self._faq_ids = list(self._faq)
-        self._faq_keys = [_faq_key(e.question) for e in self._faq.values()]
-        self._faq_numbers = [_numbers(e.question) for e in self._faq.values()]
+        cache = getattr(self, "_feature_cache", {})
+        self._feature_cache = {
+            e.question: cache.get(e.question) or self._features(e.question)
+            for e in self._faq.values()
+        }
+        self._faq_features = [self._feature_cache[e.question] for e in self._faq.values()]
+        index: dict[str, list[int]] = defaultdict(list)
+        for i, features in enumerate(self._faq_features):
+            for key in features.grams | features.cues:
+                index[key].append(i)
+        self._faq_index = dict(index)
+
+    def _features(self, text: str) -> _Features:
+        """What FAQ matching compares: content character pairs, cue words, topics, numbers."""
+        norm = digits_for_numerals(normalize(text))
+        squashed = _squash(norm)
+        cues = {
+            (cue, topic)
+            for topic, topic_cues in self._escalate_cues.items()
+            for cue in topic_cues
+            if cue in squashed
+        }
+        cues |= {
+            (cue, topic)
+            for topic, topic_cues in ESCALATE_CUES_EN.items()
+            for cue in topic_cues
+            if re.search(rf"\b{re.escape(cue.strip())}", norm)
+        }
+        grams = {w[i : i + 2] for w in _content(norm).split() for i in range(len(w) - 1)}
+        exclusive = frozenset(w for w in EXCLUSIVE_WORDS if w in squashed)
+        return _Features(
+            frozenset(grams),
+            frozenset(c for c, _ in cues),
+            frozenset(t for _, t in cues),
+            tuple(re.findall(r"\d+", norm)),
+            exclusive,
+        )
+
+    def _faq_candidates(self, features: _Features, limit: int) -> list[tuple[float, int]]:
+        """FAQ entries sharing words with the question, scored, best first."""
+        shared: dict[int, int] = defaultdict(int)
+        for key in features.grams | features.cues:
+            for i in self._faq_index.get(key, ()):
+                shared[i] += 1
+        best = sorted(shared, key=lambda i: -shared[i])[: limit * 10]
+        scored = [(_similarity(features, self._faq_features[i]), i) for i in best]
+        scored.sort(key=lambda pair: -pair[0])
+        return scored[:limit]
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -419,37 +487,23 @@ class Matcher:
 
     # --- FAQ --------------------------------------------------------------------------------
 
-    def similar_faq(self, text: str, limit: int = 3, floor: float = 0.4) -> list[FaqEntry]:
+    def similar_faq(self, text: str, limit: int = 3, floor: float = 0.35) -> list[FaqEntry]:
         """FAQ entries that read like the question, best first (looser than answering)."""
-        key = _faq_key(text)
-        if len(key) < 2 or not self._faq_keys:
-            return []
-        found = []
-        for _, _score, index in process.extract(
-            key, self._faq_keys, scorer=fuzz.ratio, processor=None, limit=limit * 4
-        ):
-            similarity_ = _dice(key, self._faq_keys[index])
-            if similarity_ >= floor:
-                found.append((similarity_, self._faq[self._faq_ids[index]]))
-        found.sort(key=lambda pair: -pair[0])
-        return [entry for _, entry in found[:limit]]
+        features = self._features(text)
+        return [
+            self._faq[self._faq_ids[i]]
+            for score, i in self._faq_candidates(features, limit)
+            if score >= floor
+        ]
 
     def _match_faq(self, q: str) -> Answer | None:
-        if not self._faq_keys:
+        if not self._faq_ids:
             return None
-        key = _faq_key(q)
-        if len(key) < 2:
-            return None
-        numbers = _numbers(q)
-        for _, _score, index in process.extract(
-            key, self._faq_keys, scorer=fuzz.ratio, processor=None, limit=5, score_cutoff=50
-        ):
-            if self._faq_numbers[index] != numbers:
-                continue
-            similarity = _dice(key, self._faq_keys[index])
-            if similarity >= FAQ_MIN_SIMILARITY:
-                faq_id = self._faq_ids[index]
-                return Answer(q, "faq", (f"faq:{faq_id}",), round(similarity, 3))
+        features = self._features(q)
+        for score, i in self._faq_candidates(features, 5):
+            # 赛道三 and 赛道五 questions read alike; their numbers tell them apart.
+            if score >= FAQ_MIN_SIMILARITY and self._faq_features[i].numbers == features.numbers:
+                return Answer(q, "faq", (f"faq:{self._faq_ids[i]}",), round(score, 3))
         return None
 
 
@@ -556,17 +610,9 @@ def _asks_for_help(norm: str) -> bool:
     return _has_cue(norm, HELP_CUES, HELP_CUES_EN) or bool(re.search(HELP_PATTERN, _squash(norm)))
 
 
-def _faq_key(text: str) -> str:
-    return _squash(normalize(text))
-
-
-def _numbers(text: str) -> tuple[str, ...]:
-    return tuple(re.findall(r"\d+", normalize(text)))
-
-
 def similarity(a: str, b: str) -> float:
     """How alike two questions read (Dice over character pairs, normalized), 0..1."""
-    return _dice(_faq_key(a), _faq_key(b))
+    return _dice(_squash(normalize(a)), _squash(normalize(b)))
 
 
 def _bigrams(text: str) -> set[str]:
