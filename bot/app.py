@@ -48,8 +48,6 @@ def build_application(
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_base_url.removesuffix("bot") + "file/bot")
         .concurrent_updates(True)
-        .post_init(_post_init)
-        .post_stop(_post_stop)
         .build()
     )
     attach(app, Services(settings=settings, store=store, kb=kb))
@@ -57,19 +55,24 @@ def build_application(
     return app
 
 
-async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register the command menu in Chinese (default) and English; start background work."""
+async def startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Initialize and start the application, its command menu and its background work."""
+    await app.initialize()
     for lang, commands in COMMANDS.items():
         await app.bot.set_my_commands(
             [BotCommand(name, text) for name, text in commands],
             language_code=None if lang == "zh" else lang,
         )
+    await app.start()
     app.bot_data[BACKGROUND] = [asyncio.create_task(tickets.sla_loop(app), name="sla")]
 
 
-async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop background work before the application closes."""
+async def shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop background work, let handlers in flight finish, and close the application."""
     tasks: list[asyncio.Task[None]] = app.bot_data.pop(BACKGROUND, [])
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if app.running:
+        await app.stop()
+    await app.shutdown()

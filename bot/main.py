@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, shutdown, startup
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging
 
@@ -54,15 +54,16 @@ async def run_polling(
     app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event, poll_timeout: int = 30
 ) -> None:
     """Long-poll until stop is set, then finish the handlers in flight and shut down."""
-    async with app:
-        await app.start()
+    await startup(app)
+    try:
         assert app.updater is not None
         await app.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
         log.info("polling as @%s", app.bot.username)
         await stop.wait()
         log.info("stopping: no new updates, finishing the ones in flight")
         await app.updater.stop()
-        await app.stop()
+    finally:
+        await shutdown(app)
 
 
 async def serve(settings: Settings, token: str) -> None:

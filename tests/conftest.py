@@ -1,11 +1,19 @@
-"""Shared fixtures: the seed catalogue, an in-memory store and a knowledge base on disk."""
+"""Shared fixtures: the catalogue, stores, and a running bot against the Bot API emulator."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from telegram.ext import Application
 
+from bot.app import build_application, shutdown, startup
+from bot.config import Settings
+from bot.sandbox import BotApiEmulator, CallbackAnswer, ChatMessage, User
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import Catalogue, load_seed
 from knowledge.store import Store
@@ -24,3 +32,127 @@ def store() -> Store:
 @pytest.fixture
 def kb(tmp_path: Path) -> KnowledgeBase:
     return KnowledgeBase(Store(tmp_path / "kb.db"))
+
+
+# --- end to end: the real Application over HTTP against the Bot API emulator ----------------
+
+TOKEN = "123456:test-token-for-the-emulator-only"
+CONTESTANT = User(1001, "小明", username="xiaoming", language_code="zh-hans")
+ORGANIZER = User(9001, "王老师", language_code="zh-hans")
+ORGANIZER_GROUP = -100123
+
+
+@dataclass
+class World:
+    """A running bot and the emulator it talks to, with shortcuts for what users do."""
+
+    emulator: BotApiEmulator
+    app: Application[Any, Any, Any, Any, Any, Any]
+    store: Store
+    settings: Settings
+
+    async def say(
+        self,
+        text: str,
+        user: User = CONTESTANT,
+        chat_id: int | None = None,
+        *,
+        reply_to: int | None = None,
+        replies: int = 1,
+    ) -> list[ChatMessage]:
+        """Send text as a user; return the bot's next `replies` messages in that chat."""
+        chat_id = user.id if chat_id is None else chat_id
+        sent = await self.emulator.send_text(user, chat_id, text, reply_to=reply_to)
+        if replies == 0:
+            return []
+        return await self.emulator.wait_for_messages(chat_id, replies, after=sent, timeout=10)
+
+    async def press(
+        self, message: ChatMessage, label: str, user: User = CONTESTANT, *, changes: bool = True
+    ) -> CallbackAnswer:
+        """Press the button whose label contains `label`; wait for the bot's answer to it and,
+        unless `changes` is False, for the chat to change (an edit or a new message)."""
+        data = button(message, label)
+        chat_id = message.chat_id
+        before = {m.message_id: m.version for m in self.messages(chat_id)}
+
+        def changed() -> bool | None:
+            now = {m.message_id: m.version for m in self.messages(chat_id)}
+            return True if now != before else None
+
+        query_id = await self.emulator.press_button(user, chat_id, message.message_id, data)
+        answer = await self.emulator.wait_for_answer(query_id, timeout=10)
+        if changes:
+            await self.emulator.wait_for(changed, timeout=10)
+        return answer
+
+    def messages(self, chat_id: int) -> list[ChatMessage]:
+        return self.emulator.chat_messages(chat_id)
+
+    def last(self, chat_id: int) -> ChatMessage:
+        return self.messages(chat_id)[-1]
+
+    async def quiet(self, chat_id: int) -> None:
+        """Let in-flight updates finish: a /help round trip in a private chat of a helper."""
+        probe = self.emulator.add_user(4242, "探针")
+        await self.say("/help", probe)
+        await asyncio.sleep(0.2)
+
+
+def button(message: ChatMessage, label: str) -> str:
+    """The callback data of the button whose text contains `label`."""
+    for row in (message.reply_markup or {}).get("inline_keyboard", []):
+        for b in row:
+            if label in b["text"] and "callback_data" in b:
+                return str(b["callback_data"])
+    labels = [
+        b["text"] for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row
+    ]
+    raise AssertionError(f"no button {label!r} on message {message.message_id}: {labels}")
+
+
+def buttons(message: ChatMessage) -> list[str]:
+    return [
+        b["text"] for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row
+    ]
+
+
+async def start_world(tmp_path: Path, **overrides: Any) -> World:
+    emulator = BotApiEmulator(TOKEN, sandbox=False)
+    emulator.add_user(CONTESTANT)
+    emulator.add_user(ORGANIZER)
+    emulator.create_group(ORGANIZER_GROUP, "组委会群", creator=ORGANIZER)
+    await emulator.start()
+    settings = Settings(
+        token=TOKEN,
+        api_base_url=emulator.base_url,
+        db_path=tmp_path / "bot.db",
+        organizer_chat_id=ORGANIZER_GROUP,
+        escalation_interval_seconds=0,
+        **overrides,
+    )
+    store = Store(settings.db_path)
+    app = build_application(settings, TOKEN, store)
+    await startup(app)
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1)
+    return World(emulator, app, store, settings)
+
+
+async def stop_world(world: World) -> None:
+    assert world.app.updater is not None
+    await world.app.updater.stop()
+    await shutdown(world.app)
+    await world.emulator.stop()
+    world.store.close()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    """The bot running against the emulator: 小明 (1001) writes in private, 王老师 (9001)
+    is in the organizers' group (-100123)."""
+    running = await start_world(tmp_path)
+    try:
+        yield running
+    finally:
+        await stop_world(running)
