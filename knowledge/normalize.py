@@ -59,10 +59,12 @@ def pinyin_of(text: str) -> list[str]:
 
 
 def _pinyin_list(text: str) -> list[str]:
-    # lazy_pinyin keeps runs of non-Chinese text together; expand them back to one per char.
-    result: list[str] = []
-    for piece in lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: list(s)):
-        result.append(piece)
-    if len(result) != len(text):  # defensive: fall back to character by character
+    # lazy_pinyin returns a run of non-Chinese text as one piece: mark it, then expand it back
+    # to one entry per character.
+    pieces: list[str] = lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: "\x00" * len(s))
+    flat: list[str] = []
+    for piece in pieces:
+        flat.extend(list(piece) if piece and set(piece) == {"\x00"} else [piece])
+    if len(flat) != len(text):  # defensive: fall back to character by character
         return [char_pinyin(ch) for ch in text]
-    return result
+    return flat

@@ -59,16 +59,18 @@ class StoreBase:
         applied: list[str] = []
         with self.lock:
             if "_migrations" not in self.db.table_names():
-                self.db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-            done = {row["name"] for row in self.db["_migrations"].rows}
+                self.db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+            done = {row["name"] for row in self.db.table("_migrations").rows}
             for migration in MIGRATIONS:
                 if migration.__name__ in done:
                     continue
                 with self.transaction() as db:
                     migration(db)
-                    db["_migrations"].insert({"name": migration.__name__, "applied_at": utcnow()})
+                    db.table("_migrations").insert(
+                        {"name": migration.__name__, "applied_at": utcnow()}
+                    )
                 applied.append(migration.__name__)
         return applied
 
     def applied_migrations(self) -> list[str]:
-        return [row["name"] for row in self.db["_migrations"].rows_where(order_by="name")]
+        return [row["name"] for row in self.db.table("_migrations").rows_where(order_by="name")]

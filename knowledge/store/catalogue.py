@@ -36,7 +36,7 @@ class CatalogueStore(StoreBase):
         inserted = updated = deleted = unchanged = 0
         with self.transaction() as db:
             for table, rows in (("tracks", tracks), ("problems", problems)):
-                existing = {row["id"]: row for row in db[table].rows}
+                existing = {row["id"]: row for row in db.table(table).rows}
                 for row in rows:
                     old = existing.pop(row["id"], None)
                     if old is None:
@@ -46,31 +46,31 @@ class CatalogueStore(StoreBase):
                         continue
                     else:
                         updated += 1
-                    db[table].upsert(row, pk="id")
+                    db.table(table).upsert(row, pk="id")
                 if table == "tracks":
                     vanished_tracks = list(existing)
                 else:
                     for problem_id in existing:
-                        db[table].delete(problem_id)
+                        db.table(table).delete(problem_id)
                         deleted += 1
             for track_id in vanished_tracks:  # after their problems, for the foreign key
-                db["tracks"].delete(track_id)
+                db.table("tracks").delete(track_id)
                 deleted += 1
-            db["meta"].upsert({"key": "catalogue_title", "value": catalogue.title}, pk="key")
-            db["meta"].upsert({"key": "catalogue_intro", "value": catalogue.intro}, pk="key")
+            db.table("meta").upsert({"key": "catalogue_title", "value": catalogue.title}, pk="key")
+            db.table("meta").upsert({"key": "catalogue_intro", "value": catalogue.intro}, pk="key")
         return LoadReport(inserted, updated, deleted, unchanged)
 
     def catalogue(self) -> Catalogue:
         """The catalogue as stored."""
         with self.lock:
-            meta = {row["key"]: row["value"] for row in self.db["meta"].rows}
+            meta = {row["key"]: row["value"] for row in self.db.table("meta").rows}
             tracks = tuple(
                 Track(r["id"], r["ordinal"], r["name"], r["heading"])
-                for r in self.db["tracks"].rows_where(order_by="position")
+                for r in self.db.table("tracks").rows_where(order_by="position")
             )
             problems = tuple(
                 Problem(r["id"], r["track_id"], r["number"], r["title"], r["description"])
-                for r in self.db["problems"].rows_where(order_by="track_id, number")
+                for r in self.db.table("problems").rows_where(order_by="track_id, number")
             )
         return Catalogue(
             meta.get("catalogue_title", ""), meta.get("catalogue_intro", ""), tracks, problems

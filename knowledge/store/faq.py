@@ -21,18 +21,18 @@ class FaqEntry:
 class FaqStore(StoreBase):
     def faq_entries(self) -> list[FaqEntry]:
         with self.lock:
-            return [_faq(row) for row in self.db["faq"].rows_where(order_by="id")]
+            return [_faq(row) for row in self.db.table("faq").rows_where(order_by="id")]
 
     def faq_entry(self, faq_id: int) -> FaqEntry | None:
         with self.lock:
-            rows = list(self.db["faq"].rows_where("id = ?", [faq_id]))
+            rows = list(self.db.table("faq").rows_where("id = ?", [faq_id]))
         return _faq(rows[0]) if rows else None
 
     def add_faq(self, question: str, answer: str, ticket_id: int | None = None) -> FaqEntry:
         now = utcnow()
         with self.transaction() as db:
             row_id = (
-                db["faq"]
+                db.table("faq")
                 .insert(
                     {
                         "question": question,
@@ -44,7 +44,7 @@ class FaqStore(StoreBase):
                 )
                 .last_pk
             )
-        entry = self.faq_entry(int(row_id))
+        entry = self.faq_entry(int(str(row_id)))
         assert entry is not None
         return entry
 
@@ -59,14 +59,14 @@ class FaqStore(StoreBase):
         with self.transaction() as db:
             if self.faq_entry(faq_id) is None:
                 return None
-            db["faq"].update(faq_id, changes)
+            db.table("faq").update(faq_id, changes)
         return self.faq_entry(faq_id)
 
     def delete_faq(self, faq_id: int) -> bool:
         with self.transaction() as db:
             if self.faq_entry(faq_id) is None:
                 return False
-            db["faq"].delete(faq_id)
+            db.table("faq").delete(faq_id)
         return True
 
 

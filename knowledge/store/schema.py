@@ -10,10 +10,10 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 
 def m001_catalogue(db: sqlite_utils.Database) -> None:
-    db["tracks"].create(
+    db.table("tracks").create(
         {"id": str, "position": int, "ordinal": str, "name": str, "heading": str}, pk="id"
     )
-    db["problems"].create(
+    db.table("problems").create(
         {
             "id": str,
             "track_id": str,
@@ -24,11 +24,11 @@ def m001_catalogue(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("track_id", "tracks", "id")],
     )
-    db["meta"].create({"key": str, "value": str}, pk="key")
+    db.table("meta").create({"key": str, "value": str}, pk="key")
 
 
 def m002_faq(db: sqlite_utils.Database) -> None:
-    db["faq"].create(
+    db.table("faq").create(
         {
             "id": int,
             "question": str,
@@ -48,7 +48,7 @@ MIGRATIONS: list[Migration] = [m001_catalogue, m002_faq]
 def m003_tickets(db: sqlite_utils.Database) -> None:
     # Every question typed to the bot: for /stats, and the source of a ticket when the
     # contestant presses 提交给组委会 (the button carries the question's id, not its text).
-    db["questions"].create(
+    db.table("questions").create(
         {
             "id": int,
             "user_id": int,
@@ -62,7 +62,7 @@ def m003_tickets(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["tickets"].create(
+    db.table("tickets").create(
         {
             "id": int,
             "user_id": int,
@@ -88,15 +88,15 @@ def m003_tickets(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["tickets"].create_index(["user_id", "status"])
-    db["tickets"].create_index(["status", "created_at"])
+    db.table("tickets").create_index(["user_id", "status"])
+    db.table("tickets").create_index(["status", "created_at"])
     # Messages that stand for a ticket: its post in the organizers' group, follow-ups and
     # reminders there, and the answers the contestant received (a reply to one continues it).
-    db["ticket_messages"].create(
+    db.table("ticket_messages").create(
         {"chat_id": int, "message_id": int, "ticket_id": int, "kind": str},
         pk=("chat_id", "message_id"),
     )
-    db["ticket_messages"].create_index(["ticket_id"])
+    db.table("ticket_messages").create_index(["ticket_id"])
 
 
 MIGRATIONS.append(m003_tickets)

@@ -61,7 +61,7 @@ class TicketStore(StoreBase):
     ) -> Question:
         with self.transaction() as db:
             row_id = (
-                db["questions"]
+                db.table("questions")
                 .insert(
                     {
                         "user_id": user_id,
@@ -76,13 +76,13 @@ class TicketStore(StoreBase):
                 )
                 .last_pk
             )
-        question = self.question(int(row_id))
+        question = self.question(int(str(row_id)))
         assert question is not None
         return question
 
     def question(self, question_id: int) -> Question | None:
         with self.lock:
-            rows = list(self.db["questions"].rows_where("id = ?", [question_id]))
+            rows = list(self.db.table("questions").rows_where("id = ?", [question_id]))
         if not rows:
             return None
         r = rows[0]
@@ -112,7 +112,7 @@ class TicketStore(StoreBase):
                 assert existing is not None
                 return existing, False
             row_id = (
-                db["tickets"]
+                db.table("tickets")
                 .insert(
                     {
                         "user_id": question.user_id,
@@ -129,19 +129,19 @@ class TicketStore(StoreBase):
                 )
                 .last_pk
             )
-            db["questions"].update(question.id, {"ticket_id": row_id})
-        ticket = self.ticket(int(row_id))
+            db.table("questions").update(question.id, {"ticket_id": row_id})
+        ticket = self.ticket(int(str(row_id)))
         assert ticket is not None
         return ticket, True
 
     def ticket(self, ticket_id: int) -> Ticket | None:
         with self.lock:
-            rows = list(self.db["tickets"].rows_where("id = ?", [ticket_id]))
+            rows = list(self.db.table("tickets").rows_where("id = ?", [ticket_id]))
         return _ticket(rows[0]) if rows else None
 
     def tickets_of(self, user_id: int, limit: int = 20) -> list[Ticket]:
         with self.lock:
-            rows = self.db["tickets"].rows_where(
+            rows = self.db.table("tickets").rows_where(
                 "user_id = ?", [user_id], order_by="id desc", limit=limit
             )
             return [_ticket(r) for r in rows]
@@ -149,19 +149,21 @@ class TicketStore(StoreBase):
     def open_tickets(self, limit: int = 50) -> list[Ticket]:
         """Open tickets, oldest first."""
         with self.lock:
-            rows = self.db["tickets"].rows_where(
+            rows = self.db.table("tickets").rows_where(
                 "status = ?", [OPEN], order_by="created_at, id", limit=limit
             )
             return [_ticket(r) for r in rows]
 
     def count_open_of(self, user_id: int) -> int:
         with self.lock:
-            return self.db["tickets"].count_where("user_id = ? and status = ?", [user_id, OPEN])
+            return self.db.table("tickets").count_where(
+                "user_id = ? and status = ?", [user_id, OPEN]
+            )
 
     def last_ticket_time(self, user_id: int) -> datetime | None:
         with self.lock:
             rows = list(
-                self.db["tickets"].rows_where(
+                self.db.table("tickets").rows_where(
                     "user_id = ?", [user_id], order_by="id desc", limit=1, select="created_at"
                 )
             )
@@ -169,7 +171,7 @@ class TicketStore(StoreBase):
 
     def update_ticket(self, ticket_id: int, **changes: Any) -> Ticket:
         with self.transaction() as db:
-            db["tickets"].update(ticket_id, {**changes, "updated_at": utcnow()})
+            db.table("tickets").update(ticket_id, {**changes, "updated_at": utcnow()})
         ticket = self.ticket(ticket_id)
         assert ticket is not None
         return ticket
@@ -203,9 +205,11 @@ class TicketStore(StoreBase):
         with self.transaction() as db:
             ids = [ticket_id]
             if include_merged:
-                ids += [r["id"] for r in db["tickets"].rows_where("merged_into = ?", [ticket_id])]
+                ids += [
+                    r["id"] for r in db.table("tickets").rows_where("merged_into = ?", [ticket_id])
+                ]
             for tid in ids:
-                db["tickets"].update(
+                db.table("tickets").update(
                     tid,
                     {
                         "status": ANSWERED,
@@ -222,9 +226,9 @@ class TicketStore(StoreBase):
     def merge(self, ticket_id: int, into_id: int) -> Ticket:
         """Link ticket_id to into_id; tickets already merged into ticket_id follow it."""
         with self.transaction() as db:
-            for r in list(db["tickets"].rows_where("merged_into = ?", [ticket_id])):
-                db["tickets"].update(r["id"], {"merged_into": into_id})
-            db["tickets"].update(
+            for r in list(db.table("tickets").rows_where("merged_into = ?", [ticket_id])):
+                db.table("tickets").update(r["id"], {"merged_into": into_id})
+            db.table("tickets").update(
                 ticket_id, {"status": MERGED, "merged_into": into_id, "updated_at": utcnow()}
             )
         ticket = self.ticket(ticket_id)
@@ -235,7 +239,7 @@ class TicketStore(StoreBase):
         """Open tickets older than `minutes` not yet raised again."""
         cutoff = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
         with self.lock:
-            rows = self.db["tickets"].rows_where(
+            rows = self.db.table("tickets").rows_where(
                 "status = ? and sla_reminded_at is null and created_at <= ?",
                 [OPEN, cutoff],
                 order_by="id",
@@ -244,7 +248,7 @@ class TicketStore(StoreBase):
 
     def answered_like(self, limit: int = 200) -> list[Ticket]:
         with self.lock:
-            rows = self.db["tickets"].rows_where(
+            rows = self.db.table("tickets").rows_where(
                 "status = ? and merged_into is null", [ANSWERED], order_by="id desc", limit=limit
             )
             return [_ticket(r) for r in rows]
@@ -253,7 +257,7 @@ class TicketStore(StoreBase):
 
     def link_message(self, chat_id: int, message_id: int, ticket_id: int, kind: str) -> None:
         with self.transaction() as db:
-            db["ticket_messages"].upsert(
+            db.table("ticket_messages").upsert(
                 {"chat_id": chat_id, "message_id": message_id, "ticket_id": ticket_id,
                  "kind": kind},
                 pk=("chat_id", "message_id"),
@@ -262,7 +266,7 @@ class TicketStore(StoreBase):
     def ticket_for_message(self, chat_id: int, message_id: int) -> Ticket | None:
         with self.lock:
             rows = list(
-                self.db["ticket_messages"].rows_where(
+                self.db.table("ticket_messages").rows_where(
                     "chat_id = ? and message_id = ?", [chat_id, message_id]
                 )
             )
@@ -272,7 +276,7 @@ class TicketStore(StoreBase):
         """The ticket's first post in the organizers' group."""
         with self.lock:
             rows = list(
-                self.db["ticket_messages"].rows_where(
+                self.db.table("ticket_messages").rows_where(
                     "ticket_id = ? and chat_id = ? and kind = ?",
                     [ticket_id, chat_id, "post"],
                     order_by="message_id",
@@ -296,7 +300,9 @@ class TicketStore(StoreBase):
         """Questions the bot answered, by the track of their best match."""
         counts: dict[str, int] = {}
         with self.lock:
-            for r in self.db["questions"].rows_where("intent != ?", ["escalate"], select="ids"):
+            for r in self.db.table("questions").rows_where(
+                "intent != ?", ["escalate"], select="ids"
+            ):
                 ids = json.loads(r["ids"] or "[]")
                 if ids and not ids[0].startswith("faq:"):
                     track = ids[0].split("-")[0]
@@ -305,7 +311,7 @@ class TicketStore(StoreBase):
 
     def ticket_rows(self) -> list[dict[str, Any]]:
         with self.lock:
-            return list(self.db["tickets"].rows_where(order_by="id"))
+            return list(self.db.table("tickets").rows_where(order_by="id"))
 
 
 def _ticket(r: dict[str, Any]) -> Ticket:
