@@ -146,6 +146,9 @@ class Matcher:
             for k, v in sorted(GLOSSARY.items(), key=lambda kv: -len(kv[0]))
             if k.isascii() and v in vocab
         }
+        self._glossary_en_re = re.compile(
+            "|".join(rf"\b{re.escape(k)}\w*" for k in self._glossary_en)
+        )
         self._glossary_zh = {
             k: v for k, v in GLOSSARY.items() if not k.isascii() and k not in vocab and v in vocab
         }
@@ -153,6 +156,8 @@ class Matcher:
             topic: tuple(c for c in cues if c not in corpus)
             for topic, cues in ESCALATE_CUES.items()
         }
+        self._cue_topic = {c: topic for topic, cues in self._escalate_cues.items() for c in cues}
+        self._cue_re = re.compile(f"(?=({_alternation(self._cue_topic).pattern}))")
 
     def set_faq(self, entries: Iterable[FaqEntry]) -> None:
         """Replace the FAQ index (organizers added, edited or deleted an entry)."""
@@ -262,21 +267,22 @@ class Matcher:
     def _escalation_topic(self, norm: str) -> str | None:
         squashed = _squash(norm)
         covered = self._catalogue_mask(squashed)
-        for topic, cues in self._escalate_cues.items():
-            for cue in cues:
-                for m in re.finditer(re.escape(cue), squashed):
-                    # 数据集 inside 数据集成 is two catalogue words, not a data set.
-                    if not all(covered[m.start() : m.end()]):
-                        return topic
-        for m in re.finditer(DATA_ACCESS_PATTERN, squashed):
+        found = set()
+        for m in self._cue_re.finditer(squashed):  # every place, overlapping ones included
+            start, end = m.span(1)
+            # 数据集 inside 数据集成 is two catalogue words, not a data set.
+            if not all(covered[start:end]):
+                found.add(self._cue_topic[m.group(1)])
+        for topic in self._escalate_cues:  # the topics in their order: the specific first
+            if topic in found:
+                return topic
+        for m in _DATA_ACCESS_RE.finditer(squashed):
             if not all(covered[m.start() : m.end()]):
                 return "data_access"
-        padded = f" {norm} "
-        for key in self._glossary_en:  # anti money laundering is a catalogue phrase, not money
-            padded = re.sub(rf"\b{re.escape(key)}\w*", " ", padded)
-        for topic, cues in ESCALATE_CUES_EN.items():
-            if any(re.search(rf"\b{re.escape(cue.strip())}", padded) for cue in cues):
-                return topic
+        # anti money laundering is a catalogue phrase, not a question about money.
+        english = self._glossary_en_re.sub(" ", f" {norm} ")
+        if m := _CUE_EN_RE.search(english):
+            return _CUE_EN_TOPIC[m.group(0)]
         return None
 
     def _anchored(self, pid: str, terms: list[_Term]) -> bool:
@@ -382,13 +388,11 @@ class Matcher:
         return self._terms_with_coverage(norm)[0]
 
     def _glossary_terms(self, norm: str) -> list[_Term]:
-        """Catalogue terms for the English words of a question."""
+        """Catalogue terms for the English words of a question (a phrase beats its words)."""
         terms = []
-        for key, term in self._glossary_en.items():  # longest first: a phrase beats its words
-            pattern = rf"\b{re.escape(key)}\w*"
-            if re.search(pattern, norm):
-                terms.append(self._term(term, prefix="="))
-                norm = re.sub(pattern, " ", norm)
+        for m in self._glossary_en_re.finditer(norm):
+            key = next(k for k in self._glossary_en if m.group(0).startswith(k))
+            terms.append(self._term(self._glossary_en[key], prefix="="))
         return terms
 
     def _everyday_to_catalogue(self, norm: str) -> str:
@@ -582,11 +586,29 @@ def _content(norm: str) -> str:
     return " ".join(w for w in _FILLER_RE.sub(" ", _squash(norm)).split() if w)
 
 
+def _alternation(words: Iterable[str], boundary: bool = False) -> re.Pattern[str]:
+    """One regex for many words, longest first, so the longest word at a place wins."""
+    parts = [re.escape(w) for w in sorted(words, key=len, reverse=True)]
+    if boundary:
+        parts = [rf"\b{p}\b" for p in parts]
+    return re.compile("|".join(parts) or r"(?!)")
+
+
+_CUE_EN_TOPIC = {cue: topic for topic, cues in ESCALATE_CUES_EN.items() for cue in cues}
+_CUE_EN_RE = re.compile(
+    "|".join(rf"\b{re.escape(c)}" for c in sorted(_CUE_EN_TOPIC, key=len, reverse=True))
+)
+_DATA_ACCESS_RE = re.compile(DATA_ACCESS_PATTERN)
+_EN_CUES: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
 def _has_cue(norm: str, cues: tuple[str, ...], cues_en: tuple[str, ...]) -> bool:
     squashed = _squash(norm)
     if any(cue in squashed for cue in cues):
         return True
-    return any(re.search(rf"\b{re.escape(cue)}\b", norm) for cue in cues_en)
+    if cues_en not in _EN_CUES:
+        _EN_CUES[cues_en] = _alternation(cues_en, boundary=True)
+    return bool(_EN_CUES[cues_en].search(norm))
 
 
 def _asks_for_track_list(norm: str) -> bool:
@@ -595,7 +617,7 @@ def _asks_for_track_list(norm: str) -> bool:
         return True
     if any(w in squashed for w in TRACK_WORDS) and any(w in squashed for w in LIST_WORDS):
         return True
-    return any(re.search(rf"\b{re.escape(cue)}\b", norm) for cue in TRACKS_CUES_EN)
+    return _has_cue(norm, (), TRACKS_CUES_EN)
 
 
 def _names_tracks_as_subject(norm: str) -> bool:

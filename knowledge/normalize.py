@@ -54,17 +54,8 @@ def char_pinyin(ch: str) -> str:
 
 
 def pinyin_of(text: str) -> list[str]:
-    """Toneless pinyin per character, reading words in context (多音字 by their word)."""
-    return [p if is_cjk(ch) else ch for ch, p in zip(text, _pinyin_list(text), strict=True)]
+    """Toneless pinyin per character (each character's most common reading; others as is).
 
-
-def _pinyin_list(text: str) -> list[str]:
-    # lazy_pinyin returns a run of non-Chinese text as one piece: mark it, then expand it back
-    # to one entry per character.
-    pieces: list[str] = lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: "\x00" * len(s))
-    flat: list[str] = []
-    for piece in pieces:
-        flat.extend(list(piece) if piece and set(piece) == {"\x00"} else [piece])
-    if len(flat) != len(text):  # defensive: fall back to character by character
-        return [char_pinyin(ch) for ch in text]
-    return flat
+    Questions and catalogue go through the same function, so a reading is compared with the
+    same reading; by character it is fast and cached."""
+    return [char_pinyin(ch) for ch in text]

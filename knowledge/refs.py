@@ -31,6 +31,8 @@ _NAME_SOUNDS = {
 
 def fix_homophones(text: str) -> str:
     """Replace windows that sound like 赛道/赛题, or like a track name before 赛道, with them."""
+    if not any(ch in "赛塞腮鳃" for ch in text):
+        return text
     pinyin = pinyin_of(text)
     chars = list(text)
     for i in range(len(chars) - 1):
@@ -38,6 +40,7 @@ def fix_homophones(text: str) -> str:
         if word and chars[i] in "赛塞腮鳃":
             chars[i : i + 2] = list(word)
     text = "".join(chars)
+    pinyin = pinyin_of(text)
     for m in re.finditer("赛道", text):
         for size in (4, 3, 2):
             start = m.start() - size
@@ -177,12 +180,7 @@ def find_track_name(text: str, *, strict: bool) -> Reference | None:
                 if best is None or _longer(ref, best):
                     best = ref
     # An English track word inside a longer catalogue phrase (smart tourism) is that phrase.
-    phrases = [
-        m.span()
-        for key in GLOSSARY
-        if key.isascii() and " " in key
-        for m in re.finditer(rf"\b{re.escape(key)}", text)
-    ]
+    phrases = [m.span() for m in _EN_PHRASES.finditer(text)]
     for track_id, aliases in TRACK_ALIASES_EN.items():
         for alias in aliases:
             for m in re.finditer(rf"\b{re.escape(alias)}\b", text):
@@ -203,6 +201,15 @@ def find_track_name(text: str, *, strict: bool) -> Reference | None:
                 if best is None or _longer(ref, best):
                     best = ref
     return best
+
+
+_EN_PHRASES = re.compile(
+    "|".join(
+        rf"\b{re.escape(k)}"
+        for k in sorted(GLOSSARY, key=len, reverse=True)
+        if k.isascii() and " " in k
+    )
+)
 
 
 def _longer(a: Reference, b: Reference) -> bool:
