@@ -281,9 +281,8 @@ class Matcher:
                 return "data_access"
         # anti money laundering is a catalogue phrase, not a question about money.
         english = self._glossary_en_re.sub(" ", f" {norm} ")
-        if m := _CUE_EN_RE.search(english):
-            return _CUE_EN_TOPIC[m.group(0)]
-        return None
+        english_cue = _CUE_EN_RE.search(english)
+        return _CUE_EN_TOPIC[english_cue.group(0)] if english_cue else None
 
     def _anchored(self, pid: str, terms: list[_Term]) -> bool:
         return any(
