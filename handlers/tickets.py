@@ -16,9 +16,11 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.services import Services, services
+from bot.services import KEY, Services, services
 from handlers.auth import require_organizer
 from handlers.common import nav_row, reply_html, user_lang
+from handlers.menu import expired
+from knowledge.matcher import similarity
 from knowledge.render import render_faq, split_html
 from knowledge.store import Question, Ticket
 from knowledge.store.tickets import ANSWERED, CLOSED, MERGED, OPEN
@@ -138,8 +140,6 @@ def escalation_offer(
 def similar_answered(svc: Services, text: str, limit: int) -> list[Ticket]:
     if limit <= 0:
         return []
-    from knowledge.matcher import similarity
-
     scored = [(similarity(text, t.question), t) for t in svc.store.answered_like()]
     scored = [(s, t) for s, t in scored if s >= 0.45]
     scored.sort(key=lambda st: -st[0])
@@ -179,8 +179,6 @@ async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             text = f"<i>{html.escape(ticket.question)}</i>\n\n{html.escape(ticket.answer or '')}"
             await reply_html(query.message, text)
         return
-    from handlers.menu import expired
-
     await expired(update, context)
 
 
@@ -701,8 +699,6 @@ def stats_text(svc: Services) -> str:
 
 async def check_overdue(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Raise tickets unanswered past SLA_MINUTES once; post tickets whose post was lost."""
-    from bot.services import KEY
-
     svc: Services = app.bot_data[KEY]
     chat_id = svc.settings.organizer_chat_id
     if chat_id is None:
