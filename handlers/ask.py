@@ -91,5 +91,28 @@ def answer_keyboard(
     return home_keyboard(catalogue, lang)
 
 
+NOT_TEXT = {
+    "zh": "我只能读文字问题：请把问题打出来发给我，或点 /start 浏览赛题。",
+    "en": "I can only read text: please type your question, or tap /start to browse.",
+}
+
+
+async def explain_text_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Photos, stickers, voice in a private chat: say what the bot can read."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(NOT_TEXT[user_lang(update)])
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, answer_question))
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE
+            & filters.UpdateType.MESSAGE
+            & ~filters.TEXT
+            & ~filters.COMMAND
+            & ~filters.StatusUpdate.ALL
+            & ~filters.VIA_BOT,
+            explain_text_only,
+        )
+    )
