@@ -7,14 +7,15 @@ import time
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services import services
 
 log = logging.getLogger(__name__)
 
-MEMBER_CACHE_SECONDS = 300
+MEMBER_CACHE_SECONDS = 300  # a yes is kept five minutes
+REFUSAL_CACHE_SECONDS = 30  # a no only briefly: someone just added to the group gets in soon
 _MEMBER_STATUSES = {
     ChatMemberStatus.OWNER,
     ChatMemberStatus.ADMINISTRATOR,
@@ -36,11 +37,18 @@ async def is_organizer(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool
         return False
     cache = svc.member_cache
     cached = cache.get(user_id)
-    if cached is not None and time.monotonic() - cached[0] < MEMBER_CACHE_SECONDS:
-        return cached[1]
+    if cached is not None:
+        ttl = MEMBER_CACHE_SECONDS if cached[1] else REFUSAL_CACHE_SECONDS
+        if time.monotonic() - cached[0] < ttl:
+            return cached[1]
     try:
         member = await context.bot.get_chat_member(settings.organizer_chat_id, user_id)
         allowed = member.status in _MEMBER_STATUSES
+    except NetworkError as exc:
+        # No answer is not a no: refuse this once, and ask again next time rather than
+        # locking an organizer out for the cache's lifetime.
+        log.warning("getChatMember for %s got no answer: %s", user_id, exc)
+        return False
     except TelegramError as exc:
         log.info("getChatMember for %s failed: %s", user_id, exc)
         allowed = False

@@ -6,12 +6,21 @@ import asyncio
 import contextlib
 import html
 import logging
+import math
 import re
 import statistics
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
@@ -39,6 +48,7 @@ SLA_CHECK_SECONDS = 30
 TEXTS = {
     "zh": {
         "escalate": "这个问题赛题目录里没有答案，我不替组委会猜测。",
+        "confirm": "要把这个问题转给组委会吗？确认后点下面的按钮。",
         "similar": "提交前可以先看看这些相似问题的答复：",
         "submit": "📨 提交给组委会",
         "ask_button": "🙋 问组委会",
@@ -59,6 +69,7 @@ TEXTS = {
     },
     "en": {
         "escalate": "The catalogue does not answer this, and I won't guess for the organizers.",
+        "confirm": "Send this question to the organizers? Press the button below to confirm.",
         "similar": "Before you send it, these similar questions have answers:",
         "submit": "📨 Send to the organizers",
         "ask_button": "🙋 Ask the organizers",
@@ -90,8 +101,8 @@ def _name(user: User) -> str:
     return user.full_name or str(user.id)
 
 
-def _age(created_at: str) -> str:
-    minutes = int((datetime.now(UTC) - datetime.fromisoformat(created_at)).total_seconds() // 60)
+def _age(since: str) -> str:
+    minutes = int((datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds() // 60)
     if minutes < 60:
         return f"{minutes} 分钟"
     return f"{minutes // 60} 小时 {minutes % 60} 分钟"
@@ -120,8 +131,10 @@ async def offer_escalation(
 
 
 def escalation_offer(
-    svc: Services, question: Question, lang: str
+    svc: Services, question: Question, lang: str, *, asked: bool = False
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The offer under an escalation; `asked` when the contestant pressed 问组委会 under an
+    answer (the catalogue did answer something, so the text must not say it did not)."""
     rows: list[list[InlineKeyboardButton]] = []
     for entry in svc.kb.similar_faq(question.text, limit=3):
         rows.append([InlineKeyboardButton(f"📖 {_clip(entry.question, 24)}",
@@ -129,7 +142,7 @@ def escalation_offer(
     for ticket in similar_answered(svc, question.text, limit=3 - len(rows)):
         rows.append([InlineKeyboardButton(f"📖 {_clip(ticket.question, 24)}",
                                           callback_data=f"tk:a:{ticket.id}")])  # fmt: skip
-    text = tx(lang, "escalate")
+    text = tx(lang, "confirm" if asked else "escalate")
     if rows:
         text += "\n" + tx(lang, "similar")
     rows.append([InlineKeyboardButton(tx(lang, "submit"), callback_data=f"tk:n:{question.id}")])
@@ -161,7 +174,7 @@ async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             return
         if kind == "q":
             await query.answer()
-            text, markup = escalation_offer(svc, question, lang)
+            text, markup = escalation_offer(svc, question, lang, asked=True)
             if isinstance(query.message, Message):
                 await reply_html(query.message, text, markup)
             return
@@ -172,14 +185,30 @@ async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         if isinstance(query.message, Message):
             await reply_html(query.message, render_faq(entry, lang))
         return
-    if kind == "a" and (ticket := svc.store.ticket(int(value))) and ticket.status == ANSWERED:
-        # Another contestant's answered question: its words and the answer, never who asked.
+    if (
+        kind == "a"
+        and _offered(query)
+        and (ticket := svc.store.ticket(int(value)))
+        and ticket.status == ANSWERED
+    ):
+        # Another contestant's answered question: its words and the answer, never who asked;
+        # and only when the bot offered it on this message, or a forged press could list them all.
         await query.answer()
         if isinstance(query.message, Message):
             text = f"<i>{html.escape(ticket.question)}</i>\n\n{html.escape(ticket.answer or '')}"
             await reply_html(query.message, text)
         return
     await expired(update, context)
+
+
+def _offered(query: CallbackQuery) -> bool:
+    """Whether the pressed button is on the message it came from (Telegram sends the message as
+    stored, while a tampering client can put any data in the press)."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    return markup is not None and any(
+        button.callback_data == query.data for row in markup.inline_keyboard for button in row
+    )
 
 
 async def submit_ticket(
@@ -206,7 +235,7 @@ async def submit_ticket(
         if waited < interval:
             await query.answer(tx(lang, "too_soon", s=int(interval - waited) + 1), show_alert=True)
             return
-    guesses = [pid for pid in svc.kb.ask(question.text).ids if not pid.startswith("faq:")]
+    guesses = svc.kb.matcher.guesses(question.text)
     ticket, new = svc.store.open_ticket(
         question, user_name=_name(user), username=user.username, lang=lang, guesses=guesses[:3]
     )
@@ -216,7 +245,7 @@ async def submit_ticket(
             await query.message.edit_reply_markup(None)
     await _tell(query.message, tx(lang, "submitted" if new else "already", id=ticket.id))
     if new:
-        await post_ticket(context, ticket)
+        await post_ticket(context.bot, services(context), ticket)
 
 
 async def _tell(message: object, text: str) -> None:
@@ -250,7 +279,7 @@ async def continue_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             f"<blockquote>{html.escape(message.text)}</blockquote>\n回复此消息即可答复。"
         )
         post = svc.store.group_message_of(ticket.id, chat_id)
-        sent = await _send_to_group(context, chat_id, text, reply_to=post)
+        sent = await _send_to_group(context.bot, chat_id, text, reply_to=post)
         if sent is not None:
             svc.store.link_message(chat_id, sent.message_id, ticket.id, "followup")
             await refresh_post(context, ticket)
@@ -331,14 +360,14 @@ def post_keyboard(ticket: Ticket) -> InlineKeyboardMarkup | None:
 
 
 async def _send_to_group(
-    context: ContextTypes.DEFAULT_TYPE,
+    bot: Bot,
     chat_id: int,
     text: str,
     reply_to: int | None = None,
     markup: InlineKeyboardMarkup | None = None,
 ) -> Message | None:
     try:
-        return await context.bot.send_message(
+        return await bot.send_message(
             chat_id, split_html(text)[0], parse_mode=ParseMode.HTML, reply_markup=markup,
             reply_to_message_id=reply_to, allow_sending_without_reply=True,
         )  # fmt: skip
@@ -347,16 +376,14 @@ async def _send_to_group(
         return None
 
 
-async def post_ticket(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
-    """Post a stored ticket to the organizers' group and remember the message."""
-    svc = services(context)
+async def post_ticket(bot: Bot, svc: Services, ticket: Ticket) -> None:
+    """Post a stored ticket to the organizers' group and remember the message; a post that
+    fails is tried again by the SLA loop (check_overdue)."""
     chat_id = svc.settings.organizer_chat_id
     if chat_id is None:
         log.warning("ticket #%s stored, but ORGANIZER_CHAT_ID is not set", ticket.id)
         return
-    sent = await _send_to_group(
-        context, chat_id, post_text(svc, ticket), None, post_keyboard(ticket)
-    )
+    sent = await _send_to_group(bot, chat_id, post_text(svc, ticket), None, post_keyboard(ticket))
     if sent is not None:
         svc.store.link_message(chat_id, sent.message_id, ticket.id, "post")
 
@@ -388,14 +415,7 @@ async def deliver_answer(
     tickets = svc.store.answer(ticket_id, answer, staff.id, _name(staff))
     delivered, failed = [], []
     for ticket in tickets:
-        staff_line = ""
-        if svc.settings.show_staff_names:
-            staff_line = f"\n— {html.escape(ticket.answered_by_name or '')}"
-        text = tx(
-            ticket.lang, "answer", id=ticket.id, question=html.escape(ticket.question),
-            answer=html.escape(answer), staff=staff_line,
-        )  # fmt: skip
-        error = await _send_answer(context, ticket, text)
+        error = await _send_answer(context, ticket, answer_text(svc, ticket))
         if error is None:
             delivered.append(ticket.id)
         else:
@@ -408,6 +428,17 @@ async def deliver_answer(
     for tid, error in failed:
         report += f"\n⚠️ #{tid} 无法送达：{html.escape(error)}（不再重试）"
     return report
+
+
+def answer_text(svc: Services, ticket: Ticket) -> str:
+    """What the contestant reads: their question quoted, the answer, maybe who answered."""
+    staff_line = ""
+    if svc.settings.show_staff_names and ticket.answered_by_name:
+        staff_line = f"\n— {html.escape(ticket.answered_by_name)}"
+    return tx(
+        ticket.lang, "answer", id=ticket.id, question=html.escape(ticket.question),
+        answer=html.escape(ticket.answer or ""), staff=staff_line,
+    )  # fmt: skip
 
 
 async def _send_answer(
@@ -502,19 +533,22 @@ async def merge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _merge(context: ContextTypes.DEFAULT_TYPE, source_id: int, target_id: int) -> str:
-    store = services(context).store
+    svc = services(context)
+    store = svc.store
     source, target = store.ticket(source_id), store.ticket(target_id)
     if source is None or target is None:
         return "编号不存在。"
-    if source_id == target_id or target.status == MERGED:
-        return "不能合并到自己或已合并的问题。"
+    if source_id == target_id or target.status in (MERGED, CLOSED):
+        return "不能合并到自己、已合并或已关闭的问题。"
     if source.status != OPEN:
         return f"#{source_id} 已不是待回复状态。"
+    followers = store.merged_into(source_id)
     merged = store.merge(source_id, target_id)
     await refresh_post(context, merged)
     if target.status == ANSWERED and target.answer:
-        # The answer exists already: the duplicate asker gets it now.
-        return await _deliver_existing(context, merged, target)
+        # The answer exists already: the duplicate askers get it now.
+        reports = [await _deliver_existing(context, t, target) for t in [merged, *followers]]
+        return f"🔗 #{source_id} 已合并到 #{target_id}，并已转发其答复。" + "".join(reports)
     return f"🔗 #{source_id} 已合并到 #{target_id}，回复 #{target_id} 即同时答复两位提问者。"
 
 
@@ -527,16 +561,11 @@ async def _deliver_existing(
         ticket.id, target.answer or "", target.answered_by or 0, target.answered_by_name or "",
         include_merged=False,
     )  # fmt: skip
-    text = tx(
-        ticket.lang, "answer", id=ticket.id, question=html.escape(ticket.question),
-        answer=html.escape(target.answer or ""), staff="",
-    )  # fmt: skip
-    error = await _send_answer(context, ticket, text)
+    error = await _send_answer(context, ticket, answer_text(svc, ticket))
     if error is not None:
         ticket = svc.store.update_ticket(ticket.id, delivery_error=error)
     await refresh_post(context, ticket)
-    result = f"🔗 #{ticket.id} 已合并到 #{target.id}，并已转发其答复"
-    return result + (f"（⚠️ 无法送达：{html.escape(error)}）" if error else "。")
+    return f"\n⚠️ #{ticket.id} 无法送达：{html.escape(error)}" if error else ""
 
 
 async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -584,7 +613,7 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             for t in others
         ]
         await _send_to_group(
-            context, query.message.chat.id if query.message else 0,
+            context.bot, query.message.chat.id if query.message else 0,
             f"把 #{ticket.id} 合并到哪个问题？（或 /merge {ticket.id} 目标编号）",
             reply_to=query.message.message_id if query.message else None,
             markup=InlineKeyboardMarkup(rows),
@@ -592,7 +621,9 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     elif action == "mg" and len(parts) == 4:
         await query.answer()
         result = await _merge(context, ticket.id, int(parts[3]))
-        if isinstance(query.message, Message):
+        if not _offered(query):  # not from the 合并到… list: never overwrite a ticket's post
+            await _tell(query.message, result)
+        elif isinstance(query.message, Message):
             with contextlib.suppress(BadRequest):
                 await query.message.edit_text(result, parse_mode=ParseMode.HTML)
     elif action == "faq":
@@ -629,7 +660,7 @@ async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     for t in tickets:
         claimed = f" · 认领：{html.escape(t.claimed_by_name)}" if t.claimed_by_name else ""
         lines.append(
-            f"<b>#{t.id}</b> · {_age(t.created_at)} · {html.escape(t.user_name)}{claimed}\n"
+            f"<b>#{t.id}</b> · {_age(t.waiting_since)} · {html.escape(t.user_name)}{claimed}\n"
             f"  {html.escape(_clip(t.question))}"
         )
     await reply_html(message, "\n".join(lines))
@@ -664,24 +695,24 @@ def stats_text(svc: Services) -> str:
     counts = svc.store.question_counts()
     total = sum(counts.values())
     escalated = counts.get("escalate", 0)
-    by_bot = total - escalated
     rows = svc.store.ticket_rows()
     open_count = sum(1 for r in rows if r["status"] == OPEN)
     waits = sorted(
         (
-            datetime.fromisoformat(r["answered_at"]) - datetime.fromisoformat(r["created_at"])
+            datetime.fromisoformat(r["first_answered_at"])
+            - datetime.fromisoformat(r["created_at"])
         ).total_seconds()
         / 60
         for r in rows
-        if r["answered_at"]
+        if r["first_answered_at"]
     )
     lines = [
         "📊 <b>统计</b>",
-        f"提问：{total}（机器人直接回答 {by_bot}，转组委会 {escalated}）",
-        f"工单：{len(rows)}，待回复 {open_count}",
+        f"提问：{total}（机器人直接回答 {total - escalated}，需转组委会 {escalated}）",
+        f"提交的工单：{len(rows)}，待回复 {open_count}",
     ]
     if waits:
-        p90 = waits[min(len(waits) - 1, int(len(waits) * 0.9))]
+        p90 = waits[math.ceil(0.9 * len(waits)) - 1]
         lines.append(
             f"首次回复用时：中位数 {statistics.median(waits):.1f} 分钟，P90 {p90:.1f} 分钟"
         )
@@ -703,11 +734,13 @@ async def check_overdue(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     chat_id = svc.settings.organizer_chat_id
     if chat_id is None:
         return 0
+    for ticket in svc.store.unposted(chat_id):
+        await post_ticket(app.bot, svc, ticket)
     raised = 0
     for ticket in svc.store.overdue(svc.settings.sla_minutes):
         post = svc.store.group_message_of(ticket.id, chat_id)
         text = (
-            f"⏰ <b>#{ticket.id}</b> 已等待 {_age(ticket.created_at)}，还没有回复。"
+            f"⏰ <b>#{ticket.id}</b> 已等待 {_age(ticket.waiting_since)}，还没有回复。"
             "回复此消息即可答复。"
         )
         try:
@@ -743,5 +776,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CallbackQueryHandler(contestant_button, pattern=r"^tk:[qnfa]:\d+$"))
     app.add_handler(
-        CallbackQueryHandler(organizer_button, pattern=r"^tk:(claim|close|merge|faq|mg):")
+        CallbackQueryHandler(
+            organizer_button, pattern=r"^tk:(claim|close|merge|faq):\d+$|^tk:mg:\d+:\d+$"
+        )
     )

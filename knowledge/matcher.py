@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from knowledge.catalogue import Catalogue, Problem
 from knowledge.lexicon import (
+    ASK_KINDS,
     DATA_ACCESS_PATTERN,
     ESCALATE_CUES,
     ESCALATE_CUES_EN,
@@ -64,6 +65,7 @@ class _Features:
     topics: frozenset[str]
     numbers: tuple[str, ...]
     exclusive: frozenset[str]  # 初赛, 复赛 …: two questions naming different ones differ
+    asks: frozenset[str]  # when, where, how much …: what the question wants to know
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -74,6 +76,8 @@ def _similarity(a: _Features, b: _Features) -> float:
     """How alike two questions are, 0..1: their words, and what they ask about (报名 vs 初赛)."""
     if a.exclusive - b.exclusive and b.exclusive - a.exclusive:
         return 0.0  # each names something the other does not: 初赛 against 复赛
+    if a.asks and b.asks and not a.asks & b.asks:
+        return 0.0  # 决赛什么时候举办 is not 决赛在哪里举办
     dice = 2 * len(a.grams & b.grams) / max(1, len(a.grams) + len(b.grams))
     if not (a.cues or b.cues):
         return dice
@@ -193,12 +197,16 @@ class Matcher:
         }
         grams = {w[i : i + 2] for w in _content(norm).split() for i in range(len(w) - 1)}
         exclusive = frozenset(w for w in EXCLUSIVE_WORDS if w in squashed)
+        asks = frozenset(
+            kind for kind, words in ASK_KINDS.items() if any(w in squashed for w in words)
+        )
         return _Features(
             frozenset(grams),
             frozenset(c for c, _ in cues),
             frozenset(t for _, t in cues),
             tuple(re.findall(r"\d+", norm)),
             exclusive,
+            asks,
         )
 
     def _faq_candidates(self, features: _Features, limit: int) -> list[tuple[float, int]]:
@@ -481,6 +489,18 @@ class Matcher:
                                 credit[pid] = max(credit.get(pid, 0.0), weight)
             self._partial[phrase] = credit
         return self._partial[phrase]
+
+    def guesses(self, text: str, k: int = 3) -> list[str]:
+        """The problems a question is most likely about, even one that must be escalated
+        ("3-4 有数据集吗" → 3-4): for the organizers, never as an answer."""
+        norm = digits_for_numerals(fix_homophones(normalize(text)))
+        ref = find_reference(norm)
+        if ref is not None and ref.problem not in (None, -1):
+            pid = f"{ref.track}-{ref.problem}"
+            if pid in self.problems:
+                return [pid]
+        terms, _ = self._terms_with_coverage(norm)
+        return [pid for pid, score in self._rank(terms, self.problems)[:k] if score >= 0.34]
 
     def related(self, problem_id: str, k: int = 2) -> list[str]:
         """The problems whose whole text is most alike (TF-IDF cosine over character pairs)."""

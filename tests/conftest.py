@@ -128,8 +128,7 @@ async def start_world(tmp_path: Path, **overrides: Any) -> World:
         api_base_url=emulator.base_url,
         db_path=tmp_path / "bot.db",
         organizer_chat_id=ORGANIZER_GROUP,
-        escalation_interval_seconds=0,
-        **overrides,
+        **{"escalation_interval_seconds": 0, **overrides},
     )
     store = Store(settings.db_path)
     app = build_application(settings, TOKEN, store)

@@ -79,6 +79,8 @@ def m003_tickets(db: sqlite_utils.Database) -> None:
             "answered_by": int,
             "answered_by_name": str,
             "answered_at": str,
+            "first_answered_at": str,  # time to first answer, for /stats
+            "waiting_since": str,  # created, or reopened by a follow-up: the SLA clock
             "merged_into": int,
             "delivery_error": str,
             "sla_reminded_at": str,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from knowledge.store.base import StoreBase, utcnow
+from knowledge.store.base import MAX_ID, StoreBase, utcnow
 
 OPEN, ANSWERED, CLOSED, MERGED = "open", "answered", "closed", "merged"
 
@@ -29,6 +29,8 @@ class Ticket:
     answered_by: int | None
     answered_by_name: str | None
     answered_at: str | None
+    first_answered_at: str | None
+    waiting_since: str
     merged_into: int | None
     delivery_error: str | None
     sla_reminded_at: str | None
@@ -81,6 +83,8 @@ class TicketStore(StoreBase):
         return question
 
     def question(self, question_id: int) -> Question | None:
+        if not 0 < question_id <= MAX_ID:
+            return None
         with self.lock:
             rows = list(self.db.table("questions").rows_where("id = ?", [question_id]))
         if not rows:
@@ -124,6 +128,7 @@ class TicketStore(StoreBase):
                         "guesses": json.dumps(guesses),
                         "status": OPEN,
                         "created_at": now,
+                        "waiting_since": now,
                         "updated_at": now,
                     }
                 )
@@ -135,6 +140,8 @@ class TicketStore(StoreBase):
         return ticket, True
 
     def ticket(self, ticket_id: int) -> Ticket | None:
+        if not 0 < ticket_id <= MAX_ID:
+            return None
         with self.lock:
             rows = list(self.db.table("tickets").rows_where("id = ?", [ticket_id]))
         return _ticket(rows[0]) if rows else None
@@ -188,7 +195,11 @@ class TicketStore(StoreBase):
         assert ticket is not None
         combined = f"{ticket.question}\n追问：{question}"
         return self.update_ticket(
-            ticket_id, status=OPEN, question=combined[:4000], sla_reminded_at=None
+            ticket_id,
+            status=OPEN,
+            question=combined[:4000],
+            sla_reminded_at=None,
+            waiting_since=utcnow(),
         )
 
     def answer(
@@ -209,9 +220,11 @@ class TicketStore(StoreBase):
                     r["id"] for r in db.table("tickets").rows_where("merged_into = ?", [ticket_id])
                 ]
             for tid in ids:
+                first = db.table("tickets").get(tid)["first_answered_at"] or now
                 db.table("tickets").update(
                     tid,
                     {
+                        "first_answered_at": first,
                         "status": ANSWERED,
                         "answer": answer,
                         "answered_by": staff_id,
@@ -236,20 +249,25 @@ class TicketStore(StoreBase):
         return ticket
 
     def overdue(self, minutes: int) -> list[Ticket]:
-        """Open tickets older than `minutes` not yet raised again."""
+        """Open tickets waiting longer than `minutes` (since asked or followed up), not yet
+        raised again."""
         cutoff = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
         with self.lock:
             rows = self.db.table("tickets").rows_where(
-                "status = ? and sla_reminded_at is null and created_at <= ?",
+                "status = ? and sla_reminded_at is null and waiting_since <= ?",
                 [OPEN, cutoff],
                 order_by="id",
             )
             return [_ticket(r) for r in rows]
 
     def answered_like(self, limit: int = 200) -> list[Ticket]:
+        """Answered tickets not already offered as a FAQ entry, newest first."""
         with self.lock:
             rows = self.db.table("tickets").rows_where(
-                "status = ? and merged_into is null", [ANSWERED], order_by="id desc", limit=limit
+                "status = ? and merged_into is null and faq_id is null",
+                [ANSWERED],
+                order_by="id desc",
+                limit=limit,
             )
             return [_ticket(r) for r in rows]
 
@@ -271,6 +289,24 @@ class TicketStore(StoreBase):
                 )
             )
         return self.ticket(rows[0]["ticket_id"]) if rows else None
+
+    def unposted(self, chat_id: int) -> list[Ticket]:
+        """Open tickets whose post in the organizers' group never went out."""
+        with self.lock:
+            rows = self.db.query(
+                "select t.* from tickets t where t.status = ? and not exists ("
+                " select 1 from ticket_messages m where m.ticket_id = t.id"
+                " and m.chat_id = ? and m.kind = 'post') order by t.id",
+                [OPEN, chat_id],
+            )
+            return [_ticket(r) for r in rows]
+
+    def merged_into(self, ticket_id: int) -> list[Ticket]:
+        with self.lock:
+            rows = self.db.table("tickets").rows_where(
+                "merged_into = ?", [ticket_id], order_by="id"
+            )
+            return [_ticket(r) for r in rows]
 
     def group_message_of(self, ticket_id: int, chat_id: int) -> int | None:
         """The ticket's first post in the organizers' group."""
@@ -331,6 +367,8 @@ def _ticket(r: dict[str, Any]) -> Ticket:
         answered_by=r["answered_by"],
         answered_by_name=r["answered_by_name"],
         answered_at=r["answered_at"],
+        first_answered_at=r["first_answered_at"],
+        waiting_since=r["waiting_since"] or r["created_at"],
         merged_into=r["merged_into"],
         delivery_error=r["delivery_error"],
         sla_reminded_at=r["sla_reminded_at"],

@@ -1,0 +1,281 @@
+"""The FAQ that learns: 存为FAQ after an answer, /faq list|add|edit|del for organizers, and the
+`contest-bot faq import|export` YAML round trip — end to end over the emulator and as a process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import (
+    CONTESTANT,
+    ORGANIZER,
+    ORGANIZER_GROUP,
+    World,
+    buttons,
+    start_world,
+    stop_world,
+)
+from test_tickets import (
+    PRIZE,
+    REFUSAL,
+    XIAOHONG,
+    answer_of,
+    ask_organizers,
+    bot_says,
+    command,
+    forge,
+    reply_in_group,
+)
+
+GROUP = ORGANIZER_GROUP
+CLI = Path(sys.executable).parent / "contest-bot"
+TEAM_FAQ = "队伍最多几个人 | 每队最多 5 人。"
+
+
+def faq_reply(date: str, question: str, answer: str) -> str:
+    """An answer from the FAQ as the contestant reads it."""
+    return f"组委会答复（{date}）\n问：{question}\n\n{answer}"
+
+
+# --- 存为FAQ: an answer becomes knowledge --------------------------------------------------------
+
+
+async def test_saved_answer_answers_the_next_similar_question_at_once(world: World) -> None:
+    world.emulator.add_user(XIAOHONG)
+    ticket_id, post = await ask_organizers(world, PRIZE)
+    await reply_in_group(world, post, "一等奖奖金 10 万元。")
+    post = world.emulator.message(GROUP, post.message_id)
+    pressed = await world.press(post, "存为FAQ", ORGANIZER)
+    assert pressed.text == "已存为 FAQ #1"
+    saved = await bot_says(world, GROUP, "已存为 FAQ #1，相似问题今后直接由机器人回答")
+    assert saved.text.startswith(f"📌 #{ticket_id} 已存为 FAQ #1")
+    post = world.emulator.message(GROUP, post.message_id)
+    assert "📌 已存为 FAQ #1" in post.text and buttons(post) == []
+    (entry,) = world.store.faq_entries()
+    assert (entry.question, entry.answer, entry.ticket_id) == (PRIZE, "一等奖奖金 10 万元。", 1)
+
+    (reply,) = await world.say("一等奖奖金有多少钱？", XIAOHONG)
+    assert reply.text == faq_reply(entry.updated_at[:10], PRIZE, "一等奖奖金 10 万元。")
+    assert buttons(reply) == ["🙋 问组委会", "🏠 主页"]
+    logged = world.store.db.execute("select intent, ids from questions order by id").fetchall()
+    assert logged[-1] == ("faq", '["faq:1"]')
+    assert len(world.store.ticket_rows()) == 1  # answered without the organizers
+
+    # Saving twice, or saving an unanswered ticket, changes nothing.
+    again = await forge(world, ORGANIZER, GROUP, post.message_id, f"tk:faq:{ticket_id}")
+    assert again.text == "已是 FAQ #1"
+    open_id, open_post = await ask_organizers(world, "决赛在哪里举办？", XIAOHONG)
+    refused = await forge(world, ORGANIZER, GROUP, open_post.message_id, f"tk:faq:{open_id}")
+    assert (refused.text, refused.show_alert) == ("只有已回复的问题可以存为 FAQ。", True)
+    assert len(world.store.faq_entries()) == 1
+
+
+async def test_ask_button_under_a_faq_answer_still_reaches_the_organizers(world: World) -> None:
+    await command(world, f"/faq add {PRIZE} | 一等奖奖金 10 万元。")
+    (reply,) = await world.say("一等奖奖金有多少钱？")
+    await world.press(reply, "问组委会")
+    offer = await bot_says(world, CONTESTANT.id, "提交前", after=reply.message_id)
+    assert f"📖 {PRIZE}" in buttons(offer)
+    await world.press(offer, "提交给组委会")
+    done = await bot_says(world, CONTESTANT.id, "已提交", after=offer.message_id)
+    assert done.text.startswith("✅ 已提交，编号 #1。")
+    assert world.store.ticket(1).question == "一等奖奖金有多少钱？"  # type: ignore[union-attr]
+
+
+async def test_offer_does_not_list_a_saved_answer_twice(world: World) -> None:
+    world.emulator.add_user(XIAOHONG)
+    _, post = await ask_organizers(world, PRIZE)
+    await reply_in_group(world, post, "一等奖奖金 10 万元。")
+    await world.press(world.emulator.message(GROUP, post.message_id), "存为FAQ", ORGANIZER)
+    (reply,) = await world.say("一等奖奖金有多少钱？", XIAOHONG)
+    await world.press(reply, "问组委会", XIAOHONG)
+    offer = await bot_says(world, XIAOHONG.id, "提交前", after=reply.message_id)
+    assert buttons(offer) == [f"📖 {PRIZE}", "📨 提交给组委会", "🏠 主页"]
+
+
+@pytest.mark.parametrize(
+    ("faq", "question"),
+    [
+        ("决赛在哪里举办？ | 决赛在北京举办。", "决赛什么时候举办"),
+        ("一等奖奖金是多少？ | 一等奖奖金 10 万元。", "一等奖有几个名额"),
+    ],
+)
+async def test_faq_does_not_answer_a_different_question_on_the_same_subject(
+    world: World, faq: str, question: str
+) -> None:
+    await command(world, f"/faq add {faq}")
+    (reply,) = await world.say(question)
+    assert not reply.text.startswith("组委会答复"), reply.text
+    assert "赛题目录里没有答案" in reply.text
+
+
+# --- /faq for organizers ----------------------------------------------------------------------
+
+
+async def test_faq_add_list_and_usage(world: World) -> None:
+    assert await command(world, "/faq") == (
+        "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
+    )
+    usage = await command(world, "/faq add 没有分隔符")
+    assert usage.startswith("用法：\n/faq list\n/faq add 问题 | 答案")
+    assert await command(world, "/faq frobnicate") == usage
+    assert world.store.faq_entries() == []
+    assert await command(world, f"/faq add {TEAM_FAQ}") == "已添加 FAQ #1。"
+    assert await command(world, "/faq add <b>证书</b> & 奖杯 | 有 <i>纸质</i> 证书") == (
+        "已添加 FAQ #2。"
+    )
+    listed = await command(world, "/faq list")
+    assert listed == (
+        "📌 FAQ 共 2 条：\n#1 队伍最多几个人\n  → 每队最多 5 人。\n"
+        "#2 <b>证书</b> & 奖杯\n  → 有 <i>纸质</i> 证书"
+    )
+    # Works in a private chat with an organizer too, and takes effect for the next question.
+    assert (await command(world, "/faq", ORGANIZER, ORGANIZER.id)).startswith("📌 FAQ 共 2 条")
+    (reply,) = await world.say("一个队伍最多可以有几个人？")
+    assert reply.text.endswith("每队最多 5 人。")
+
+
+async def test_faq_edit_rewording_the_question_changes_what_it_answers(world: World) -> None:
+    await command(world, f"/faq add {TEAM_FAQ}")
+    (before,) = await world.say("一个团队可以有多少成员")
+    assert "赛题目录里没有答案" in before.text
+    edited = await command(world, "/faq edit 1 团队成员最多多少人？ |")
+    assert edited == "已更新 FAQ #1：团队成员最多多少人？"
+    (entry,) = world.store.faq_entries()
+    assert (entry.question, entry.answer) == ("团队成员最多多少人？", "每队最多 5 人。")
+    (after,) = await world.say("一个团队可以有多少成员")
+    assert after.text == faq_reply(
+        entry.updated_at[:10], "团队成员最多多少人？", "每队最多 5 人。"
+    )
+
+    assert await command(world, "/faq edit 1 | 每队 3 到 5 人。") == (
+        "已更新 FAQ #1：团队成员最多多少人？"
+    )
+    (answer_only,) = await world.say("一个团队可以有多少成员")
+    assert answer_only.text.endswith("每队 3 到 5 人。")
+    assert await command(world, "/faq edit 99 新问题 | 新答案") == "没有 FAQ #99。"
+    assert (await command(world, "/faq edit 1")).startswith("用法：")
+    assert [e.answer for e in world.store.faq_entries()] == ["每队 3 到 5 人。"]
+
+
+async def test_faq_del_stops_answering_from_it(world: World) -> None:
+    await command(world, f"/faq add {TEAM_FAQ}")
+    (answered,) = await world.say("一个队伍最多可以有几个人？")
+    assert answered.text.startswith("组委会答复")
+    assert await command(world, "/faq del #1") == "已删除 FAQ #1。"
+    assert world.store.faq_entries() == []
+    (escalated,) = await world.say("一个队伍最多可以有几个人？")
+    assert "赛题目录里没有答案" in escalated.text
+    assert await command(world, "/faq del 1") == "没有 FAQ #1。"
+    assert (await command(world, "/faq del x")).startswith("用法：")
+
+
+async def test_faq_commands_refused_for_contestants(world: World) -> None:
+    await command(world, f"/faq add {TEAM_FAQ}")
+    for text in ("/faq list", "/faq add 奖金 | 很多", "/faq edit 1 改 | 改", "/faq del 1"):
+        assert await command(world, text, CONTESTANT, CONTESTANT.id) == REFUSAL, text
+    (entry,) = world.store.faq_entries()
+    assert (entry.question, entry.answer) == ("队伍最多几个人", "每队最多 5 人。")
+
+
+# --- contest-bot faq import / export ----------------------------------------------------------
+
+
+def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `contest-bot` as a user runs it, with CONTEST_BOT_DB pointing at `db`."""
+    return subprocess.run(
+        [str(CLI), *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "CONTEST_BOT_DB": str(db)},
+        cwd=db.parent,
+        timeout=60,
+        check=False,
+    )
+
+
+ENTRIES = [
+    {"question": "队伍最多几个人", "answer": "每队最多 5 人。"},
+    {"question": "决赛在哪里举办？", "answer": "决赛在北京举办：\n地址另行通知 <待定> & 请留意。"},
+]
+
+
+def test_cli_faq_import_export_round_trip(tmp_path: Path) -> None:
+    source = tmp_path / "faq.yaml"
+    source.write_text(yaml.safe_dump(ENTRIES, allow_unicode=True), encoding="utf-8")
+    first_db = tmp_path / "first" / "bot.db"
+    first_db.parent.mkdir()
+    imported = cli(first_db, "faq", "import", str(source))
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout == "imported: 2 added, 0 updated\n"
+
+    exported = cli(first_db, "faq", "export")
+    assert exported.returncode == 0, exported.stderr
+    assert "队伍最多几个人" in exported.stdout  # readable, not \u escapes
+    rows = yaml.safe_load(exported.stdout)
+    assert [{"question": r["question"], "answer": r["answer"]} for r in rows] == ENTRIES
+    assert [r["id"] for r in rows] == [1, 2] and all(r["updated_at"] for r in rows)
+
+    # The export is an import file: into a new database, and back out the same.
+    dump = tmp_path / "export.yaml"
+    dump.write_text(exported.stdout, encoding="utf-8")
+    second_db = tmp_path / "second" / "bot.db"
+    second_db.parent.mkdir()
+    assert cli(second_db, "faq", "import", str(dump)).stdout == "imported: 2 added, 0 updated\n"
+    again = yaml.safe_load(cli(second_db, "faq", "export").stdout)
+    assert [(r["question"], r["answer"]) for r in again] == [
+        (r["question"], r["answer"]) for r in rows
+    ]
+
+    # Importing again changes nothing; a changed answer updates the entry in place.
+    assert cli(first_db, "faq", "import", str(dump)).stdout == "imported: 0 added, 0 updated\n"
+    changed = [{**ENTRIES[0], "answer": "每队 3 到 5 人。"}]
+    source.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
+    assert cli(first_db, "faq", "import", str(source)).stdout == "imported: 0 added, 1 updated\n"
+    final = yaml.safe_load(cli(first_db, "faq", "export").stdout)
+    assert [(r["id"], r["answer"]) for r in final] == [
+        (1, "每队 3 到 5 人。"),
+        (2, ENTRIES[1]["answer"]),
+    ]
+
+
+def test_cli_faq_import_rejects_a_bad_file_and_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "bot.db"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- question: 只有问题\n", encoding="utf-8")
+    result = cli(db, "faq", "import", str(bad))
+    assert result.returncode == 2
+    assert result.stderr == "faq import: expected a list of {question, answer} mappings\n"
+    missing = cli(db, "faq", "import", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert yaml.safe_load(cli(db, "faq", "export").stdout) == []
+
+
+async def test_bot_answers_from_an_imported_faq(tmp_path: Path) -> None:
+    source = tmp_path / "faq.yaml"
+    source.write_text(yaml.safe_dump(ENTRIES, allow_unicode=True), encoding="utf-8")
+    imported = cli(tmp_path / "bot.db", "faq", "import", str(source))  # start_world's database
+    assert imported.returncode == 0, imported.stderr
+    world = await start_world(tmp_path)
+    try:
+        (reply,) = await world.say("一个队伍最多可以有几个人？")
+        assert reply.text.startswith("组委会答复（") and reply.text.endswith("每队最多 5 人。")
+        (listed,) = await world.say("/faq list", ORGANIZER, GROUP)
+        assert listed.text.startswith("📌 FAQ 共 2 条")
+    finally:
+        await stop_world(world)
+
+
+async def test_answer_of_saved_faq_ticket_still_reaches_its_asker(world: World) -> None:
+    # Saving as FAQ does not change what the asker received or can see.
+    ticket_id, post = await ask_organizers(world, PRIZE)
+    await reply_in_group(world, post, "一等奖奖金 10 万元。")
+    await world.press(world.emulator.message(GROUP, post.message_id), "存为FAQ", ORGANIZER)
+    assert "一等奖奖金 10 万元。" in (await answer_of(world, ticket_id)).text
+    mine = await command(world, "/myquestions", CONTESTANT, CONTESTANT.id)
+    assert f"#{ticket_id} · ✅ 已回复" in mine and "答：一等奖奖金 10 万元。" in mine
