@@ -15,6 +15,9 @@ import sqlite_utils
 from knowledge.store.schema import MIGRATIONS
 
 DEFAULT_DB = Path("data/contest-bot.db")
+# SQLite integers are 64-bit: a larger id (a forged button, /ticket 99999999999999999999) names
+# no row, and must not reach SQLite, which raises OverflowError for it.
+MAX_ID = 2**63 - 1
 
 
 def db_path_from_env() -> Path:

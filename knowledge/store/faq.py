@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from knowledge.store.base import StoreBase, utcnow
+from knowledge.store.base import MAX_ID, StoreBase, utcnow
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class FaqStore(StoreBase):
             return [_faq(row) for row in self.db.table("faq").rows_where(order_by="id")]
 
     def faq_entry(self, faq_id: int) -> FaqEntry | None:
+        if not 0 < faq_id <= MAX_ID:
+            return None
         with self.lock:
             rows = list(self.db.table("faq").rows_where("id = ?", [faq_id]))
         return _faq(rows[0]) if rows else None
