@@ -67,7 +67,20 @@ ESCALATE_CUES: dict[str, tuple[str, ...]] = {
         "计划书",
         "报告",
     ),
-    "judging": ("评审", "评分", "打分", "评委", "评判", "评选", "专家", "分数", "得分", "权重"),
+    "judging": (
+        "成绩",
+        "排名",
+        "评审",
+        "评分",
+        "打分",
+        "评委",
+        "评判",
+        "评选",
+        "专家",
+        "分数",
+        "得分",
+        "权重",
+    ),
     "data_access": (
         "数据集",
         "拿到",
@@ -106,11 +119,27 @@ ESCALATE_CUES: dict[str, tuple[str, ...]] = {
         "外籍",
         "在校",
     ),
-    "contact": ("联系", "电话", "邮箱", "微信", "客服", "工作人员", "咨询", "热线", "群号", "qq"),
+    "contact": (
+        "联系",
+        "电话",
+        "邮箱",
+        "微信",
+        "客服",
+        "工作人员",
+        "咨询",
+        "热线",
+        "群号",
+        "qq",
+        "找谁",
+    ),
     "venue": ("举办", "举行", "地点", "场地", "线下", "会场", "地址", "现场"),
     "fees": ("费", "钱", "收费", "免费", "报销", "住宿", "差旅"),
     "rules": (
         "规则",
+        "扣分",
+        "加分",
+        "允许",
+        "行不行",
         "规定",
         "章程",
         "违规",
@@ -169,7 +198,7 @@ ESCALATE_CUES_EN: dict[str, tuple[str, ...]] = {
 # Asking for data, or where data comes from: 拿数据, 数据从哪来 (not 数据融合).
 DATA_ACCESS_PATTERN = (
     r"(?:拿|要|获取|申请|下载|爬|购买|买|调用|索取)\S{0,6}数据"
-    r"|数据\S{0,4}(?:从哪|哪里|哪儿|来源|怎么获取|怎么拿|授权|申请)"
+    r"|数据\S{0,8}(?:从哪|哪里|哪儿|来源|怎么获取|怎么拿|授权|申请|去哪|找谁|买|购买)"
 )
 
 # Words that set questions about the same thing apart: a FAQ about 初赛 does not answer 复赛.
@@ -201,6 +230,12 @@ ASK_KINDS: dict[str, tuple[str, ...]] = {
 
 # Greetings, thanks and questions about the bot itself.
 HELP_CUES = (
+    "3q",
+    "谢啦",
+    "谢了",
+    "中午好",
+    "早安",
+    "午安",
     "你好",
     "您好",
     "哈喽",
@@ -247,8 +282,10 @@ HELP_CUES = (
 # "How do I use you", "what can you do": a verb of using or asking the bot.
 HELP_PATTERN = (
     r"(?:怎么|如何|怎样|咋)(?:用|使用|查|问|操作|提问)"
-    r"|(?:能|会|可以)(?:帮|做|干)\S{0,2}(?:什么|啥|嘛)"
+    r"|(?:能|会|可以)(?:帮|做|干|查)\S{0,2}(?:什么|啥|嘛)"
 )
+# "How do I look up problems with you": about using the bot, before any cue word (格式) counts.
+HELP_FIRST_PATTERN = r"(?:输入|格式|怎么|如何|怎样|咋)\S{0,6}(?:查|搜)\S{0,3}(?:题|赛道)"
 HELP_CUES_EN = (
     "hello",
     "hi",
@@ -278,6 +315,9 @@ HELP_CUES_EN = (
 # "All the tracks": a list word next to 赛道/方向 and no particular track or theme named.
 TRACK_WORDS = ("赛道", "方向", "领域", "板块", "组别")
 LIST_WORDS = (
+    "设置",
+    "情况",
+    "安排",
     "各个",
     "名字",
     "名称",
@@ -356,6 +396,15 @@ SEARCH_CUES_EN = (
 
 # Words that only say "a problem" or "tell me": removed before looking for content.
 FILLER = (
+    "湖北省",
+    "湖北",
+    "分赛",
+    "大赛",
+    "比赛",
+    "本次",
+    "这次",
+    "原文",
+    "字眼",
     "赛题",
     "题目",
     "那道题",
@@ -558,6 +607,8 @@ GLOSSARY: dict[str, str] = {
     "consumption": "消费",
     # Everyday Chinese for catalogue wording.
     "logistics": "物流",
+    "procurement": "采购",
+    "purchasing": "采购",
     "reducing cost": "成本",
     "reduce cost": "成本",
     "lower cost": "成本",
@@ -568,6 +619,16 @@ GLOSSARY: dict[str, str] = {
     "big data": "大数据",
     "blockchain": "可信流通",
     "溯源": "追溯",
+    "看病": "就诊",
+    "方便": "便捷",
+    "外贸": "跨境",
+    "出海": "国际化",
+    "猪肉": "生猪",
+    "大起大落": "价格波动",
+    "涨跌": "价格波动",
+    "按需生产": "以需定产",
+    "渔业": "捕捞",
+    "航拍": "遥感",
     "带货": "直播电商",
     "危险品": "两客一危",
     "危化品": "两客一危",

@@ -6,7 +6,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from knowledge.catalogue import Catalogue, Problem
 from knowledge.lexicon import (
@@ -19,6 +19,7 @@ from knowledge.lexicon import (
     GLOSSARY,
     HELP_CUES,
     HELP_CUES_EN,
+    HELP_FIRST_PATTERN,
     HELP_PATTERN,
     LIST_WORDS,
     SEARCH_CUES,
@@ -40,9 +41,10 @@ from knowledge.store import FaqEntry
 INTENTS = ("tracks", "track", "problem", "search", "help", "escalate", "faq")
 
 MAX_TERM = 12  # longest catalogue phrase looked up as one term
-MIN_QUERY_COVERAGE = 0.6  # share of a question's content the catalogue must explain
+MIN_QUERY_COVERAGE = 0.5  # share of a question's content the catalogue must explain
 FAQ_MIN_SIMILARITY = 0.55
 _EDGE_WORDS = "的了和与及等在是为"
+_QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,12})[”\"」』’']")
 _COMPETITION_NAME = re.compile(r"数据要素\s*[×xX*✕✖乘]")
 
 
@@ -237,18 +239,25 @@ class Matcher:
         if faq is not None:
             return faq
 
+        if re.search(HELP_FIRST_PATTERN, _squash(norm)):
+            return Answer(q, "help", score=1.0, note="how_to_ask")
         topic = self._escalation_topic(norm)
         if topic:
             return Answer(q, "escalate", note=f"topic:{topic}")
+
+        quoted = self._quoted_search(q, norm)
+        if quoted is not None:
+            return quoted
 
         ref = find_reference(norm)
         if ref is None:
             ref = find_track_name(norm, strict=True) or find_track_name(norm, strict=False)
             if ref is not None and ref.problem is None:
-                # A bare short name (交通) counts only when it is all the question says.
+                # A bare short name with more words (工业 … 供应链那题) is a hint to look in
+                # that track first, not a request for the track.
                 name_only = find_track_name(norm, strict=True)
                 if name_only is None and self._content_terms(_cut(norm, ref.span)):
-                    ref = None
+                    ref = replace(ref, weak=True)
         if ref is not None:
             answer = self._by_reference(q, norm, ref)
             if answer is not None:
@@ -293,9 +302,22 @@ class Matcher:
         return _CUE_EN_TOPIC[english_cue.group(0)] if english_cue else None
 
     def _anchored(self, pid: str, terms: list[_Term]) -> bool:
-        return any(
-            t.docs == frozenset({pid}) and t.text.lstrip("=") in self._titles[pid] for t in terms
-        )
+        """The question uses a word only this problem has (燃气, 捕捞)."""
+        return any(t.docs == frozenset({pid}) for t in terms)
+
+    def _quoted_search(self, q: str, norm: str) -> Answer | None:
+        """带“共享”字眼的赛题有哪些: every problem whose text has the quoted word (its title,
+        when the question says 标题)."""
+        words = [_squash(normalize(w)) for w in _QUOTED.findall(q)]
+        words = [w for w in words if w]
+        if not words or not _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN):
+            return None
+        where = self._titles if re.search(r"标题|题目名|名字|名称|title", norm) else self._docs
+        ids = tuple(pid for pid in self.problems if all(w in where[pid] for w in words))
+        if not ids:
+            return None
+        intent = "search" if len(ids) > 1 else "problem"
+        return Answer(q, intent, ids, 1.0, note="quoted", terms=tuple(words))
 
     def _catalogue_mask(self, squashed: str) -> list[bool]:
         """Which characters belong to catalogue phrases of two characters or more."""
@@ -316,17 +338,26 @@ class Matcher:
             return Answer(q, "tracks", score=1.0, note=f"no_track:{ref.track}")
         in_track = {p.id: p for p in self.catalogue.problems_of(track_id)}
         if ref.problem is not None:
-            number = len(in_track) if ref.problem == -1 else ref.problem
+            number = len(in_track) + 1 + ref.problem if ref.problem < 0 else ref.problem
             pid = f"{track_id}-{number}"
             if pid in in_track:
                 return Answer(q, "problem", (pid,), 1.0)
             return Answer(q, "track", (track_id,), 1.0, note=f"no_problem:{pid}")
         # A track and more words: the words may name one of its problems (金融赛道的通用类赛题).
+        if ref.weak and _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN):
+            return None  # 农业…相关的题有哪些: a theme across tracks, not one of 农业's problems
         rest = _cut(norm, ref.span)
         rest_terms, rest_coverage = self._terms_with_coverage(rest)
         if rest_terms and rest_coverage >= MIN_QUERY_COVERAGE:
             ranked = self._rank(rest_terms, in_track)
-            if ranked and ranked[0][1] >= 0.5 and _is_clear(ranked):
+            if (
+                ranked
+                and _is_clear(ranked)
+                and (
+                    ranked[0][1] >= 0.5
+                    or (not ref.weak and _owns_a_rare_word(ranked[0][0], rest_terms, in_track))
+                )
+            ):
                 return Answer(q, "problem", (ranked[0][0],), round(ranked[0][1], 3))
             if not ref.by_name:
                 return None  # "赛道三 …" and words beyond it: let the words decide
@@ -338,6 +369,8 @@ class Matcher:
                     answer = self._decide(q, norm, self._rank(terms, self.problems), terms)
                     if answer.intent in ("problem", "search"):
                         return answer
+        if ref.weak:
+            return None  # the words decide, over every track
         return Answer(q, "track", (track_id,), 1.0)
 
     def _decide(
@@ -553,6 +586,11 @@ def _similar_documents(docs: dict[str, str]) -> dict[str, list[str]]:
         ]
         similar[pid] = [o for _, o in sorted(scores, key=lambda x: (-x[0], x[1]))]
     return similar
+
+
+def _owns_a_rare_word(pid: str, terms: list[_Term], among: dict[str, Problem]) -> bool:
+    """Within a track, only this problem has one of the question's rarer words (研发)."""
+    return any(len(t.docs) <= 3 and t.docs & among.keys() == {pid} for t in terms)
 
 
 def _whole_numbers(text: str, i: int, j: int) -> bool:

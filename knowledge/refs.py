@@ -86,17 +86,18 @@ class Reference:
     """What a question points at by number or name; numbers may not exist."""
 
     track: int | None = None
-    problem: int | None = None  # -1 means "the last problem"
+    problem: int | None = None  # -N means "the Nth from the end" (-1: the last)
     span: tuple[int, int] = (0, 0)  # where the reference stands in the searched text
     by_name: bool = False
     marked: bool = True  # a name followed by 赛道/方向…, or a number: surely a track
+    weak: bool = False  # a short name among other words: only a hint where to look first
 
 
 _P = r"(?:赛题|第|题|problem|question|task|challenge|p|no\.?|#)"
 _PROBLEM_PATTERNS = [
     re.compile(r"(\d+)\s*号\s*赛道\s*\D{0,3}?(?:第|赛题)?\s*(\d+)\s*(?:号|道)?\s*(?:赛题|题)"),
     re.compile(r"赛道\s*(\d+)\s*\D{0,4}?(?:赛题|第|题)\s*(\d+)"),
-    re.compile(r"赛道\s*(\d+)\s*\D{0,3}?(\d+)\s*(?:号|道)\s*(?:赛题|题)"),
+    re.compile(r"赛道\s*(\d+)\s*\D{0,3}?(\d+)\s*号\s*(?:赛题|题)"),
     re.compile(r"第\s*(\d+)\s*[个条]?\s*赛道\s*\D{0,3}?(?:第|赛题)\s*(\d+)"),
     re.compile(rf"\btrack\s*(\d+)\s*\W{{0,3}}\s*{_P}\s*(\d+)"),
     re.compile(r"(?<![a-z])t\s*(\d+)\s*[-_.]?\s*p\s*(\d+)(?!\d)"),
@@ -108,15 +109,18 @@ _PROBLEM_REVERSED = re.compile(
 _TRACK_PATTERNS = [
     re.compile(r"第\s*(\d+)\s*[个条]?\s*赛道"),
     re.compile(r"(?<![\d第])(\d+)\s*号?\s*赛道"),
-    re.compile(r"赛道\s*(\d+)"),
+    re.compile(r"赛道\s*(\d+)(?!\s*(?:号|道|个)\s*(?:赛题|题))"),
     re.compile(r"\btrack\s*#?\s*(\d+)"),
     re.compile(r"(?<![a-z])t(\d)(?!\d)"),
 ]
 # After a track's name: its Nth problem, its first or its last.
+# After a track's name: its Nth problem (第4题, 4号题, 赛题4; "4道题" counts them, it names
+# none), its last, or its Nth from the end (倒数第2题).
 _NTH_AFTER_NAME = re.compile(
-    r"^\s*(?:赛道|方向|领域|板块)?\s*\D{0,3}?(?:第?\s*(\d+)\s*(?:道|个|号)?\s*(?:赛题|题)"
-    r"|赛题\s*(\d+)|题\s*(\d+)"
-    r"|(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题))"
+    r"^\s*(?:赛道|方向|领域|板块)?\s*\D{0,3}?(?:(?<!倒数)第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题)"
+    r"|(\d+)\s*号\s*(?:赛题|题)|赛题\s*(\d+)|(?<!\d[道个])题\s*(\d+)"
+    r"|(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题)"
+    r"|倒数\s*第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题))"
 )
 _LAST_CN = re.compile(r"(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题)")
 
@@ -151,9 +155,11 @@ def _last_or_nth(rest: str) -> int | None:
     ):
         return int(m.group(1))
     if m := _NTH_AFTER_NAME.match(rest):
-        if m.group(4):
+        if m.group(5):
             return -1
-        return int(next(g for g in m.groups()[:3] if g))
+        if m.group(6):
+            return -int(m.group(6))
+        return int(next(g for g in m.groups()[:4] if g))
     if _LAST_CN.search(rest[:8]) or re.search(r"\blast\s+(?:problem|question|one)", rest):
         return -1
     if re.search(r"\bfirst\s+(?:problem|question|one)", rest):
