@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser test drives Debian's Chromium through Playwright (never a browser Playwright
+# downloads), with CJK and emoji fonts so the sandbox page looks as people see it.
+BROWSER := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+	/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 
-.PHONY: run test eval bench lint soak clean
+.PHONY: run test eval bench lint soak clean screenshot
 
 # Reinstall only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -13,15 +17,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
 	@touch $(STAMP)
 
+# Installed only when missing (CI runs as root on Debian).
+$(BROWSER) &:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk \
+		fonts-noto-color-emoji
+
 run: $(STAMP)
 	$(BIN)/contest-bot run
 
-test: $(STAMP)
+test: $(STAMP) $(BROWSER)
 	$(BIN)/python -m pytest
 
 # Accuracy on the development questions; `make eval ARGS=-v` lists the misses.
 eval: $(STAMP)
 	$(BIN)/contest-bot eval $(ARGS)
+
+# Retake docs/sandbox.png, the README's picture of the sandbox page.
+screenshot: $(STAMP) $(BROWSER)
+	UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/test_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["matcher"]
+BENCHMARKS = ["matcher", "load", "broadcast"]
 
 
 def main(argv: list[str]) -> int:

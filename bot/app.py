@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
+from bot.broadcaster import BROADCASTER, Broadcaster, Pacer, broadcaster_of
 from bot.config import Settings
-from bot.services import Services, attach
+from bot.inbox import InboxProcessor, InboxQueue, replay
+from bot.metrics import MeteredApplication
+from bot.services import KEY, Services, attach
 from handlers import tickets
 from knowledge.base import KnowledgeBase
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
 BACKGROUND = "background_tasks"
+SHUTDOWN_HOOKS = "shutdown_hooks"
+ShutdownHook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]
 
 # The command menu contestants see; organizers' commands are not advertised.
 COMMANDS = {
@@ -25,12 +31,16 @@ COMMANDS = {
         ("start", "开始 · 主菜单"),
         ("tracks", "全部赛道"),
         ("myquestions", "我问过组委会的问题"),
+        ("subscribe", "订阅赛事通知"),
+        ("settings", "我的订阅与队伍"),
         ("help", "怎么提问"),
     ],
     "en": [
         ("start", "Start · main menu"),
         ("tracks", "All tracks"),
         ("myquestions", "My questions to the organizers"),
+        ("subscribe", "Announcements to receive"),
+        ("settings", "My subscription and team"),
         ("help", "How to ask"),
     ],
 }
@@ -42,15 +52,22 @@ def build_application(
     """The Application for a token, talking to settings.api_base_url."""
     store = store or Store(settings.db_path)
     kb = KnowledgeBase(store)
+    # Every Bot API call passes the pacer: replies first, broadcasts paced, 429 bot-wide.
+    pacer = Pacer(settings.broadcast_rate)
     app = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_base_url.removesuffix("bot") + "file/bot")
-        .concurrent_updates(True)
+        # Updates are in the database before Telegram hears they arrived (bot/inbox.py).
+        .update_queue(InboxQueue(store))
+        .concurrent_updates(InboxProcessor(store))
+        .application_class(MeteredApplication)  # counts updates, times handlers (/metrics)
+        .rate_limiter(pacer)
         .build()
     )
     attach(app, Services(settings=settings, store=store, kb=kb))
+    app.bot_data[BROADCASTER] = Broadcaster(app, pacer)
     handlers.register(app)
     return app
 
@@ -63,16 +80,31 @@ async def startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             [BotCommand(name, text) for name, text in commands],
             language_code=None if lang == "zh" else lang,
         )
+    await replay(app, app.bot_data[KEY].store)  # what a killed process took and left undone
     await app.start()
     app.bot_data[BACKGROUND] = [asyncio.create_task(tickets.sla_loop(app), name="sla")]
+    # Resumes a broadcast interrupted by a restart, then sends queued and scheduled ones.
+    app.bot_data[BACKGROUND].append(broadcaster_of(app).start())
+
+
+def on_shutdown(app: Application[Any, Any, Any, Any, Any, Any], hook: ShutdownHook) -> None:
+    """Run hook at shutdown, after the handlers in flight finished and before background work
+    is cancelled: the place for a broadcast to save where it stands."""
+    app.bot_data.setdefault(SHUTDOWN_HOOKS, []).append(hook)
 
 
 async def shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop background work, let handlers in flight finish, and close the application."""
+    """Let handlers in flight finish, run the shutdown hooks, stop background work, and close
+    the application. Stop taking updates (updater or webhook) before calling this."""
+    if app.running:
+        await app.stop()
+    for hook in app.bot_data.pop(SHUTDOWN_HOOKS, []):
+        try:
+            await hook(app)
+        except Exception:  # one failing hook must not keep the others from running
+            log.exception("shutdown hook %r failed", hook)
     tasks: list[asyncio.Task[None]] = app.bot_data.pop(BACKGROUND, [])
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    if app.running:
-        await app.stop()
     await app.shutdown()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +18,7 @@ from knowledge.catalogue import CatalogueError
 from knowledge.evaluation import evaluate, read_cases
 from knowledge.matcher import Answer
 from knowledge.render import render_problem, render_track, render_tracks, to_plain
-from knowledge.store import Store, db_path_from_env
+from knowledge.store import EXPORTS, Export, Store, db_path_from_env
 
 DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"
 
@@ -144,17 +146,79 @@ def cmd_faq(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def existing_store(command: str) -> Store | None:
+    """The store at CONTEST_BOT_DB if the file exists; None (and a message) otherwise."""
+    path = db_path_from_env()
+    if not path.is_file():
+        print(f"{command}: no database at {path} (set CONTEST_BOT_DB)", file=sys.stderr)
+        return None
+    return Store(path)
+
+
+def write_export(export: Export, fmt: str, out: TextIO) -> None:
+    """JSON: a list of objects. CSV: a header row, then one row per record."""
+    if fmt == "json":
+        out.write(json.dumps(export.rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    writer = csv.DictWriter(out, fieldnames=export.columns, lineterminator="\n")
+    if export.columns:
+        writer.writeheader()
+    writer.writerows(export.rows)
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    store = existing_store("export")
+    if store is None:
+        return 1
+    try:
+        export = store.export(args.what)
+    finally:
+        store.close()
+    if export.table is None:
+        print(f"export: no {args.what} in this database yet", file=sys.stderr)
+    if args.output is None:
+        write_export(export, args.format, out)
+    else:
+        # Excel opens a CSV file as UTF-8 only with a byte order mark.
+        encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+        with open(args.output, "w", encoding=encoding, newline="") as file:
+            write_export(export, args.format, file)
+        print(f"{len(export.rows)} {args.what} rows written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
+    store = existing_store("backup")
+    if store is None:
+        return 1
+    try:
+        path = store.backup(Path(args.path))
+    except (OSError, sqlite3.Error) as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    out.write(f"backed up to {path} ({path.stat().st_size} bytes)\n")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from bot.main import run
 
-    return run()
+    return run(args.mode)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contest-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="run the bot (the local sandbox when no token is set)")
+    run = sub.add_parser("run", help="run the bot (the local sandbox when no token is set)")
+    run.add_argument(
+        "--mode",
+        choices=["auto", "polling", "webhook"],
+        default="auto",
+        help="auto: webhook when WEBHOOK_URL is set, else polling (default)",
+    )
     sub.add_parser("chat", help="ask questions at an interactive prompt")
 
     ask = sub.add_parser("ask", help="print the reply to a question")
@@ -172,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     faq.add_argument("action", choices=["list", "import", "export"])
     faq.add_argument("file", nargs="?")
 
+    export = sub.add_parser("export", help="write tickets, faq, subscribers or broadcasts")
+    export.add_argument("what", choices=list(EXPORTS))
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("-o", "--output", metavar="FILE", help="a file instead of stdout")
+
+    backup = sub.add_parser("backup", help="copy the database to PATH while the bot runs")
+    backup.add_argument("path", metavar="PATH", help="a file, or a folder for a dated file")
+
     ev = sub.add_parser("eval", help="score a labelled question set")
     ev.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_SET))
     ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
@@ -186,6 +258,8 @@ COMMANDS = {
     "show": cmd_show,
     "eval": cmd_eval,
     "faq": cmd_faq,
+    "export": cmd_export,
+    "backup": cmd_backup,
 }
 
 

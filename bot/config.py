@@ -30,6 +30,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     port: int = 8080
+    host: str = "0.0.0.0"
     sla_minutes: int = 30
     max_open_tickets: int = 3
     escalation_interval_seconds: int = 30
@@ -75,6 +76,9 @@ class Settings:
             raise ConfigError("WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1-256 chars)")
         if webhook_url is not None and webhook_secret is None:
             raise ConfigError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        host = get("HOST") or "0.0.0.0"
+        if not re.fullmatch(r"[A-Za-z0-9.:-]+", host):
+            raise ConfigError("HOST must be an address to listen on, such as 0.0.0.0 or 127.0.0.1")
         timezone = get("TIMEZONE") or "Asia/Shanghai"
         try:
             ZoneInfo(timezone)
@@ -91,6 +95,7 @@ class Settings:
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             port=_port(get("PORT"), "PORT", 8080),
+            host=host,
             sla_minutes=_positive(get("SLA_MINUTES"), "SLA_MINUTES", 30),
             max_open_tickets=_positive(get("MAX_OPEN_TICKETS"), "MAX_OPEN_TICKETS", 3),
             escalation_interval_seconds=_positive(

@@ -11,33 +11,59 @@ from dataclasses import replace
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.app import build_application, shutdown, startup
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging
+from bot.web import BotServer, webhook_url
+from knowledge.store import Store
 
 log = logging.getLogger("contest_bot")
 
 SANDBOX_TOKEN = "123456:sandbox-token-not-secret-000000"
 SANDBOX_ORGANIZER_CHAT = -100123
 SANDBOX_ORGANIZER = 9001
+WEBHOOK_CHECK_SECONDS = 60.0
 
 
-def run() -> int:
-    """Read the settings, then serve until SIGTERM or SIGINT."""
+def run(mode: str = "auto") -> int:
+    """Read the settings, then serve until SIGTERM or SIGINT. mode "auto" picks the sandbox (no
+    token), a webhook (WEBHOOK_URL set) or polling; "polling" and "webhook" insist on theirs."""
     try:
-        settings = Settings.from_env()
+        settings = settings_for(mode, Settings.from_env())
     except ConfigError as exc:
         print(f"contest-bot: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, [settings.token, settings.webhook_secret])
-    if settings.sandbox:
-        asyncio.run(run_sandbox(settings))
-    else:
-        assert settings.token is not None
-        asyncio.run(serve(settings, settings.token))
+    try:
+        if settings.sandbox:
+            asyncio.run(run_sandbox(settings))
+        else:
+            assert settings.token is not None
+            asyncio.run(serve(settings, settings.token))
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
+        return 130
+    except Exception as exc:
+        # Through the logger, never a bare traceback: the logger redacts the token, which
+        # PTB's InvalidToken and Bot API URLs in network errors can carry.
+        log.critical("stopped: %s", exc, exc_info=True)
+        return 1
     return 0
+
+
+def settings_for(mode: str, settings: Settings) -> Settings:
+    """The settings for an explicit mode: a Procfile's web and worker share one environment."""
+    if mode == "auto":
+        return settings
+    if settings.token is None:
+        raise ConfigError(f"TELEGRAM_BOT_TOKEN is required for --mode {mode}")
+    if mode == "polling":
+        return replace(settings, webhook_url=None)
+    if settings.webhook_url is None:
+        raise ConfigError("WEBHOOK_URL is required for --mode webhook")
+    return settings
 
 
 def stop_event() -> asyncio.Event:
@@ -67,8 +93,86 @@ async def run_polling(
 
 
 async def serve(settings: Settings, token: str) -> None:
-    app = build_application(settings, token)
-    await run_polling(app, stop_event())
+    """Polling, or a webhook when WEBHOOK_URL is set; /healthz and /metrics on PORT in both."""
+    stop = stop_event()
+    store = Store(settings.db_path)
+    try:
+        app = build_application(settings, token, store)
+        if settings.webhook_url is None:
+            server = BotServer(app, store)
+            port = await server.start(settings.host, settings.port)
+            log.info("health and metrics on port %s (/healthz, /metrics)", port)
+            try:
+                await run_polling(app, stop)
+            finally:
+                await server.stop()
+        else:
+            assert settings.webhook_secret is not None
+            url = webhook_url(settings.webhook_url, token, settings.webhook_secret)
+            server = BotServer.for_webhook(app, store, url, settings.webhook_secret)
+            await run_webhook(app, server, url, settings, stop)
+    finally:
+        store.close()
+
+
+async def run_webhook(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    server: BotServer,
+    url: str,
+    settings: Settings,
+    stop: asyncio.Event,
+    check_seconds: float = WEBHOOK_CHECK_SECONDS,
+) -> None:
+    """Take updates at the webhook until stop is set; then stop taking them, delete the
+    webhook (Telegram keeps new updates for the next start), and finish the ones in flight."""
+    assert settings.webhook_secret is not None
+    await startup(app)
+    watchdog: asyncio.Task[None] | None = None
+    try:
+        port = server.port or await server.start(settings.host, settings.port)
+        server.accepting = True
+        await set_webhook(app, url, settings.webhook_secret)
+        server.webhook_set = True
+        log.info("webhook set; listening on port %s (/healthz, /metrics)", port)
+        watchdog = asyncio.create_task(
+            keep_webhook(app, url, settings.webhook_secret, check_seconds)
+        )
+        await stop.wait()
+        log.info("stopping: no new updates, finishing the ones in flight")
+        server.accepting = False
+        watchdog.cancel()
+        await asyncio.gather(watchdog, return_exceptions=True)
+        server.webhook_set = False
+        try:
+            await app.bot.delete_webhook()
+        except TelegramError as exc:  # the updates in flight still deserve their answers
+            log.warning("could not delete the webhook: %s", exc)
+    finally:
+        if watchdog is not None and not watchdog.done():
+            watchdog.cancel()
+        await shutdown(app)
+        await server.stop()
+
+
+async def set_webhook(
+    app: Application[Any, Any, Any, Any, Any, Any], url: str, secret: str
+) -> None:
+    await app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+
+
+async def keep_webhook(
+    app: Application[Any, Any, Any, Any, Any, Any], url: str, secret: str, every: float
+) -> None:
+    """Set the webhook again when it is gone: an older instance deletes it when it stops, and
+    on platforms that start the new instance first (rolling deploys) that comes after our set."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if (await app.bot.get_webhook_info()).url != url:
+                log.warning("the webhook was changed or deleted; setting it again")
+                await set_webhook(app, url, secret)
+        except TelegramError as exc:
+            log.warning("could not check the webhook: %s", exc)
 
 
 async def run_sandbox(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,9 @@ class Services:
     kb: KnowledgeBase
     # getChatMember answers for the organizers' group: user id → (when asked, allowed).
     member_cache: dict[int, tuple[float, bool]] = field(default_factory=dict)
+    # Held while a ticket is posted to the organizers: the submit handler, the same press handled
+    # again after a restart, and the SLA loop's repost of lost posts must not post it twice.
+    posting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 KEY = "services"

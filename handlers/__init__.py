@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import ask, errors, faq, inline, menu, tickets
+from handlers import ask, broadcast, errors, faq, inline, menu, subscriptions, tickets
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -15,6 +15,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # 2. Tickets: contestants' /myquestions and buttons, organizers' commands and buttons.
     tickets.register(app)
     faq.register(app)
+    # Subscriptions (/subscribe, /team, 🔔) and organizers' /broadcast and their buttons.
+    subscriptions.register(app)
+    broadcast.register(app)
     # 3. Inline mode.
     inline.register(app)
     # 4. Free text last among messages: replies to tickets, follow-ups, then the matcher.

@@ -61,8 +61,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     question = question[:MAX_QUESTION]
     answer = svc.kb.ask(question)
     logged = svc.store.log_question(
-        user.id, message.chat.id, question, answer.intent, list(answer.ids), answer.score
-    )
+        user.id, message.chat.id, question, answer.intent, list(answer.ids), answer.score,
+        message_id=message.message_id,
+    )  # fmt: skip
     lang = user_lang(update)
     if answer.intent == "escalate":
         await tickets.offer_escalation(update, context, logged, lang)

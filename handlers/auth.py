@@ -11,6 +11,7 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services import services
+from handlers.common import acknowledge
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def require_organizer(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return True
     lang = "en" if user and (user.language_code or "").startswith("en") else "zh"
     if update.callback_query is not None:
-        await update.callback_query.answer(REFUSAL[lang], show_alert=True)
+        await acknowledge(update.callback_query, REFUSAL[lang], show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(REFUSAL[lang])
     return False

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from knowledge.catalogue import Catalogue, Problem, Track
@@ -25,6 +25,7 @@ LABELS = {
         "how": "❓ 怎么提问",
         "expired": "这个按钮已过期，请从主页重新开始。",
         "error": "抱歉，出了点问题，请稍后再试。",
+        "network": "网络不稳：如果没有看到回复，请再发一次。",
     },
     "en": {
         "home": "🏠 Home",
@@ -33,6 +34,7 @@ LABELS = {
         "how": "❓ How to ask",
         "expired": "This button has expired. Please start again from the home menu.",
         "error": "Sorry, something went wrong. Please try again later.",
+        "network": "Network trouble: if you see no reply, please send it again.",
     },
 }
 
@@ -72,10 +74,29 @@ def nav_row(lang: str, back: str | None = None) -> list[InlineKeyboardButton]:
     return row
 
 
+def follow_button(track_id: str, lang: str) -> InlineKeyboardButton:
+    """🔔 订阅本赛道通知 (handlers.subscriptions answers it)."""
+    text = "🔔 Follow this track" if lang == "en" else "🔔 订阅本赛道通知"
+    return InlineKeyboardButton(text, callback_data=f"sub:+:{track_id}")
+
+
 def track_keyboard(catalogue: Catalogue, track: Track, lang: str) -> InlineKeyboardMarkup:
     rows = [[problem_button(p)] for p in catalogue.problems_of(track.id)]
+    rows.append([follow_button(track.id, lang)])
     rows.append(nav_row(lang, back=TRACKS))
     return InlineKeyboardMarkup(rows)
+
+
+async def acknowledge(
+    query: CallbackQuery, text: str | None = None, *, show_alert: bool = False
+) -> None:
+    """Answer a button press, never failing the handler: only the spinner and a toast depend
+    on it, and it fails when the press expired, was answered already (its update handled again
+    after a restart), or the network failed — the work the press asked for goes on."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except TelegramError as exc:
+        log.info("could not answer a button press: %s", exc.message)
 
 
 async def reply_html(

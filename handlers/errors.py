@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from handlers.common import label, user_lang
@@ -22,11 +22,13 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
     if not isinstance(update, Update):
         return
     lang = user_lang(update)
+    # Network trouble leaves unknown whether the reply arrived: say so, rather than sorry.
+    key = "network" if isinstance(context.error, NetworkError) else "error"
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(label(lang, "error"))
+            await update.callback_query.answer(label(lang, key))
         elif update.effective_chat is not None and update.effective_message is not None:
-            await context.bot.send_message(update.effective_chat.id, label(lang, "error"))
+            await context.bot.send_message(update.effective_chat.id, label(lang, key))
     except TelegramError:
         log.warning("could not tell the user about the failure", exc_info=True)
 

@@ -13,7 +13,9 @@ from handlers.common import (
     HELP,
     HOME,
     TRACKS,
+    acknowledge,
     edit_or_send,
+    follow_button,
     home_keyboard,
     label,
     nav_row,
@@ -38,7 +40,7 @@ def problem_keyboard(
     rows: list[list[InlineKeyboardButton]] = []
     rows += [[problem_button(p, "🔗 ")] for p in related(catalogue, matcher, problem)]
     if track is not None:
-        rows.append([track_button(track, lang, "📂 ")])
+        rows.append([track_button(track, lang, "📂 "), follow_button(track.id, lang)])
     rows.append(nav_row(lang, back=f"t:{problem.track_id}"))
     return InlineKeyboardMarkup(rows)
 
@@ -99,17 +101,17 @@ async def navigate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     catalogue = services(context).kb.catalogue
     data = query.data or ""
     if data in (HOME, HELP):
-        await query.answer()
+        await acknowledge(query)
         await edit_or_send(update, context, t(lang, "help"), home_keyboard(catalogue, lang))
         return
     if data == TRACKS:
-        await query.answer()
+        await acknowledge(query)
         await edit_or_send(
             update, context, render_tracks(catalogue, lang), home_keyboard(catalogue, lang)
         )
         return
     if data.startswith("t:") and (track := catalogue.track(data[2:])):
-        await query.answer()
+        await acknowledge(query)
         await edit_or_send(
             update,
             context,
@@ -118,7 +120,7 @@ async def navigate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         return
     if data.startswith("p:") and (problem := catalogue.problem(data[2:])):
-        await query.answer()
+        await acknowledge(query)
         await edit_or_send(
             update,
             context,
@@ -135,7 +137,7 @@ async def expired(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     lang = user_lang(update)
-    await query.answer(label(lang, "expired"))
+    await acknowledge(query, label(lang, "expired"))
     catalogue = services(context).kb.catalogue
     if update.effective_chat is not None:
         await context.bot.send_message(

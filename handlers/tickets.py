@@ -22,13 +22,14 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.services import KEY, Services, services
 from handlers.auth import require_organizer
-from handlers.common import nav_row, reply_html, user_lang
+from handlers.common import acknowledge, nav_row, reply_html, user_lang
 from handlers.menu import expired
+from handlers.subscriptions import subscriber_line
 from knowledge.matcher import similarity
 from knowledge.render import render_faq, split_html
 from knowledge.store import Question, Ticket
@@ -170,10 +171,10 @@ async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if kind in ("q", "n"):
         question = svc.store.question(int(value))
         if question is None or user is None or question.user_id != user.id:
-            await query.answer(tx(lang, "not_yours"), show_alert=True)
+            await acknowledge(query, tx(lang, "not_yours"), show_alert=True)
             return
         if kind == "q":
-            await query.answer()
+            await acknowledge(query)
             text, markup = escalation_offer(svc, question, lang, asked=True)
             if isinstance(query.message, Message):
                 await reply_html(query.message, text, markup)
@@ -181,7 +182,7 @@ async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await submit_ticket(update, context, question, lang)
         return
     if kind == "f" and (entry := svc.kb.faq.get(int(value))):
-        await query.answer()
+        await acknowledge(query)
         if isinstance(query.message, Message):
             await reply_html(query.message, render_faq(entry, lang))
         return
@@ -193,7 +194,7 @@ async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     ):
         # Another contestant's answered question: its words and the answer, never who asked;
         # and only when the bot offered it on this message, or a forged press could list them all.
-        await query.answer()
+        await acknowledge(query)
         if isinstance(query.message, Message):
             text = f"<i>{html.escape(ticket.question)}</i>\n\n{html.escape(ticket.answer or '')}"
             await reply_html(query.message, text)
@@ -221,31 +222,37 @@ async def submit_ticket(
     user = update.effective_user
     assert user is not None
     if question.ticket_id is not None:
-        await query.answer()
+        await acknowledge(query)
         await _tell(query.message, tx(lang, "already", id=question.ticket_id))
+        if (ticket := svc.store.ticket(question.ticket_id)) is not None:
+            # This press handled again after a crash that came before the post: post it now.
+            await post_ticket(context.bot, svc, ticket)
         return
     open_count = svc.store.count_open_of(user.id)
     if open_count >= svc.settings.max_open_tickets:
-        await query.answer(tx(lang, "too_many", n=open_count), show_alert=True)
+        await acknowledge(query, tx(lang, "too_many", n=open_count), show_alert=True)
         return
     last = svc.store.last_ticket_time(user.id)
     interval = svc.settings.escalation_interval_seconds
     if last is not None:
         waited = (datetime.now(UTC) - last).total_seconds()
         if waited < interval:
-            await query.answer(tx(lang, "too_soon", s=int(interval - waited) + 1), show_alert=True)
+            wait = int(interval - waited) + 1
+            await acknowledge(query, tx(lang, "too_soon", s=wait), show_alert=True)
             return
     guesses = svc.kb.matcher.guesses(question.text)
     ticket, new = svc.store.open_ticket(
         question, user_name=_name(user), username=user.username, lang=lang, guesses=guesses[:3]
     )
-    await query.answer()
-    if isinstance(query.message, Message):
-        with contextlib.suppress(BadRequest):
-            await query.message.edit_reply_markup(None)
-    await _tell(query.message, tx(lang, "submitted" if new else "already", id=ticket.id))
-    if new:
-        await post_ticket(context.bot, services(context), ticket)
+    try:
+        await acknowledge(query)
+        if isinstance(query.message, Message):
+            with contextlib.suppress(BadRequest):
+                await query.message.edit_reply_markup(None)
+        await _tell(query.message, tx(lang, "submitted" if new else "already", id=ticket.id))
+    finally:
+        # Stored means posted, even when telling the contestant failed.
+        await post_ticket(context.bot, svc, ticket)
 
 
 async def _tell(message: object, text: str) -> None:
@@ -316,6 +323,8 @@ def post_text(svc: Services, ticket: Ticket) -> str:
     if ticket.username:
         who += f" (@{html.escape(ticket.username)})"
     lines = [f"🆕 <b>问题 #{ticket.id}</b>", f"来自：{who} · id <code>{ticket.user_id}</code>"]
+    if known := subscriber_line(svc.store.subscription(ticket.user_id), catalogue):
+        lines.append(known)  # 队伍：… · 订阅：…
     lines.append(f"<blockquote>{html.escape(ticket.question)}</blockquote>")
     guesses = [p for pid in ticket.guesses if (p := catalogue.problem(pid))]
     if guesses:
@@ -383,9 +392,14 @@ async def post_ticket(bot: Bot, svc: Services, ticket: Ticket) -> None:
     if chat_id is None:
         log.warning("ticket #%s stored, but ORGANIZER_CHAT_ID is not set", ticket.id)
         return
-    sent = await _send_to_group(bot, chat_id, post_text(svc, ticket), None, post_keyboard(ticket))
-    if sent is not None:
-        svc.store.link_message(chat_id, sent.message_id, ticket.id, "post")
+    async with svc.posting:
+        if svc.store.group_message_of(ticket.id, chat_id) is not None:
+            return  # posted already (by whoever held the lock before)
+        sent = await _send_to_group(
+            bot, chat_id, post_text(svc, ticket), None, post_keyboard(ticket)
+        )
+        if sent is not None:
+            svc.store.link_message(chat_id, sent.message_id, ticket.id, "post")
 
 
 async def refresh_post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
@@ -402,7 +416,7 @@ async def refresh_post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> No
             split_html(post_text(svc, ticket))[0], chat_id, message_id,
             parse_mode=ParseMode.HTML, reply_markup=post_keyboard(ticket),
         )  # fmt: skip
-    except BadRequest as exc:
+    except TelegramError as exc:  # the post only shows the state; the database holds it
         if "not modified" not in exc.message:
             log.warning("could not update the post of #%s: %s", ticket.id, exc)
 
@@ -444,28 +458,25 @@ def answer_text(svc: Services, ticket: Ticket) -> str:
 async def _send_answer(
     context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str
 ) -> str | None:
-    """Send once, retrying only network trouble; a blocked bot is reported, not retried."""
+    """Send once and report what went wrong, never sending again: after a timeout, a reset or
+    a 5xx Telegram may well have delivered it, and a second try would be a second copy. (A 429
+    says nothing was sent; the Pacer waits and retries those.)"""
     svc = services(context)
-    for attempt in range(3):
-        try:
-            parts = split_html(text)
-            sent = None
-            for part in parts:
-                sent = await context.bot.send_message(
-                    ticket.chat_id, part, parse_mode=ParseMode.HTML
-                )
-            if sent is not None:
-                svc.store.link_message(ticket.chat_id, sent.message_id, ticket.id, "answer")
-            return None
-        except Forbidden as exc:
-            return f"对方已屏蔽机器人或停用账号（{exc.message}）"
-        except BadRequest as exc:
-            return exc.message
-        except TelegramError as exc:
-            if attempt == 2:
-                return f"网络错误：{exc}"
-            await asyncio.sleep(1 + attempt)
-    return "未知错误"
+    try:
+        sent = None
+        for part in split_html(text):
+            sent = await context.bot.send_message(ticket.chat_id, part, parse_mode=ParseMode.HTML)
+    except Forbidden as exc:
+        return f"对方已屏蔽机器人或停用账号（{exc.message}）"
+    except BadRequest as exc:
+        return exc.message
+    except NetworkError as exc:
+        return f"网络故障，可能未送达（{exc.message}）"
+    except TelegramError as exc:
+        return f"未送达（{exc.message}）"
+    if sent is not None:
+        svc.store.link_message(ticket.chat_id, sent.message_id, ticket.id, "answer")
+    return None
 
 
 async def organizer_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -499,6 +510,13 @@ async def _answer_ticket(
             ticket = target
     if ticket.status == CLOSED:
         await message.reply_html(f"#{ticket.id} 已关闭，未发送。")
+        return
+    same = ticket.status == ANSWERED and ticket.answer == answer.strip()
+    if same and services(context).store.answered_to(ticket.id):
+        # This answer reached the contestant already: the same message handled again after a
+        # restart, or sent twice. A second copy would only confuse.
+        await refresh_post(context, ticket)  # in case the crash came before it
+        await message.reply_html(f"#{ticket.id} 已是这个答复并已送达，没有再发一次。")
         return
     report = await deliver_answer(context, ticket.id, answer.strip(), update.effective_user)
     await message.reply_html(report)
@@ -580,25 +598,25 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     ticket = svc.store.ticket(ticket_id)
     user = update.effective_user
     if ticket is None or user is None:
-        await query.answer("这个问题不存在。", show_alert=True)
+        await acknowledge(query, "这个问题不存在。", show_alert=True)
         return
     if action == "claim":
         if ticket.status != OPEN:
-            await query.answer("这个问题已不是待回复状态。")
+            await acknowledge(query, "这个问题已不是待回复状态。")
             return
         ticket = svc.store.claim(ticket.id, user.id, _name(user))
-        await query.answer(f"已认领 #{ticket.id}")
+        await acknowledge(query, f"已认领 #{ticket.id}")
         await refresh_post(context, ticket)
     elif action == "close":
         if ticket.status != OPEN:
-            await query.answer("这个问题已不是待回复状态。")
+            await acknowledge(query, "这个问题已不是待回复状态。")
             return
         ticket = svc.store.close_ticket(ticket.id)
-        await query.answer(f"已关闭 #{ticket.id}")
+        await acknowledge(query, f"已关闭 #{ticket.id}")
         await refresh_post(context, ticket)
     elif action == "merge":
         others = [t for t in svc.store.open_tickets() if t.id != ticket.id][:6]
-        await query.answer()
+        await acknowledge(query)
         if not others:
             await _tell(
                 query.message, f"没有其他待回复的问题可合并。也可用 /merge {ticket.id} 目标编号"
@@ -619,7 +637,7 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             markup=InlineKeyboardMarkup(rows),
         )  # fmt: skip
     elif action == "mg" and len(parts) == 4:
-        await query.answer()
+        await acknowledge(query)
         result = await _merge(context, ticket.id, int(parts[3]))
         if not _offered(query):  # not from the 合并到… list: never overwrite a ticket's post
             await _tell(query.message, result)
@@ -628,23 +646,30 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
                 await query.message.edit_text(result, parse_mode=ParseMode.HTML)
     elif action == "faq":
         if ticket.status != ANSWERED or not ticket.answer:
-            await query.answer("只有已回复的问题可以存为 FAQ。", show_alert=True)
+            await acknowledge(query, "只有已回复的问题可以存为 FAQ。", show_alert=True)
             return
         if ticket.faq_id:
-            await query.answer(f"已是 FAQ #{ticket.faq_id}")
-            return
-        entry = svc.store.add_faq(ticket.question, ticket.answer, ticket_id=ticket.id)
-        svc.kb.refresh_faq()
-        ticket = svc.store.update_ticket(ticket.id, faq_id=entry.id)
-        await query.answer(f"已存为 FAQ #{entry.id}")
+            # The button is gone once saved: this is the press handled again after a crash,
+            # which may have come before the organizers were told, so tell them.
+            faq_id = ticket.faq_id
+            await acknowledge(query, f"已是 FAQ #{faq_id}")
+        else:
+            # An entry may exist already: the press handled again after a crash in between.
+            entry = svc.store.faq_of_ticket(ticket.id) or svc.store.add_faq(
+                ticket.question, ticket.answer, ticket_id=ticket.id
+            )
+            svc.kb.refresh_faq()
+            ticket = svc.store.update_ticket(ticket.id, faq_id=entry.id)
+            faq_id = entry.id
+            await acknowledge(query, f"已存为 FAQ #{faq_id}")
         await refresh_post(context, ticket)
         await _tell(
             query.message,
-            f"📌 #{ticket.id} 已存为 FAQ #{entry.id}，相似问题今后直接由机器人回答。\n"
-            f"改写问题：/faq edit {entry.id} 新的问题 | 答案（留空保持不变）",
+            f"📌 #{ticket.id} 已存为 FAQ #{faq_id}，相似问题今后直接由机器人回答。\n"
+            f"改写问题：/faq edit {faq_id} 新的问题 | 答案（留空保持不变）",
         )
     else:
-        await query.answer("这个按钮已过期。")
+        await acknowledge(query, "这个按钮已过期。")
 
 
 async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

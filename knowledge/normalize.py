@@ -23,6 +23,8 @@ def _is_word_char(ch: str) -> bool:
 @lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Fold width, traditional→simplified, case; punctuation, emoji and odd spaces → one space."""
+    # A lone surrogate (only a forged update can carry one) would make OpenCC raise.
+    text = text.encode("utf-8", "replace").decode("utf-8")
     text = unicodedata.normalize("NFKC", text)
     text = _T2S.convert(text).lower()
     # Zero-width and control characters vanish; everything else that is not a letter or digit

@@ -39,6 +39,8 @@ MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_INLINE_BUTTONS = 100
 MAX_INLINE_RESULTS = 50
+MAX_CAPTION_LENGTH = 1024  # UTF-16 code units, after entity parsing
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload through the Bot API
 
 # Update types delivered when allowed_updates is unset or empty (Telegram's default).
 DEFAULT_UPDATE_TYPES = frozenset(
@@ -86,7 +88,6 @@ UNEMULATED_METHODS = frozenset(
     for name in (
         "sendPhoto",
         "sendAudio",
-        "sendDocument",
         "sendVideo",
         "sendAnimation",
         "sendVoice",
@@ -1090,6 +1091,7 @@ class ChatMessage:
     disable_notification: bool = False
     source: str | None = None  # the text parameter exactly as the bot sent it
     parse_mode: str | None = None
+    document: JSON | None = None  # the Document object; `text` then holds the caption
     deleted: bool = False
     version: int = 0
     spans: list[Span] = field(default_factory=list, repr=False)
@@ -1114,6 +1116,25 @@ class ChatMessage:
             if button["text"] == label and "callback_data" in button:
                 return str(button["callback_data"])
         raise KeyError(f"no callback button {label!r} on message {self.message_id}")
+
+
+@dataclass
+class StoredFile:
+    """A file the bot uploaded: what Telegram keeps, reachable again by its file_id."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str
+    mime_type: str
+    data: bytes
+
+
+class _Params(dict[str, str]):
+    """A request's parameters, and the files uploaded with it (multipart/form-data)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.files: dict[str, tuple[str, bytes, str]] = {}  # part name -> (filename, bytes, type)
 
 
 @dataclass
@@ -1227,11 +1248,15 @@ class FaultRule:
     retry_after: int = 1
     delay: float = 30.0
     when: Literal["before", "after"] = "before"
+    chat_ids: frozenset[str] | None = None
     seen: int = 0
     fired: int = 0
 
-    def matches(self, method: str) -> bool:
-        """Whether this rule applies to ``method``."""
+    def matches(self, method: str, chat_id: str | None = None) -> bool:
+        """Whether this rule applies to ``method`` (and to the call's chat_id, if it names
+        chats)."""
+        if self.chat_ids is not None and (chat_id or "").strip() not in self.chat_ids:
+            return False
         return self.methods is None or method.lower() in self.methods
 
 
@@ -1411,6 +1436,7 @@ class BotApiEmulator:
         self._global_sent: deque[float] = deque()
         self._group_sent: dict[int, deque[float]] = {}
         self._private_buckets: dict[int, tuple[float, float]] = {}
+        self.files: dict[str, StoredFile] = {}  # file_id -> what the bot uploaded
         self._version = 0
         self._calls_seen: set[int] = set()
         self._changed = asyncio.Event()
@@ -1446,6 +1472,7 @@ class BotApiEmulator:
             "getmyname": self._m_get_my_name,
             "sendchataction": self._m_send_chat_action,
             "copymessage": self._m_copy_message,
+            "senddocument": self._m_send_document,
             "forwardmessage": self._m_forward_message,
             "getchat": self._m_get_chat,
             "getchatmember": self._m_get_chat_member,
@@ -1615,8 +1642,10 @@ class BotApiEmulator:
         retry_after: int = 1,
         delay: float = 30.0,
         when: Literal["before", "after"] = "before",
+        chat_ids: Iterable[int] | None = None,
     ) -> FaultRule:
-        """Make matching calls fail: error_500, bad_gateway, hang, reset or flood (429)."""
+        """Make matching calls fail: error_500, bad_gateway, hang, reset or flood (429).
+        ``chat_ids`` limits the rule to calls whose chat_id is one of them."""
         rule = FaultRule(
             kind=kind,
             methods=frozenset(m.lower() for m in methods) if methods is not None else None,
@@ -1626,6 +1655,7 @@ class BotApiEmulator:
             retry_after=retry_after,
             delay=delay,
             when=when,
+            chat_ids=frozenset(str(c) for c in chat_ids) if chat_ids is not None else None,
         )
         self._faults.append(rule)
         return rule
@@ -1634,10 +1664,10 @@ class BotApiEmulator:
         """Remove every injected fault."""
         self._faults.clear()
 
-    def _pick_fault(self, method: str) -> FaultRule | None:
+    def _pick_fault(self, method: str, chat_id: str | None = None) -> FaultRule | None:
         chosen: FaultRule | None = None
         for rule in self._faults:
-            if not rule.matches(method):
+            if not rule.matches(method, chat_id):
                 continue
             rule.seen += 1
             if rule.times is not None and rule.fired >= rule.times:
@@ -1725,7 +1755,7 @@ class BotApiEmulator:
         return _json_response(NOT_FOUND, 404)
 
     async def _read_params(self, request: web.Request) -> dict[str, str]:
-        params: dict[str, str] = dict(request.query)
+        params = _Params(request.query)
         if not request.body_exists:
             return params
         if request.content_type == "application/json":
@@ -1745,11 +1775,19 @@ class BotApiEmulator:
         elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.post()
             for key, value in form.items():
-                params[key] = (
-                    value
-                    if isinstance(value, str)
-                    else f"attach://{getattr(value, 'filename', key)}"
-                )
+                if isinstance(value, str):
+                    params[key] = value
+                elif isinstance(value, web.FileField):
+                    # An uploaded file: the parameter of the same name refers to it, as does
+                    # any parameter saying attach://<part name>.
+                    params.files[key] = (
+                        value.filename or key,
+                        value.file.read(),
+                        value.content_type or "application/octet-stream",
+                    )
+                    params.setdefault(key, f"attach://{key}")
+                else:  # a part without a file name: its bytes as text
+                    params[key] = bytes(value).decode("utf-8", "replace")
         return params
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
@@ -1766,7 +1804,7 @@ class BotApiEmulator:
         record = CallRecord(method=method, params=params, time=time.time())
         self.calls.append(record)
         self._bump()
-        fault = self._pick_fault(method)
+        fault = self._pick_fault(method, params.get("chat_id"))
         if fault is not None and (fault.when == "before" or fault.kind == "flood"):
             return await self._apply_fault(fault, request, record, None)
         status, payload = await self._dispatch(method, params)
@@ -2020,6 +2058,7 @@ class BotApiEmulator:
         silent: bool = False,
         source: str | None = None,
         parse_mode: str | None = None,
+        document: JSON | None = None,
     ) -> ChatMessage:
         message = ChatMessage(
             chat_id=chat.id,
@@ -2038,6 +2077,7 @@ class BotApiEmulator:
             disable_notification=silent,
             source=source,
             parse_mode=parse_mode,
+            document=copy.deepcopy(document),
             spans=spans,
         )
         chat.next_message_id += 1
@@ -2066,8 +2106,15 @@ class BotApiEmulator:
             data["edit_date"] = message.edit_date
         if message.has_protected_content:
             data["has_protected_content"] = True
-        data["text"] = message.text
-        if message.entities:
+        if message.document is not None:
+            data["document"] = copy.deepcopy(message.document)
+            if message.text:
+                data["caption"] = message.text
+            if message.entities:
+                data["caption_entities"] = copy.deepcopy(message.entities)
+        else:
+            data["text"] = message.text
+        if message.entities and message.document is None:
             data["entities"] = copy.deepcopy(message.entities)
         if message.link_preview_options:
             data["link_preview_options"] = copy.deepcopy(message.link_preview_options)
@@ -2574,9 +2621,82 @@ class BotApiEmulator:
             silent=_to_bool(params.get("disable_notification")),
             source=source.source,
             parse_mode=source.parse_mode,
+            document=source.document,
         )
         self._apply_keyboard(chat, keyboard)
         return {"message_id": message.message_id}
+
+    def _input_file(self, params: dict[str, str], name: str) -> StoredFile:
+        """An InputFile parameter: an upload in this request (the part itself or
+        attach://<part>), or the file_id of a file uploaded before."""
+        raw = (params.get(name) or "").strip()
+        files = params.files if isinstance(params, _Params) else {}
+        if not raw:
+            raise bad_request(f"there is no {name} in the request")
+        part = raw.removeprefix("attach://") if raw.startswith("attach://") else None
+        if part is not None:
+            if part not in files:
+                raise bad_request(f"there is no {name} in the request")
+            filename, data, mime_type = files[part]
+            if not data:
+                raise bad_request("file must be non-empty")
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise ApiError(413, "Request Entity Too Large")
+            number = len(self.files) + 1
+            stored = StoredFile(
+                file_id=f"BQACAgIAAxkBAAI{number:08d}{self._rng.getrandbits(48):012x}",
+                file_unique_id=f"AgAD{number:08d}",
+                file_name=filename,
+                mime_type=mime_type,
+                data=data,
+            )
+            self.files[stored.file_id] = stored
+            return stored
+        if re.match(r"https?://", raw, flags=re.IGNORECASE):
+            raise bad_request("failed to get HTTP URL content")  # the emulator is offline
+        found = self.files.get(raw)
+        if found is None:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        return found
+
+    async def _m_send_document(self, params: dict[str, str]) -> JSON:
+        markup, keyboard = self._reply_markup(params)
+        caption = format_text(
+            params.get("caption") or None,
+            params.get("parse_mode"),
+            params.get("caption_entities"),
+            strict_entities=self.strict_html_entities,
+        ) if (params.get("caption") or "").strip() else None  # fmt: skip
+        chat = self._chat(params)
+        reply_to = self._reply_target(chat, params)
+        self._check_can_send(chat)
+        self._check_markup_server(markup)
+        if caption is not None and utf16_len(caption.text) > MAX_CAPTION_LENGTH:
+            raise bad_request("message caption is too long")
+        stored = self._input_file(params, "document")
+        self._check_rate(chat)
+        document = {
+            "file_name": stored.file_name,
+            "mime_type": stored.mime_type,
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+        }
+        message = self._store(
+            chat,
+            self.bot_user,
+            caption.text if caption else "",
+            caption.spans if caption else [],
+            reply_markup=markup,
+            reply_to=reply_to,
+            protected=_to_bool(params.get("protect_content")),
+            silent=_to_bool(params.get("disable_notification")),
+            source=caption.source if caption else None,
+            parse_mode=(caption.parse_mode or None) if caption else None,
+            document=document,
+        )
+        self._apply_keyboard(chat, keyboard)
+        return self.message_json(message)
 
     async def _m_forward_message(self, params: dict[str, str]) -> JSON:
         chat = self._chat(params)
@@ -2598,6 +2718,7 @@ class BotApiEmulator:
             silent=_to_bool(params.get("disable_notification")),
             source=source.source,
             parse_mode=source.parse_mode,
+            document=source.document,
         )
         return self.message_json(message)
 
@@ -3082,6 +3203,18 @@ class BotApiEmulator:
         self._deactivated.add(self._user(user).id)
         self._bump()
 
+    def start_private_chat(self, user: User | int) -> Chat:
+        """The user opened the bot's chat some time ago (pressed Start), so the bot may write
+        to them; no update is sent. For tests and benchmarks with many recipients."""
+        person = self._user(user)
+        return self._chat_for(person, person.id)
+
+    def file_data(self, message: ChatMessage) -> bytes:
+        """The bytes of the document a message carries."""
+        if message.document is None:
+            raise ValueError(f"message {message.message_id} carries no document")
+        return self.files[message.document["file_id"]].data
+
     async def remove_bot(self, chat_id: int, by: User | int | None = None) -> None:
         """Kick the bot from a group."""
         chat = self._group(chat_id)
@@ -3219,6 +3352,7 @@ class BotApiEmulator:
             "deleted": message.deleted,
             "via_bot": self.bot_user.username if message.via_bot else None,
             "forwarded_from": forwarded,
+            "document": message.document.get("file_name") if message.document else None,
         }
 
     def sandbox_state(self, since: int = 0) -> JSON:

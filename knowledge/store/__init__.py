@@ -7,21 +7,42 @@ this package, and Store puts them together over one connection.
 from __future__ import annotations
 
 from knowledge.store.base import DEFAULT_DB, StoreBase, db_path_from_env, utcnow
+from knowledge.store.broadcasts import Broadcast, BroadcastStore, Delivery
 from knowledge.store.catalogue import CatalogueStore, LoadReport
+from knowledge.store.exports import EXPORTS, Export, ExportStore
 from knowledge.store.faq import FaqEntry, FaqStore
+from knowledge.store.figures import FigureStore
+from knowledge.store.inbox import InboxStore
+from knowledge.store.subscriptions import Audience, Subscription, SubscriptionStore
 from knowledge.store.tickets import Question, Ticket, TicketStore
 
 
-class Store(CatalogueStore, FaqStore, TicketStore, StoreBase):
+class Store(
+    CatalogueStore,
+    FaqStore,
+    TicketStore,
+    ExportStore,
+    FigureStore,
+    SubscriptionStore,
+    BroadcastStore,
+    InboxStore,
+    StoreBase,
+):
     """Every table of the bot behind one connection."""
 
 
 __all__ = [
     "DEFAULT_DB",
+    "EXPORTS",
+    "Audience",
+    "Broadcast",
+    "Delivery",
+    "Export",
     "FaqEntry",
     "LoadReport",
     "Question",
     "Store",
+    "Subscription",
     "Ticket",
     "db_path_from_env",
     "utcnow",

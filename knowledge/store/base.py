@@ -47,9 +47,24 @@ class StoreBase:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """Run a block atomically (nested blocks become savepoints)."""
-        with self.lock, self.db.atomic():
-            yield self.db
+        """Run a block atomically (nested blocks become savepoints).
+
+        The outermost block takes the write lock first (BEGIN IMMEDIATE): a deferred
+        transaction that reads and then writes while another process holds the lock gets
+        "database is locked" at once, without waiting busy_timeout for it."""
+        with self.lock:
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+            self.db.conn.execute("COMMIT")
 
     def close(self) -> None:
         with self.lock:

@@ -30,6 +30,12 @@ class FaqStore(StoreBase):
             rows = list(self.db.table("faq").rows_where("id = ?", [faq_id]))
         return _faq(rows[0]) if rows else None
 
+    def faq_of_ticket(self, ticket_id: int) -> FaqEntry | None:
+        """The entry saved from a ticket, if any."""
+        with self.lock:
+            rows = list(self.db.table("faq").rows_where("ticket_id = ?", [ticket_id], limit=1))
+        return _faq(rows[0]) if rows else None
+
     def add_faq(self, question: str, answer: str, ticket_id: int | None = None) -> FaqEntry:
         now = utcnow()
         with self.transaction() as db:

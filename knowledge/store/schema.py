@@ -102,3 +102,99 @@ def m003_tickets(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append(m003_tickets)
+
+
+def m004_subscriptions(db: sqlite_utils.Database) -> None:
+    # One row per chat that asked for announcements: a contestant's private chat or a team's
+    # group. `active` goes to 0 on /unsubscribe and when Telegram answers 403 (blocked, kicked,
+    # deactivated); the row stays, so /subscribe brings the old choices back.
+    db.table("subscriptions").create(
+        {
+            "chat_id": int,
+            "kind": str,  # private or group
+            "name": str,
+            "lang": str,
+            "tracks": str,  # JSON list of track ids
+            "all_tracks": int,
+            "team": str,
+            "team_key": str,  # casefolded, for matching /broadcast team 名称
+            "active": int,
+            "inactive_reason": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="chat_id",
+    )
+    db.table("subscriptions").create_index(["active"])
+    db.table("subscriptions").create_index(["team_key"])
+
+
+def m005_broadcasts(db: sqlite_utils.Database) -> None:
+    db.table("broadcasts").create(
+        {
+            "id": int,
+            "status": str,  # draft, scheduled, queued, running, done, cancelled
+            "kind": str,  # text or copy
+            "text": str,
+            "from_chat_id": int,
+            "source_message_id": int,
+            "audience": str,  # JSON: {"kind": "all"|"tracks"|"team", "tracks": [...], "team"}
+            "scheduled_at": str,  # UTC ISO
+            "chat_id": int,
+            "panel_message_id": int,
+            "created_by": int,
+            "created_by_name": str,
+            "total": int,
+            "created_at": str,
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+    )
+    db.table("broadcasts").create_index(["status", "scheduled_at"])
+    # One row per recipient: pending → sending (claimed before the HTTP call) → sent, failed,
+    # blocked, or unknown (in flight when the process died; see store/broadcasts.py).
+    db.table("deliveries").create(
+        {
+            "broadcast_id": int,
+            "chat_id": int,
+            "status": str,
+            "attempts": int,
+            "message_id": int,
+            "error": str,
+            "next_attempt_at": float,  # unix time; transient errors back off
+            "updated_at": str,
+        },
+        pk=("broadcast_id", "chat_id"),
+        foreign_keys=[("broadcast_id", "broadcasts", "id")],
+    )
+    db.table("deliveries").create_index(["broadcast_id", "status", "next_attempt_at"])
+    db.table("deliveries").create_index(["status"])
+
+
+MIGRATIONS.extend([m004_subscriptions, m005_broadcasts])
+
+
+def m006_inbox(db: sqlite_utils.Database) -> None:
+    # Updates taken from Telegram (knowledge/store/inbox.py): written before Telegram is told
+    # they arrived, so a crash loses none; `payload` is dropped once handled.
+    db.table("inbox").create(
+        {
+            "update_id": int,
+            "digest": str,
+            "payload": str,
+            "received_at": str,
+            "done_at": str,
+            "attempts": int,
+            "gave_up": int,
+        },
+        pk="update_id",
+    )
+    db.table("inbox").create_index(["done_at"])
+    # The message a question came in, so that handling its update again (after a crash) finds
+    # the question logged the first time instead of logging it twice.
+    db.table("questions").add_column("message_id", int)
+    db.table("questions").create_index(["chat_id", "message_id"])
+
+
+MIGRATIONS.append(m006_inbox)

@@ -59,9 +59,26 @@ class TicketStore(StoreBase):
     # --- questions ------------------------------------------------------------------------
 
     def log_question(
-        self, user_id: int, chat_id: int, text: str, intent: str, ids: list[str], score: float
+        self,
+        user_id: int,
+        chat_id: int,
+        text: str,
+        intent: str,
+        ids: list[str],
+        score: float,
+        message_id: int | None = None,
     ) -> Question:
+        """Log a question once: the same message handled again (after a crash) is the same row."""
         with self.transaction() as db:
+            if message_id is not None:
+                for found in db.table("questions").rows_where(
+                    "chat_id = ? and message_id = ? and text = ?",
+                    [chat_id, message_id, text[:2000]],
+                    select="id",
+                ):
+                    question = self.question(found["id"])
+                    assert question is not None
+                    return question
             row_id = (
                 db.table("questions")
                 .insert(
@@ -74,6 +91,7 @@ class TicketStore(StoreBase):
                         "score": score,
                         "created_at": utcnow(),
                         "ticket_id": None,
+                        "message_id": message_id,
                     }
                 )
                 .last_pk
@@ -280,6 +298,15 @@ class TicketStore(StoreBase):
                  "kind": kind},
                 pk=("chat_id", "message_id"),
             )  # fmt: skip
+
+    def answered_to(self, ticket_id: int) -> bool:
+        """Whether an answer to the ticket reached its asker (its message is on record)."""
+        with self.lock:
+            return bool(
+                self.db.table("ticket_messages").count_where(
+                    "ticket_id = ? and kind = ?", [ticket_id, "answer"]
+                )
+            )
 
     def ticket_for_message(self, chat_id: int, message_id: int) -> Ticket | None:
         with self.lock:

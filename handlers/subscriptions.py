@@ -1,0 +1,320 @@
+"""Subscriptions: /subscribe (tracks, multi-select), /team, /unsubscribe, /settings, 🔔 buttons.
+
+A private chat subscribes for its user; a team's group chat subscribes for the group, and only
+the group's admins (getChatMember: creator or administrator) may change that.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.services import services
+from handlers.common import edit_or_send, reply_html, user_lang
+from knowledge.catalogue import Catalogue
+from knowledge.render import track_label
+from knowledge.store import Subscription
+from knowledge.store.subscriptions import GROUP, MAX_TEAM, PRIVATE, clean_team
+
+log = logging.getLogger(__name__)
+
+# Callback data: "sub:t:3" tick a track, "sub:all", "sub:done", and "sub:+:3", the
+# 🔔 订阅本赛道通知 button of track and problem cards (handlers.common.follow_button).
+
+TEXTS = {
+    "zh": {
+        "intro": "🔔 <b>订阅赛事通知</b>\n选择你关心的赛道（可多选），再点「完成」。"
+        "组委会发布相关通知时，我会发给你。",
+        "intro_group": "🔔 <b>本群订阅赛事通知</b>\n选择本队关心的赛道（可多选），再点「完成」。"
+        "组委会发布相关通知时，我会发到本群。",
+        "all": "全部赛道",
+        "done": "✅ 完成",
+        "subscribed": "✅ 已订阅。",
+        "heading": "⚙️ <b>我的订阅</b>",
+        "heading_group": "⚙️ <b>本群的订阅</b>",
+        "status": "状态：{status}",
+        "on": "已订阅",
+        "off": "未订阅",
+        "off_blocked": "未订阅（消息无法送达，已自动退订）",
+        "tracks": "赛道：{tracks}",
+        "no_tracks": "未选（只收全体通知）",
+        "team": "队伍：{team}",
+        "no_team": "未设置",
+        "hint": "修改赛道：/subscribe · 设置队名：/team 队名 · 退订：/unsubscribe",
+        "unsubscribed": "已退订，不会再收到赛事通知。随时发送 /subscribe 重新订阅。",
+        "not_subscribed": "还没有订阅。发送 /subscribe 订阅赛事通知。",
+        "team_set": "队伍已设为「{team}」。",
+        "team_cleared": "已清除队名。",
+        "team_subscribe": "发送 /subscribe 订阅后才会收到通知。",
+        "team_usage": "用法：/team 队名（不超过 {n} 个字，/team - 清除）。当前队伍：{team}",
+        "admins_only": "只有本群的管理员可以更改本群的订阅。",
+        "followed": "🔔 已订阅「{track}」的通知，/settings 查看。",
+    },
+    "en": {
+        "intro": "🔔 <b>Announcements</b>\nPick the tracks you care about (several if you like), "
+        "then tap “Done”. I'll forward the organizers' announcements about them.",
+        "intro_group": "🔔 <b>Announcements for this group</b>\nPick your team's tracks, then "
+        "tap “Done”. I'll post the organizers' announcements about them here.",
+        "all": "All tracks",
+        "done": "✅ Done",
+        "subscribed": "✅ Subscribed.",
+        "heading": "⚙️ <b>My subscription</b>",
+        "heading_group": "⚙️ <b>This group's subscription</b>",
+        "status": "Status: {status}",
+        "on": "subscribed",
+        "off": "not subscribed",
+        "off_blocked": "not subscribed (messages could not be delivered)",
+        "tracks": "Tracks: {tracks}",
+        "no_tracks": "none (general announcements only)",
+        "team": "Team: {team}",
+        "no_team": "not set",
+        "hint": "Tracks: /subscribe · team name: /team name · stop: /unsubscribe",
+        "unsubscribed": "Unsubscribed: no more announcements. Send /subscribe any time.",
+        "not_subscribed": "Not subscribed yet. Send /subscribe to get announcements.",
+        "team_set": "Team set to “{team}”.",
+        "team_cleared": "Team name cleared.",
+        "team_subscribe": "Send /subscribe to receive announcements.",
+        "team_usage": "Usage: /team name (at most {n} characters, /team - clears it). "
+        "Current team: {team}",
+        "admins_only": "Only this group's admins can change its subscription.",
+        "followed": "🔔 Following “{track}”. See /settings.",
+    },
+}
+
+
+def tx(lang: str, key: str, **values: object) -> str:
+    return TEXTS.get(lang, TEXTS["zh"])[key].format(**values)
+
+
+def _is_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Anyone manages their private chat; in a group, its creator and administrators."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.info("getChatMember %s in %s failed: %s", user.id, chat.id, exc)
+        return False
+    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+
+def _subscriber(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Subscription:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None
+    if _is_group(update):
+        kind, name = GROUP, chat.title or str(chat.id)
+    else:
+        kind, name = PRIVATE, (user.full_name if user else "") or str(chat.id)
+    return services(context).store.ensure_subscriber(
+        chat.id, kind=kind, name=name, lang=user_lang(update)
+    )
+
+
+def subscribe_keyboard(catalogue: Catalogue, sub: Subscription, lang: str) -> InlineKeyboardMarkup:
+    """Every track with ✅ when chosen, two a row; then 全部赛道 and 完成."""
+    buttons = [
+        InlineKeyboardButton(
+            ("✅ " if sub.follows(track.id) else "") + track_label(track, lang),
+            callback_data=f"sub:t:{track.id}",
+        )
+        for track in catalogue.tracks
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                ("✅ " if sub.all_tracks else "") + tx(lang, "all"), callback_data="sub:all"
+            ),
+            InlineKeyboardButton(tx(lang, "done"), callback_data="sub:done"),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def tracks_text(sub: Subscription, catalogue: Catalogue, lang: str) -> str:
+    if sub.all_tracks:
+        return tx(lang, "all")
+    names = [html.escape(track_label(t, lang)) for t in catalogue.tracks if t.id in sub.tracks]
+    return "、".join(names) if lang != "en" else ", ".join(names)
+
+
+def settings_text(
+    sub: Subscription | None, catalogue: Catalogue, lang: str, *, group: bool = False
+) -> str:
+    """/settings: subscribed or not, which tracks, which team."""
+    lines = [tx(lang, "heading_group" if group else "heading")]
+    if sub is None:
+        lines.append(tx(lang, "not_subscribed"))
+        return "\n".join(lines)
+    if sub.active:
+        status = tx(lang, "on")
+    else:
+        blocked = (sub.inactive_reason or "").startswith("Telegram")
+        status = tx(lang, "off_blocked" if blocked else "off")
+    lines.append(tx(lang, "status", status=status))
+    lines.append(
+        tx(lang, "tracks", tracks=tracks_text(sub, catalogue, lang) or tx(lang, "no_tracks"))
+    )
+    team = html.escape(sub.team) if sub.team else tx(lang, "no_team")
+    lines.append(tx(lang, "team", team=team))
+    lines.append("\n" + tx(lang, "hint"))
+    return "\n".join(lines)
+
+
+def subscriber_line(sub: Subscription | None, catalogue: Catalogue) -> str | None:
+    """For the organizers' ticket post: 队伍：… · 订阅：…, or None when nothing is known."""
+    if sub is None:
+        return None
+    parts = []
+    if sub.team:
+        parts.append(f"队伍：{html.escape(sub.team)}")
+    if sub.active and (sub.all_tracks or sub.tracks):
+        parts.append(f"订阅：{tracks_text(sub, catalogue, 'zh')}")
+    return " · ".join(parts) or None
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/subscribe: the track keyboard (in a group, for its admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = user_lang(update)
+    if not await may_manage(update, context):
+        await message.reply_html(tx(lang, "admins_only"))
+        return
+    sub = _subscriber(update, context)
+    catalogue = services(context).kb.catalogue
+    intro = tx(lang, "intro_group" if _is_group(update) else "intro")
+    await reply_html(message, intro, subscribe_keyboard(catalogue, sub, lang))
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unsubscribe: no more announcements (the choices are kept for a later /subscribe)."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    lang = user_lang(update)
+    if not await may_manage(update, context):
+        await message.reply_html(tx(lang, "admins_only"))
+        return
+    store = services(context).store
+    sub = store.subscription(chat.id)
+    if sub is None or not sub.active:
+        await message.reply_html(tx(lang, "not_subscribed"))
+        return
+    store.deactivate(chat.id, "unsubscribe")
+    await message.reply_html(tx(lang, "unsubscribed"))
+
+
+async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/settings: this chat's subscription and team."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    svc = services(context)
+    text = settings_text(
+        svc.store.subscription(chat.id),
+        svc.kb.catalogue,
+        user_lang(update),
+        group=_is_group(update),
+    )
+    await reply_html(message, text)
+
+
+async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/team 名称: the team this chat belongs to (/team - clears it)."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = user_lang(update)
+    if not await may_manage(update, context):
+        await message.reply_html(tx(lang, "admins_only"))
+        return
+    raw = (message.text or "").partition(" ")[2].strip()
+    store = services(context).store
+    sub = _subscriber(update, context)
+    if raw in ("-", "—"):
+        store.set_team(sub.chat_id, None)
+        await message.reply_html(tx(lang, "team_cleared"))
+        return
+    team = clean_team(raw)
+    if team is None:
+        current = html.escape(sub.team) if sub.team else tx(lang, "no_team")
+        await message.reply_html(tx(lang, "team_usage", n=MAX_TEAM, team=current))
+        return
+    sub = store.set_team(sub.chat_id, team)
+    text = tx(lang, "team_set", team=html.escape(team))
+    if not sub.active:
+        text += "\n" + tx(lang, "team_subscribe")
+    await message.reply_html(text)
+
+
+async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """sub:t:N ticks a track, sub:all 全部赛道, sub:done subscribes, sub:+:N 🔔 on a card."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    lang = user_lang(update)
+    if not await may_manage(update, context):
+        await query.answer(tx(lang, "admins_only"), show_alert=True)
+        return
+    svc = services(context)
+    catalogue, store = svc.kb.catalogue, svc.store
+    kind, _, value = query.data[4:].partition(":")
+    track = catalogue.track(value) if value else None
+    if kind in ("t", "+") and track is None:
+        from handlers.menu import expired
+
+        await expired(update, context)
+        return
+    sub = _subscriber(update, context)
+    if kind == "+":
+        assert track is not None
+        store.follow_track(sub.chat_id, track.id)
+        await query.answer(tx(lang, "followed", track=track_label(track, lang)))
+        return
+    if kind == "done":
+        sub = store.activate(sub.chat_id)
+        await query.answer(tx(lang, "subscribed"))
+        text = (
+            tx(lang, "subscribed")
+            + "\n\n"
+            + settings_text(sub, catalogue, lang, group=_is_group(update))
+        )
+        await edit_or_send(update, context, text, None)
+        return
+    if kind == "t":
+        assert track is not None
+        sub = store.toggle_track(sub.chat_id, track.id, [t.id for t in catalogue.tracks])
+    else:  # all
+        sub = store.set_all_tracks(sub.chat_id, not sub.all_tracks)
+    await query.answer()
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_reply_markup(subscribe_keyboard(catalogue, sub, lang))
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("subscribe", subscribe))
+    app.add_handler(CommandHandler("unsubscribe", unsubscribe))
+    app.add_handler(CommandHandler("settings", show_settings))
+    app.add_handler(CommandHandler("team", set_team))
+    app.add_handler(
+        CallbackQueryHandler(subscription_button, pattern=r"^sub:(t:\d+|\+:\d+|all|done)$")
+    )

@@ -1,0 +1,338 @@
+"""Restarts: `contest-bot run` killed with SIGKILL at random points of a scripted session, then
+started again — nothing lost, nothing duplicated.
+
+The bot runs as a process of its own (TELEGRAM_API_BASE_URL pointing at the emulator in this
+process, CONTEST_BOT_DB in a temporary directory). The script is what contestants and organizers
+do: questions, questions for the organizers, submissions, answers, FAQ saves. After each action
+the bot may be killed a moment later — while it takes the update, handles it, or has just done
+so — and started again; the step then waits for what the bot should have done and for the bot to
+be idle. Afterwards each step's messages are counted in the chats, and the records in the database.
+
+The rules: no step loses its outcome; no record (question, ticket, FAQ entry) is written twice;
+no step gets more messages than it should — except a step whose kill fell after a message
+reached Telegram and before the bot recorded the update as handled, which is sent again after
+the restart (bot/inbox.py says why that moment cannot be closed). Those are counted, not hidden.
+bench/reliability.py runs 20+ sessions with more kills.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ORGANIZER, ORGANIZER_GROUP, TOKEN
+from harness import BotProcess, bot_messages, database_report, poll_until, polling
+
+from bot.sandbox import BotApiEmulator, ChatMessage
+
+GROUP = ORGANIZER_GROUP
+CATALOGUE = ["赛道三赛题4", "乡村振兴赛道有哪些题", "哪些题跟供应链有关", "名老中医", "3-4"]
+FOR_ORGANIZERS = ["一等奖奖金是多少？", "决赛在哪里举办？", "报名截止时间是哪天？",
+                  "队伍最多几个人？", "可以跨省组队吗？", "初赛材料要盖章吗？"]  # fmt: skip
+WAIT = 20.0  # seconds a step may take, a restart included
+KILL_WITHIN = 0.02  # a kill comes this long after the action at most: while the bot handles it
+
+
+@dataclass
+class Step:
+    """One thing a user does; the bot messages it should bring, per chat."""
+
+    name: str
+    expect: dict[int, int]
+    lows: dict[int, int] = field(default_factory=dict)  # last message id per chat before it
+    done: bool = False
+    killed: bool = False
+
+
+@dataclass
+class RestartReport:
+    runs: int = 0
+    steps: int = 0
+    kills: int = 0
+    starts: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    lost: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    resent_after_kill: list[str] = field(default_factory=list)
+    integrity: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def problems(self) -> list[str]:
+        bad = [f"integrity: {i}" for i in self.integrity if i != "ok"]
+        return self.lost + self.duplicates + bad
+
+    def add(self, other: RestartReport, label: str) -> None:
+        self.runs += other.runs
+        self.steps += other.steps
+        self.kills += other.kills
+        self.starts += other.starts
+        self.outcomes += other.outcomes
+        self.lost += [f"{label}: {x}" for x in other.lost]
+        self.duplicates += [f"{label}: {x}" for x in other.duplicates]
+        self.resent_after_kill += [f"{label}: {x}" for x in other.resent_after_kill]
+        self.integrity += other.integrity
+
+    def lines(self) -> list[str]:
+        done = ", ".join(f"{k} {n}" for k, n in sorted(self.outcomes.items()))
+        sound = all(i == "ok" for i in self.integrity)
+        return [
+            f"runs {self.runs}, steps {self.steps}, kill -9 {self.kills}, starts {self.starts}",
+            f"steps done: {done}",
+            f"lost {len(self.lost)}, duplicated {len(self.duplicates)}, integrity "
+            f"{'ok' if sound else self.integrity}; message sent again because the kill fell "
+            f"between sending it and recording the update handled: {len(self.resent_after_kill)}"
+            f"; {self.seconds:.1f} s",
+        ]
+
+
+class Session:
+    """The emulator, the bot process and the bookkeeping of one run."""
+
+    def __init__(self, emulator: BotApiEmulator, bot: BotProcess, db: Path, rng: random.Random):
+        self.emulator = emulator
+        self.bot = bot
+        self.db = db
+        self.rng = rng
+        self.steps: list[Step] = []
+        self.kill_at: set[int] = set()
+
+    def rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """A query on the bot's database from a connection of the test's own."""
+        if not self.db.exists():
+            return []
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # before the first start created the tables
+            return []
+        finally:
+            conn.close()
+
+    def idle(self) -> bool | None:
+        """Telegram holds no update for the bot, and the bot none it has not handled."""
+        if self.emulator.pending_updates:
+            return None
+        unfinished = self.rows("select count(*) from inbox where done_at is null")
+        return True if not unfinished or unfinished[0][0] == 0 else None
+
+    async def restart(self) -> None:
+        since = len(self.emulator.calls)
+        self.bot.start()
+        await polling(self.emulator, since)
+
+    async def step(
+        self, name: str, expect: dict[int, int], action: Callable[[], Any],
+        outcome: Callable[[], Any] | None = None,
+    ) -> Any:  # fmt: skip
+        """Do the action; perhaps kill -9 the bot a moment later and start it again; wait for
+        the expected messages (and outcome), then for the bot to be idle. Returns the outcome's
+        value, or None when it never came."""
+        step = Step(name, expect)
+        step.lows = {c: max((m.message_id for m in chat.messages.values()), default=0)
+                     for c, chat in self.emulator.chats.items()}  # fmt: skip
+        for chat_id in expect:
+            step.lows.setdefault(chat_id, 0)
+        self.steps.append(step)
+        await action()
+        if len(self.steps) in self.kill_at:
+            await asyncio.sleep(self.rng.uniform(0.0, KILL_WITHIN))
+            self.bot.kill()
+            step.killed = True
+            await self.restart()
+
+        def arrived() -> Any:
+            for chat_id, want in expect.items():
+                if len(bot_messages(self.emulator, chat_id, step.lows[chat_id])) < want:
+                    return None
+            return outcome() if outcome is not None else True
+
+        value = await poll_until(arrived, WAIT)
+        step.done = value is not None
+        await poll_until(self.idle, WAIT)
+        return value
+
+
+def latest(emulator: BotApiEmulator, chat_id: int, after: int, needle: str) -> ChatMessage | None:
+    return next(
+        (m for m in reversed(bot_messages(emulator, chat_id, after)) if needle in m.text), None
+    )
+
+
+async def one_cycle(session: Session, cycle: int) -> None:
+    """A contestant asks the catalogue, then asks the organizers, submits; an organizer answers
+    and saves it as FAQ; a teammate asks the same and gets the FAQ's answer."""
+    emulator, rng = session.emulator, session.rng
+    asker = emulator.add_user(20_000 + cycle * 2, f"选手{cycle}", language_code="zh-hans")
+    other = emulator.add_user(20_001 + cycle * 2, f"队友{cycle}", language_code="zh-hans")
+    question = f"{FOR_ORGANIZERS[cycle % len(FOR_ORGANIZERS)]}（第{cycle}组）"
+    me, them = asker.id, other.id
+
+    await session.step("catalogue", {me: 1},
+                       lambda: emulator.send_text(asker, me, rng.choice(CATALOGUE)))  # fmt: skip
+    offer = await session.step("escalate", {me: 1},
+                               lambda: emulator.send_text(asker, me, question),
+                               lambda: latest(emulator, me, 0, "组委会"))  # fmt: skip
+    data = next((d for d in offer.callback_data() if d.startswith("tk:n:")), None) if offer else None
+    if offer is not None and data is not None:
+        question_id = int(data.split(":")[2])
+
+        def posted() -> tuple[int, ChatMessage] | None:
+            rows = session.rows("select ticket_id from questions where id = ?", question_id)
+            ticket_id = rows[0][0] if rows else None
+            post = latest(emulator, GROUP, 0, f"🆕 问题 #{ticket_id}\n") if ticket_id else None
+            return (ticket_id, post) if ticket_id and post else None
+
+        found = await session.step(
+            "submit", {me: 1, GROUP: 1},
+            lambda: emulator.press_button(asker, me, offer.message_id, data), posted,
+        )  # fmt: skip
+        if found is not None:
+            ticket_id, post = found
+            await session.step(
+                "answer", {me: 1, GROUP: 1},
+                lambda: emulator.send_text(ORGANIZER, GROUP, f"答复{cycle}：见通知。",
+                                           reply_to=post.message_id),
+                lambda: latest(emulator, me, 0, f"组委会回复了你的问题 #{ticket_id}\n"),
+            )  # fmt: skip
+            await poll_until(
+                lambda: "存为FAQ" in str(emulator.message(GROUP, post.message_id).reply_markup)
+            )
+
+            async def save() -> None:
+                now = emulator.message(GROUP, post.message_id)
+                if "tk:faq:" in str(now.reply_markup):  # else the step is lost: counted
+                    await emulator.press_button(ORGANIZER, GROUP, post.message_id,
+                                                now.button_data("📌 存为FAQ"))  # fmt: skip
+
+            await session.step(
+                "faq", {GROUP: 1}, save,
+                lambda: session.rows("select id from faq where ticket_id = ?", ticket_id),
+            )  # fmt: skip
+    await session.step("again", {them: 1}, lambda: emulator.send_text(other, them, question))
+
+
+async def one_run(tmp_path: Path, seed: int, cycles: int, kills: int) -> RestartReport:
+    """One session of `cycles` cycles with `kills` kills at random steps."""
+    rng = random.Random(seed)
+    emulator = BotApiEmulator(TOKEN, sandbox=False, seed=seed)
+    emulator.add_user(ORGANIZER)
+    emulator.create_group(GROUP, "组委会群", creator=ORGANIZER)
+    await emulator.start()
+    db = tmp_path / "bot.db"
+    bot = BotProcess.for_emulator(
+        emulator, db, tmp_path / "bot.log",
+        ORGANIZER_CHAT_ID=str(GROUP), ESCALATION_INTERVAL_SECONDS="0", MAX_OPEN_TICKETS="1000",
+    )  # fmt: skip
+    session = Session(emulator, bot, db, rng)
+    session.kill_at = set(rng.sample(range(1, cycles * 6 + 1), kills))
+    report = RestartReport(runs=1)
+    try:
+        await session.restart()
+        for cycle in range(cycles):
+            await one_cycle(session, cycle)
+        await bot.stop()
+        judge(session, report)
+    finally:
+        bot.kill()
+        await emulator.stop()
+    report.steps = len(session.steps)
+    report.kills = bot.kills
+    report.starts = bot.starts
+    report.integrity = database_report(db)["integrity"]
+    return report
+
+
+def judge(session: Session, report: RestartReport) -> None:
+    """Count each step's messages, and the records in the database."""
+    emulator, steps = session.emulator, session.steps
+    for i, step in enumerate(steps):
+        what = f"step {i + 1} {step.name}" + (" (killed)" if step.killed else "")
+        if step.done:
+            report.outcomes[step.name] += 1
+        else:
+            report.lost.append(what)
+        for chat_id, want in step.expect.items():
+            upper = next((s.lows[chat_id] for s in steps[i + 1 :] if chat_id in s.lows), None)
+            got = [m.text[:30] for m in bot_messages(emulator, chat_id, step.lows[chat_id])
+                   if upper is None or m.message_id <= upper]  # fmt: skip
+            if len(got) < want and step.done:
+                report.lost.append(f"{what}: {len(got)} of {want} messages in {chat_id}")
+            elif len(got) > want and step.killed:
+                report.resent_after_kill.append(f"{what} in {chat_id}: {got}")
+            elif len(got) > want:
+                report.duplicates.append(f"{what}: {len(got)} messages in {chat_id}: {got}")
+    # Records: one ticket per submitted question, one FAQ entry per ticket, one row per question.
+    per_question = Counter(t for (t,) in session.rows(
+        "select ticket_id from questions where ticket_id is not null"))  # fmt: skip
+    tickets = session.rows("select id from tickets")
+    if len(tickets) != len(per_question) or any(n > 1 for n in per_question.values()):
+        report.duplicates.append(f"{len(tickets)} tickets for questions {dict(per_question)}")
+    for ticket_id, n in session.rows(
+        "select ticket_id, count(*) from faq group by ticket_id having count(*) > 1"
+    ):
+        report.duplicates.append(f"ticket #{ticket_id} saved as FAQ {n} times")
+    asked = Counter(
+        (m.chat_id, m.text) for chat in emulator.chats.values() if chat.type == "private"
+        for m in emulator.chat_messages(chat.id) if not m.from_bot
+    )  # fmt: skip
+    logged = Counter(session.rows("select chat_id, text from questions"))
+    for (chat_id, text), n in logged.items():
+        if n > asked[(chat_id, text)]:
+            report.duplicates.append(f"{text!r} asked {asked[(chat_id, text)]}, logged {n}")
+
+
+async def run_restarts(
+    tmp_path: Path, runs: int, *, seed: int = 1, cycles: int = 3, kills: int = 3
+) -> RestartReport:
+    """`runs` sessions of `cycles` cycles, each killing the bot `kills` times."""
+    started = time.monotonic()
+    total = RestartReport()
+    for run in range(runs):
+        path = tmp_path / f"run{run}"
+        path.mkdir()
+        total.add(await one_run(path, seed + run, cycles, kills), f"run {run}")
+    total.seconds = time.monotonic() - started
+    return total
+
+
+@pytest.mark.timeout(120)
+async def test_kill_9_at_random_points_loses_nothing_and_writes_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    report = await run_restarts(tmp_path, runs=2, seed=11, cycles=3, kills=4)
+    assert report.kills == 8
+    assert not report.problems(), "\n".join(report.problems() + report.lines())
+    assert report.outcomes["submit"] == report.outcomes["faq"] == 6, report.lines()
+
+
+@pytest.mark.timeout(60)
+async def test_stop_and_start_between_every_cycle_keeps_everything(tmp_path: Path) -> None:
+    """SIGTERM: the bot finishes what it holds; the next start carries on where it was."""
+    rng = random.Random(3)
+    emulator = BotApiEmulator(TOKEN, sandbox=False)
+    emulator.add_user(ORGANIZER)
+    emulator.create_group(GROUP, "组委会群", creator=ORGANIZER)
+    await emulator.start()
+    bot = BotProcess.for_emulator(emulator, tmp_path / "bot.db", tmp_path / "bot.log",
+                                  ORGANIZER_CHAT_ID=str(GROUP), ESCALATION_INTERVAL_SECONDS="0")  # fmt: skip
+    session = Session(emulator, bot, tmp_path / "bot.db", rng)
+    report = RestartReport(runs=1)
+    try:
+        for cycle in range(3):
+            await session.restart()
+            await one_cycle(session, cycle)
+            assert await bot.stop() == 0
+        judge(session, report)
+    finally:
+        bot.kill()
+        await emulator.stop()
+    assert not report.problems() and not report.resent_after_kill, report.lines()
+    assert report.outcomes["faq"] == 3 and report.outcomes["again"] == 3

@@ -1,0 +1,164 @@
+"""Subscriptions end to end: /subscribe's multi-select, /team, /settings, /unsubscribe, group
+admins, the 🔔 button of cards, and what the organizers' ticket post shows."""
+
+from __future__ import annotations
+
+from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, World, button, buttons
+
+from bot.sandbox import User
+
+TEAM_GROUP = -100555
+
+
+async def test_subscribe_multi_select_toggles_then_done_subscribes(world: World) -> None:
+    (menu,) = await world.say("/subscribe")
+    assert "订阅赛事通知" in menu.text
+    labels = buttons(menu)
+    assert len([b for b in labels if b.startswith("赛道")]) == 8
+    assert "全部赛道" in labels and "✅ 完成" in labels
+    await world.press(menu, "赛道一")
+    await world.press(world.last(CONTESTANT.id), "赛道三")
+    await world.press(world.last(CONTESTANT.id), "赛道一")  # untick
+    ticked = [b for b in buttons(world.last(CONTESTANT.id)) if b.startswith("✅ 赛道")]
+    assert ticked == ["✅ 赛道三 · 交通运输"]
+    sub = world.store.subscription(CONTESTANT.id)
+    assert sub is not None and sub.tracks == ("3",) and not sub.active  # not before 完成
+    await world.press(world.last(CONTESTANT.id), "完成")
+    done = world.last(CONTESTANT.id)
+    assert done.text.startswith("✅ 已订阅")
+    assert "赛道三 · 交通运输" in done.text and not buttons(done)
+    sub = world.store.subscription(CONTESTANT.id)
+    assert sub is not None and sub.active and sub.tracks == ("3",)
+    assert len(world.messages(CONTESTANT.id)) == 2  # the keyboard was edited in place
+
+
+async def test_all_tracks_then_untick_one_keeps_the_others(world: World) -> None:
+    (menu,) = await world.say("/subscribe")
+    await world.press(menu, "全部赛道")
+    assert all(b.startswith("✅") for b in buttons(world.last(CONTESTANT.id)) if "赛道" in b)
+    sub = world.store.subscription(CONTESTANT.id)
+    assert sub is not None and sub.all_tracks
+    await world.press(world.last(CONTESTANT.id), "赛道五")
+    sub = world.store.subscription(CONTESTANT.id)
+    assert sub is not None and not sub.all_tracks
+    assert sub.tracks == ("1", "2", "3", "4", "6", "7", "8")
+
+
+async def test_team_settings_and_unsubscribe(world: World) -> None:
+    (reply,) = await world.say("/team <b>火箭</b> & 队")
+    assert reply.source is not None and "&lt;b&gt;火箭&lt;/b&gt; &amp; 队" in reply.source
+    assert "/subscribe" in reply.text  # not subscribed yet: says how
+    (menu,) = await world.say("/subscribe")
+    await world.press(menu, "完成")
+    (settings,) = await world.say("/settings")
+    assert "状态：已订阅" in settings.text
+    assert "队伍：<b>火箭</b> & 队" in settings.text  # shown literally, not as bold
+    assert "未选" in settings.text
+    (bye,) = await world.say("/unsubscribe")
+    assert "已退订" in bye.text
+    sub = world.store.subscription(CONTESTANT.id)
+    assert sub is not None and not sub.active and sub.team == "<b>火箭</b> & 队"
+    (settings,) = await world.say("/settings")
+    assert "状态：未订阅" in settings.text
+    (usage,) = await world.say("/team")
+    assert usage.text.startswith("用法：/team 队名")
+    (cleared,) = await world.say("/team -")
+    assert "已清除" in cleared.text
+    assert world.store.subscription(CONTESTANT.id).team is None  # type: ignore[union-attr]
+
+
+async def test_settings_before_anything_says_how_to_subscribe(world: World) -> None:
+    (settings,) = await world.say("/settings")
+    assert "发送 /subscribe" in settings.text
+    (bye,) = await world.say("/unsubscribe")
+    assert "还没有订阅" in bye.text
+
+
+async def test_group_subscription_is_for_its_admins_only(world: World) -> None:
+    captain = world.emulator.add_user(3001, "队长")
+    member = world.emulator.add_user(3002, "队员")
+    world.emulator.create_group(TEAM_GROUP, "火箭队群", creator=captain, members=[member])
+    (refused,) = await world.say("/subscribe", member, TEAM_GROUP)
+    assert "只有本群的管理员" in refused.text
+    (refused,) = await world.say("/team 火箭队", member, TEAM_GROUP)
+    assert "只有本群的管理员" in refused.text
+    assert world.store.subscription(TEAM_GROUP) is None  # nothing stored
+    (menu,) = await world.say("/subscribe", captain, TEAM_GROUP)
+    assert "本群订阅" in menu.text
+    alert = await world.press(menu, "赛道二", member, changes=False)
+    assert alert.show_alert and "只有本群的管理员" in (alert.text or "")
+    sub = world.store.subscription(TEAM_GROUP)
+    assert sub is not None and sub.tracks == ()  # the member's press changed nothing
+    await world.press(menu, "赛道二", captain)
+    await world.press(world.emulator.message(TEAM_GROUP, menu.message_id), "完成", captain)
+    await world.say("/team 火箭队", captain, TEAM_GROUP)
+    sub = world.store.subscription(TEAM_GROUP)
+    assert sub is not None and sub.active and sub.kind == "group"
+    assert (sub.tracks, sub.team, sub.name) == (("2",), "火箭队", "火箭队群")
+    (settings,) = await world.say("/settings", member, TEAM_GROUP)  # anyone may look
+    assert "本群的订阅" in settings.text and "火箭队" in settings.text
+    world.emulator.set_member_status(TEAM_GROUP, member, "administrator")
+    (bye,) = await world.say("/unsubscribe", member, TEAM_GROUP)  # now an admin
+    assert "已退订" in bye.text
+
+
+async def test_track_and_problem_cards_offer_the_bell(world: World) -> None:
+    (track,) = await world.say("/start t3")
+    assert "🔔 订阅本赛道通知" in buttons(track)
+    data = button(track, "订阅本赛道")
+    assert len(data.encode()) <= 64
+    answer = await world.press(track, "订阅本赛道", changes=False)
+    assert answer.text is not None and "赛道三 · 交通运输" in answer.text
+    (problem,) = await world.say("/start p5-2")
+    await world.press(problem, "订阅本赛道", changes=False)
+    sub = world.store.subscription(CONTESTANT.id)
+    assert sub is not None and sub.active and sub.tracks == ("3", "5")
+
+
+async def test_english_user_gets_english(world: World) -> None:
+    alice = world.emulator.add_user(2002, "Alice", language_code="en")
+    (menu,) = await world.say("/subscribe", alice)
+    assert menu.text.startswith("🔔 Announcements")
+    assert "All tracks" in buttons(menu) and "Track 3 · 交通运输" in buttons(menu)
+    await world.press(menu, "Track 3", alice)
+    await world.press(world.last(alice.id), "Done", alice)
+    assert world.last(alice.id).text.startswith("✅ Subscribed.")
+    (track,) = await world.say("/start t1", alice)
+    assert "🔔 Follow this track" in buttons(track)
+
+
+async def test_ticket_post_shows_the_askers_team_and_tracks(world: World) -> None:
+    (menu,) = await world.say("/subscribe")
+    await world.press(menu, "赛道三")
+    await world.press(world.last(CONTESTANT.id), "完成")
+    await world.say("/team 火箭队")
+    (offer,) = await world.say("一等奖奖金是多少？")
+    await world.press(offer, "提交给组委会")
+    (post,) = await world.emulator.wait_for_messages(ORGANIZER_GROUP, 1)
+    assert "队伍：火箭队 · 订阅：赛道三 · 交通运输" in post.text
+    # Someone who never subscribed: no such line.
+    stranger = world.emulator.add_user(2003, "路人")
+    (offer,) = await world.say("决赛在哪里举办？", stranger)
+    await world.press(offer, "提交给组委会", stranger)
+    posts = await world.emulator.wait_for_messages(ORGANIZER_GROUP, 2)
+    assert "队伍：" not in posts[-1].text and "订阅：" not in posts[-1].text
+
+
+async def test_command_menu_offers_subscribe_and_settings(world: World) -> None:
+    flat = str(world.emulator.commands)
+    for expected in ("subscribe", "订阅赛事通知", "settings", "Announcements to receive"):
+        assert expected in flat
+
+
+async def test_organizers_group_cannot_be_driven_by_a_forged_toggle(world: World) -> None:
+    """A forged sub: callback in a group from a non-admin changes nothing."""
+    outsider = User(3003, "外人")
+    world.emulator.add_user(outsider)
+    (menu,) = await world.say("/subscribe", ORGANIZER, ORGANIZER_GROUP)
+    query = await world.emulator.forge_callback(
+        outsider, ORGANIZER_GROUP, menu.message_id, "sub:done"
+    )
+    answer = await world.emulator.wait_for_answer(query)
+    assert answer.show_alert
+    sub = world.store.subscription(ORGANIZER_GROUP)
+    assert sub is not None and not sub.active
