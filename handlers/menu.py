@@ -97,38 +97,28 @@ async def navigate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    lang = user_lang(update)
+    page = menu_page(context, query.data or "", user_lang(update))
+    if page is None:
+        await expired(update, context)
+        return
+    await acknowledge(query)
+    await edit_or_send(update, context, *page)
+
+
+def menu_page(
+    context: ContextTypes.DEFAULT_TYPE, data: str, lang: str
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """The text and buttons a menu button leads to, or None for data that names nothing."""
     catalogue = services(context).kb.catalogue
-    data = query.data or ""
     if data in (HOME, HELP):
-        await acknowledge(query)
-        await edit_or_send(update, context, t(lang, "help"), home_keyboard(catalogue, lang))
-        return
+        return t(lang, "help"), home_keyboard(catalogue, lang)
     if data == TRACKS:
-        await acknowledge(query)
-        await edit_or_send(
-            update, context, render_tracks(catalogue, lang), home_keyboard(catalogue, lang)
-        )
-        return
+        return render_tracks(catalogue, lang), home_keyboard(catalogue, lang)
     if data.startswith("t:") and (track := catalogue.track(data[2:])):
-        await acknowledge(query)
-        await edit_or_send(
-            update,
-            context,
-            render_track(catalogue, track, lang),
-            track_keyboard(catalogue, track, lang),
-        )
-        return
+        return render_track(catalogue, track, lang), track_keyboard(catalogue, track, lang)
     if data.startswith("p:") and (problem := catalogue.problem(data[2:])):
-        await acknowledge(query)
-        await edit_or_send(
-            update,
-            context,
-            render_problem(catalogue, problem, lang),
-            problem_keyboard(context, problem, lang),
-        )
-        return
-    await expired(update, context)
+        return render_problem(catalogue, problem, lang), problem_keyboard(context, problem, lang)
+    return None
 
 
 async def expired(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -117,19 +117,30 @@ def buttons(message: ChatMessage) -> list[str]:
     ]
 
 
-async def start_world(tmp_path: Path, **overrides: Any) -> World:
-    emulator = BotApiEmulator(TOKEN, sandbox=False)
+async def start_emulator(**options: Any) -> BotApiEmulator:
+    """The emulator with 小明, 王老师 and the organizers' group, listening on a free port."""
+    emulator = BotApiEmulator(TOKEN, sandbox=False, **options)
     emulator.add_user(CONTESTANT)
     emulator.add_user(ORGANIZER)
     emulator.create_group(ORGANIZER_GROUP, "组委会群", creator=ORGANIZER)
     await emulator.start()
-    settings = Settings(
+    return emulator
+
+
+def settings_for(emulator: BotApiEmulator, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings pointing the bot at the emulator, with a database in tmp_path."""
+    return Settings(
         token=TOKEN,
         api_base_url=emulator.base_url,
         db_path=tmp_path / "bot.db",
         organizer_chat_id=ORGANIZER_GROUP,
         **{"escalation_interval_seconds": 0, **overrides},
     )
+
+
+async def start_world(tmp_path: Path, **overrides: Any) -> World:
+    emulator = await start_emulator()
+    settings = settings_for(emulator, tmp_path, **overrides)
     store = Store(settings.db_path)
     app = build_application(settings, TOKEN, store)
     await startup(app)

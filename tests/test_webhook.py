@@ -12,7 +12,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, TOKEN, World
+from conftest import (
+    CONTESTANT,
+    ORGANIZER,
+    ORGANIZER_GROUP,
+    TOKEN,
+    World,
+    settings_for,
+    start_emulator,
+)
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -59,17 +67,10 @@ class Hook:
 
 
 async def start_hook(tmp_path: Path, check_seconds: float = 60.0) -> Hook:
-    emulator = BotApiEmulator(TOKEN, sandbox=False)
-    emulator.add_user(CONTESTANT)
-    emulator.add_user(ORGANIZER)
-    emulator.create_group(ORGANIZER_GROUP, "组委会群", creator=ORGANIZER)
-    await emulator.start()
-    settings = Settings(
-        token=TOKEN,
-        api_base_url=emulator.base_url,
-        db_path=tmp_path / "bot.db",
-        organizer_chat_id=ORGANIZER_GROUP,
-        escalation_interval_seconds=0,
+    emulator = await start_emulator()
+    settings = settings_for(
+        emulator,
+        tmp_path,
         webhook_url=PUBLIC_URL,
         webhook_secret=SECRET,
         host="127.0.0.1",
