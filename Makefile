@@ -40,6 +40,12 @@ screenshot: $(STAMP) $(BROWSER)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
+# The mixed workload against `contest-bot run` for MINUTES minutes: its memory (RSS) and errors.
+# Not in CI. `make soak MINUTES=60 ARGS="--faults 0.05"`.
+MINUTES ?= 5
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes $(MINUTES) $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 

@@ -186,13 +186,15 @@ def percentile(values: list[float], p: float) -> float:
 # --- 1. steady -----------------------------------------------------------------------------------
 
 
-async def probe(emulator: BotApiEmulator, latencies: list[float], stop: asyncio.Event) -> None:
+async def probe(
+    emulator: BotApiEmulator, latencies: list[tuple[float, float]], stop: asyncio.Event
+) -> None:
     """A contestant asks a question every two seconds; time until the bot's reply."""
     while not stop.is_set():
         asked = (await emulator.send_text(PROBE, PROBE.id, "赛道三赛题4")).message_id
         start = time.perf_counter()
         await until(lambda a=asked: last_bot_message(emulator, PROBE.id, a), 0.005, 60)
-        latencies.append(time.perf_counter() - start)
+        latencies.append((time.time(), time.perf_counter() - start))  # (answered, latency)
         await asyncio.sleep(2.0)
 
 
@@ -212,7 +214,7 @@ async def steady(count: int) -> None:
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=1)
         await emulator.send_text(PROBE, PROBE.id, "/start")  # the probe's chat exists
-        latencies: list[float] = []
+        latencies: list[tuple[float, float]] = []
         stop = asyncio.Event()
         started = time.perf_counter()
         await organizer_broadcasts(emulator)
@@ -254,10 +256,16 @@ async def steady(count: int) -> None:
     failed = {d for d, n in tally.copies.items() if n == 0} - blocked
     print(f"duplicates / lost              {tally.duplicates()} / {tally.lost(blocked, set())} "
           f"(target 0 / 0; {len(failed)} without a copy besides the blocked)")  # fmt: skip
-    print(f"contestant reply during it     n={len(latencies)}  "
-          f"p50={statistics.median(latencies) * 1000:.0f} ms  "
-          f"p99={percentile(latencies, 0.99) * 1000:.0f} ms  "
-          f"max={max(latencies) * 1000:.0f} ms")  # fmt: skip
+    # A 429 pauses every send of the bot, replies too; the replies outside those pauses show
+    # what the broadcast itself costs a contestant.
+    pauses = [(c.time, c.time + 1.0) for c in floods]
+    outside = [lat for end, lat in latencies
+               if not any(a < end and end - lat < b for a, b in pauses)]  # fmt: skip
+    for label, values in (("contestant reply during it", [lat for _, lat in latencies]),
+                          ("  of which outside 429 pauses", outside)):  # fmt: skip
+        print(f"{label:<30} n={len(values)}  p50={statistics.median(values) * 1000:.0f} ms  "
+              f"p99={percentile(values, 0.99) * 1000:.0f} ms  "
+              f"max={max(values) * 1000:.0f} ms")  # fmt: skip
 
 
 # --- 2. kill -9 ----------------------------------------------------------------------------------

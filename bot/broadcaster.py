@@ -9,6 +9,13 @@ Pacer is the bot's PTB rate limiter, so it sees every Bot API call:
   at most one a second per private chat and 20 a minute per group chat.
 - A 429 on any call pauses every send for its retry_after.
 
+Telegram counts a message when it arrives, which is some time after the request leaves (the
+network, and any pause of this process in between, such as garbage collection). So a send
+stays in the window from the moment it leaves until one second after its answer came back:
+Telegram cannot have received it later than that, so no one-second window at Telegram ever
+holds more than the limit. The price is the round trip: BROADCAST_RATE sends per one second
+plus one round trip (0.5% of the rate at 5 ms, 13% at 150 ms).
+
 Broadcaster runs the broadcasts stored in the database (knowledge/store/broadcasts.py), one at a
 time: it resumes a running one after a restart, starts queued ones, and scheduled ones when due.
 Each delivery is claimed ('sending') just before its HTTP call and recorded right after, so a
@@ -32,6 +39,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,11 +78,8 @@ BROADCASTER = "broadcaster"  # its key in bot_data
 TELEGRAM_PER_SECOND = 30  # Telegram's limit for a bot, all chats together
 PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
 GROUP_PER_MINUTE = 20
-# The one-second window is measured when a request leaves; it reaches Telegram a few
-# milliseconds later, and not always equally late. The margin keeps any one-second window at
-# Telegram within the limit while costing 3% of the rate.
-WINDOW_SECONDS = 1.03
-YIELD_SECONDS = 0.005  # how often a broadcast send looks again while an interactive one waits
+WINDOW_SECONDS = 1.0  # a send counts from when it left until this long after its answer
+POLL_SECONDS = 0.005  # how often a waiting send looks again (an answer may free the window)
 SEND_METHODS = frozenset(
     {
         "sendMessage", "copyMessage", "copyMessages", "forwardMessage", "forwardMessages",
@@ -83,8 +88,6 @@ SEND_METHODS = frozenset(
         "sendContact", "sendPoll", "sendDice",
     }
 )  # fmt: skip
-# rate_limit_args of a broadcast send: its slot was taken with acquire_broadcast.
-BROADCAST_SEND: dict[str, Any] = {"broadcast": True}
 
 MAX_ATTEMPTS = 5  # network errors, timeouts and 5xx; then the delivery is 'failed'
 MAX_IN_FLIGHT = 16  # concurrent HTTP requests of one broadcast
@@ -117,6 +120,22 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+@dataclass
+class Slot:
+    """One send: when it left, and when its answer came back (None while on its way)."""
+
+    start: float
+    done: float | None = None
+
+    def arrival(self, now: float) -> float:
+        """The latest moment Telegram can have received it, as known at `now`."""
+        return now if self.done is None else self.done
+
+    def settled(self, now: float) -> bool:
+        """Whether arrival() can no longer change."""
+        return self.done is not None
+
+
 class Pacer(BaseRateLimiter[dict[str, Any]]):
     """The bot's rate limiter: interactive sends first, broadcast sends paced, 429 bot-wide."""
 
@@ -141,8 +160,8 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self.max_retries = max_retries
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()  # every send, last window
-        self._broadcast: deque[float] = deque()  # broadcast sends, last window
+        self._sent: list[Slot] = []  # every send still in the window
+        self._broadcast: list[Slot] = []  # broadcast sends still in the window
         self._last_broadcast = -math.inf
         self._chat_last: dict[int, float] = {}
         self._group_sent: dict[int, deque[float]] = {}
@@ -167,17 +186,35 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         return max(0.0, self._paused_until - self._clock())
 
     def _trim(self, now: float) -> None:
-        for window in (self._sent, self._broadcast):
-            while window and window[0] <= now - self.window:
-                window.popleft()
+        edge = now - self.window
+        self._sent = [s for s in self._sent if s.arrival(now) > edge]
+        self._broadcast = [s for s in self._broadcast if s.arrival(now) > edge]
 
-    def _register(self, now: float, chat_id: int | None, broadcast: bool) -> None:
-        self._sent.append(now)
+    def _full_for(self, slots: list[Slot], limit: int, now: float) -> float:
+        """How long until fewer than `limit` of these sends are in the window (0: now)."""
+        if len(slots) < limit:
+            return 0.0
+        must_leave = len(slots) - limit + 1
+        # Answered sends leave one second after their answer; sends still on their way leave
+        # later than any of them, and no one knows when.
+        leaving = sorted(s.arrival(now) + self.window for s in slots if s.settled(now))
+        if len(leaving) < must_leave:
+            return POLL_SECONDS  # wait for answers
+        return leaving[must_leave - 1] - now
+
+    def sent(self, slot: Slot) -> None:
+        """The answer to this send came back (or it was never made)."""
+        if slot.done is None:
+            slot.done = self._clock()
+
+    def _register(self, now: float, chat_id: int | None, broadcast: bool) -> Slot:
+        slot = Slot(now)
+        self._sent.append(slot)
         if broadcast:
-            self._broadcast.append(now)
+            self._broadcast.append(slot)
             self._last_broadcast = now
         if chat_id is None:
-            return
+            return slot
         if chat_id < 0:
             self._group_sent.setdefault(chat_id, deque()).append(now)
         else:
@@ -186,6 +223,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 self._chat_last = {
                     c: t for c, t in self._chat_last.items() if t > now - PRIVATE_INTERVAL
                 }
+        return slot
 
     def chat_delay(self, chat_id: int) -> float:
         """Seconds until a broadcast send to this chat keeps the chat's own limit."""
@@ -201,33 +239,29 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         return sent[0] + 60.0 - now if len(sent) >= GROUP_PER_MINUTE else 0.0
 
     def _global_wait(self, now: float) -> float:
-        wait = self._paused_until - now
-        if len(self._sent) >= self.global_rate:
-            wait = max(wait, self._sent[0] + self.window - now)
-        return wait
+        return max(self._paused_until - now, self._full_for(self._sent, self.global_rate, now))
 
     def _broadcast_wait(self, now: float) -> float:
         wait = max(self._global_wait(now), self._last_broadcast + self.interval - now)
-        if len(self._broadcast) >= self.per_window:
-            wait = max(wait, self._broadcast[0] + self.window - now)
+        wait = max(wait, self._full_for(self._broadcast, self.per_window, now))
         if self.interactive_waiting:
-            wait = max(wait, YIELD_SECONDS)
+            wait = max(wait, POLL_SECONDS)
         return wait
 
     # --- acquiring ------------------------------------------------------------------------------
 
-    async def acquire_broadcast(self, chat_id: int | None = None) -> None:
-        """Wait for a broadcast slot and take it; the caller sends right after."""
+    async def acquire_broadcast(self, chat_id: int | None = None) -> Slot:
+        """Wait for a broadcast slot and take it. Send right after, passing
+        rate_limit_args=broadcast_send(slot); or call sent(slot) when not sending after all."""
         while True:
             now = self._clock()
             self._trim(now)
             wait = self._broadcast_wait(now)
             if wait <= 0:
-                self._register(now, chat_id, broadcast=True)
-                return
+                return self._register(now, chat_id, broadcast=True)
             await self._sleep(wait)
 
-    async def _acquire_interactive(self, chat_id: int | None) -> None:
+    async def _acquire_interactive(self, chat_id: int | None) -> Slot:
         self.interactive_waiting += 1
         try:
             while True:
@@ -235,8 +269,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 self._trim(now)
                 wait = self._global_wait(now)
                 if wait <= 0:
-                    self._register(now, chat_id, broadcast=False)
-                    return
+                    return self._register(now, chat_id, broadcast=False)
                 await self._sleep(wait)
         finally:
             self.interactive_waiting -= 1
@@ -253,22 +286,31 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         """Every Bot API call of the bot passes here."""
         if endpoint not in SEND_METHODS:
             return await callback(*args, **kwargs)
-        if rate_limit_args and rate_limit_args.get("broadcast"):
+        if rate_limit_args and isinstance(rate_limit_args.get("broadcast"), Slot):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.pause(retry_seconds(exc))
                 raise  # the engine puts the delivery back in line
+            finally:
+                self.sent(rate_limit_args["broadcast"])
         chat_id = _chat_id(data.get("chat_id"))
         for attempt in itertools.count():
-            await self._acquire_interactive(chat_id)
+            slot = await self._acquire_interactive(chat_id)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.pause(retry_seconds(exc))
                 if attempt >= self.max_retries:
                     raise
+            finally:
+                self.sent(slot)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def broadcast_send(slot: Slot) -> dict[str, Any]:
+    """rate_limit_args of a broadcast send whose slot was taken with acquire_broadcast."""
+    return {"broadcast": slot}
 
 
 # --- texts --------------------------------------------------------------------------------------
@@ -404,6 +446,7 @@ class Broadcaster:
         self.task: asyncio.Task[None] | None = None
         self.current: int | None = None  # the broadcast being sent
         self.recovered = 0  # deliveries found in flight at start
+        self.ready = asyncio.Event()  # set once those are marked unknown
         self._wake = asyncio.Event()
         self._cancelled: set[int] = set()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -447,6 +490,7 @@ class Broadcaster:
         """Resume, then run queued and due broadcasts as they come."""
         store = self.services.store
         self.recovered = await asyncio.to_thread(store.recover_in_flight)
+        self.ready.set()
         if self.recovered:
             log.warning(
                 "%d broadcast message(s) were in flight when the bot stopped: marked unknown, "
@@ -538,13 +582,15 @@ class Broadcaster:
                     if delay > 0:  # this chat had a message a moment ago: the others first
                         store.defer_delivery(job.id, row.chat_id, time.time() + delay)
                         continue
-                    await self.pacer.acquire_broadcast(row.chat_id)
+                    slot = await self.pacer.acquire_broadcast(row.chat_id)
                     if self._stopped(job.id):
+                        self.pacer.sent(slot)  # not used after all
                         break
                     attempt = store.claim_delivery(job.id, row.chat_id)
                     if attempt is None:
+                        self.pacer.sent(slot)
                         continue
-                    task = asyncio.create_task(self._send(job, row.chat_id, attempt))
+                    task = asyncio.create_task(self._send(job, row.chat_id, attempt, slot))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
         except asyncio.CancelledError:
@@ -562,7 +608,7 @@ class Broadcaster:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
-    async def _send(self, job: Broadcast, chat_id: int, attempt: int) -> None:
+    async def _send(self, job: Broadcast, chat_id: int, attempt: int, slot: Slot) -> None:
         """One HTTP call for a claimed delivery, and its outcome recorded."""
         store = self.services.store
         bot = self.app.bot
@@ -571,12 +617,12 @@ class Broadcaster:
                 assert job.from_chat_id is not None and job.source_message_id is not None
                 sent: Any = await bot.copy_message(
                     chat_id, job.from_chat_id, job.source_message_id,
-                    read_timeout=self.read_timeout, rate_limit_args=BROADCAST_SEND,
+                    read_timeout=self.read_timeout, rate_limit_args=broadcast_send(slot),
                 )  # fmt: skip
             else:
                 sent = await bot.send_message(
                     chat_id, job.text or "", parse_mode=ParseMode.HTML,
-                    read_timeout=self.read_timeout, rate_limit_args=BROADCAST_SEND,
+                    read_timeout=self.read_timeout, rate_limit_args=broadcast_send(slot),
                 )  # fmt: skip
         except RetryAfter:
             # The pacer paused every send; this recipient waits its turn again, and a 429 is

@@ -29,6 +29,7 @@ from knowledge.store import Store
 log = logging.getLogger(__name__)
 
 KEEP_HANDLED = timedelta(days=7)  # how long an update's id is remembered, to drop it again
+PRUNE_EVERY = 10_000  # updates handled between two prunes of the remembered ids
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -68,12 +69,16 @@ class InboxProcessor(BaseUpdateProcessor):
     def __init__(self, store: Store, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
         self.store = store
+        self.handled = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         await coroutine
         if isinstance(update, Update):
             try:
                 await asyncio.to_thread(self.store.inbox_done, update.update_id)
+                self.handled += 1
+                if self.handled % PRUNE_EVERY == 0:  # a bot that runs for weeks
+                    await asyncio.to_thread(self.store.inbox_prune, prune_before())
             except sqlite3.Error as exc:  # only a crash before the next mark replays it
                 log.warning("cannot mark update %s handled: %s", update.update_id, exc)
 
@@ -84,14 +89,18 @@ class InboxProcessor(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+def prune_before() -> str:
+    """Handled updates received before this time (UTC ISO) are forgotten."""
+    return (datetime.now(UTC) - KEEP_HANDLED).isoformat(timespec="seconds")
+
+
 async def replay(app: Application[Any, Any, Any, Any, Any, Any], store: Store) -> int:
     """Queue the updates a previous process took and did not finish; forget old handled ones.
     Call after initialize and before start. Returns how many were queued."""
     queue = app.update_queue
     if not isinstance(queue, InboxQueue):  # an Application built without the inbox
         return 0
-    cutoff = (datetime.now(UTC) - KEEP_HANDLED).isoformat(timespec="seconds")
-    await asyncio.to_thread(store.inbox_prune, cutoff)
+    await asyncio.to_thread(store.inbox_prune, prune_before())
     unfinished = await asyncio.to_thread(store.inbox_unfinished)
     for update_id, payload in unfinished:
         try:

@@ -7,7 +7,7 @@ import time
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services import services
@@ -45,6 +45,9 @@ async def is_organizer(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool
     try:
         member = await context.bot.get_chat_member(settings.organizer_chat_id, user_id)
         allowed = member.status in _MEMBER_STATUSES
+    except BadRequest as exc:  # (a NetworkError to PTB, but Telegram's own answer)
+        log.info("getChatMember for %s failed: %s", user_id, exc)
+        allowed = False
     except NetworkError as exc:
         # No answer is not a no: refuse this once, and ask again next time rather than
         # locking an organizer out for the cache's lifetime.

@@ -7,9 +7,11 @@ works in the organizers' group only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +32,7 @@ from bot.broadcaster import (
 from bot.sandbox.emulator import EntityParseError, parse_html, utf16_len
 from bot.services import Services, services
 from handlers.auth import require_organizer
-from handlers.common import reply_html
+from handlers.common import acknowledge, reply_html
 from knowledge.render import split_html
 from knowledge.store import Audience, Broadcast
 from knowledge.store.broadcasts import (
@@ -332,7 +334,8 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         audience=audience,
         scheduled_at=scheduled_at,
     )
-    panel_text, markup = preview_panel(svc, bc) if audience else chooser_panel(svc, bc)
+    build = preview_panel if audience else chooser_panel
+    panel_text, markup = await asyncio.to_thread(build, svc, bc)
     sent = await reply_html(message, panel_text, markup)
     svc.store.update_broadcast(bc.id, panel_message_id=sent.message_id)
 
@@ -363,8 +366,9 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     lines = ["📣 <b>公告</b>（定时、发送中和最近的）"]
     rows = []
+    # Sizing scheduled audiences reads every subscription: off the event loop.
+    lines += await asyncio.to_thread(lambda: [broadcast_line(svc, bc) for bc in found])
     for bc in found:
-        lines.append(broadcast_line(svc, bc))
         if bc.status in (SCHEDULED, QUEUED, RUNNING):
             rows.append(
                 [InlineKeyboardButton(f"⏹ 取消 #{bc.id}", callback_data=STOP.format(id=bc.id))]
@@ -405,54 +409,57 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     parts = query.data.split(":")
     action, bc = parts[1], svc.store.broadcast(int(parts[2]))
     if bc is None:
-        await query.answer("这条公告不存在。", show_alert=True)
+        await acknowledge(query, "这条公告不存在。", show_alert=True)
         return
     if action in ("stop", "csv", "re"):
         await status_button(update, context, action, bc)
         return
     if bc.status != DRAFT:
-        await query.answer(f"公告 #{bc.id} 已是「{STATUS[bc.status]}」。", show_alert=True)
+        await acknowledge(query, f"公告 #{bc.id} 已是「{STATUS[bc.status]}」。", show_alert=True)
         return
     if action == "no":
         svc.store.cancel_broadcast(bc.id)
-        await query.answer("已取消")
+        await acknowledge(query, "已取消")
         await _panel(update, f"❌ 公告 #{bc.id} 已取消，未发送。", None)
         return
     if action == "ok":
         await confirm(update, context, bc)
         return
+    build: Callable[[Services, Broadcast], tuple[str, InlineKeyboardMarkup]]
     if action == "all":
         bc = svc.store.update_broadcast(bc.id, audience=Audience("all"))
-        panel = preview_panel(svc, bc)
+        build = preview_panel
     elif action == "back":
         bc = svc.store.update_broadcast(bc.id, audience=None)
-        panel = chooser_panel(svc, bc)
+        build = chooser_panel
     elif action == "tr":
-        panel = tracks_panel(svc, bc)
+        build = tracks_panel
     elif action == "tt" and len(parts) == 4 and svc.kb.catalogue.track(parts[3]):
         chosen = set(bc.audience.tracks) if bc.audience and bc.audience.kind == "tracks" else set()
         chosen ^= {parts[3]}
         bc = svc.store.update_broadcast(bc.id, audience=Audience("tracks", tuple(sorted(chosen))))
-        panel = tracks_panel(svc, bc)
+        build = tracks_panel
     elif action == "td":
         if bc.audience is None or bc.audience.kind != "tracks" or not bc.audience.tracks:
-            await query.answer("请至少选一个赛道。", show_alert=True)
+            await acknowledge(query, "请至少选一个赛道。", show_alert=True)
             return
-        panel = preview_panel(svc, bc)
+        build = preview_panel
     elif action == "tms":
-        panel = teams_panel(svc, bc)
+        build = teams_panel
     elif action == "tm" and len(parts) == 4:
-        team = next((name for name, _ in svc.store.teams() if team_token(name) == parts[3]), None)
+        teams = await asyncio.to_thread(svc.store.teams)
+        team = next((name for name, _ in teams if team_token(name) == parts[3]), None)
         if team is None:
-            await query.answer("这个队伍已没有订阅者。", show_alert=True)
+            await acknowledge(query, "这个队伍已没有订阅者。", show_alert=True)
             return
         bc = svc.store.update_broadcast(bc.id, audience=Audience("team", team=team))
-        panel = preview_panel(svc, bc)
+        build = preview_panel
     else:
-        await query.answer("这个按钮已过期。")
+        await acknowledge(query, "这个按钮已过期。")
         return
-    await query.answer()
-    await _panel(update, *panel)
+    await acknowledge(query)
+    # Counting subscribers reads every subscription: off the event loop.
+    await _panel(update, *await asyncio.to_thread(build, svc, bc))
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, bc: Broadcast) -> None:
@@ -461,7 +468,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, bc: Broadc
     assert query is not None
     svc = services(context)
     if bc.audience is None:
-        await query.answer("请先选择发送对象。", show_alert=True)
+        await acknowledge(query, "请先选择发送对象。", show_alert=True)
         return
     if bc.scheduled_at:
         when = local_time(bc.scheduled_at, svc.settings.timezone)
@@ -472,9 +479,9 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, bc: Broadc
     else:
         text = f"⏳ <b>公告 #{bc.id}</b> 已确认，开始发送…"
     if not svc.store.confirm_broadcast(bc.id):
-        await query.answer("已处理过了。")
+        await acknowledge(query, "已处理过了。")
         return
-    await query.answer("已排期" if bc.scheduled_at else "开始发送")
+    await acknowledge(query, "已排期" if bc.scheduled_at else "开始发送")
     await _panel(update, text, stop_keyboard(bc))
     broadcaster_of(context.application).wake()
 
@@ -488,7 +495,7 @@ async def status_button(
     svc = services(context)
     if action == "stop":
         result = await cancel_broadcast(context, bc.id)
-        await query.answer(re.sub(r"<[^>]+>", "", result)[:200])
+        await acknowledge(query, re.sub(r"<[^>]+>", "", result)[:200])
         on_panel = query.message is not None and query.message.message_id == bc.panel_message_id
         if bc.status in (SCHEDULED, QUEUED) and on_panel:
             await _panel(update, f"⏹ 公告 #{bc.id} 已取消，未发送。", None)
@@ -496,13 +503,13 @@ async def status_button(
     if action == "re":
         count = svc.store.requeue_unknown(bc.id)
         broadcaster_of(context.application).wake()
-        await query.answer(f"正在补发 {count} 个" if count else "没有需要补发的。")
+        await acknowledge(query, f"正在补发 {count} 个" if count else "没有需要补发的。")
         return
     rows = svc.store.failure_rows(bc.id)
     if not rows:
-        await query.answer("没有未送达的收件人。")
+        await acknowledge(query, "没有未送达的收件人。")
         return
-    await query.answer()
+    await acknowledge(query)
     await context.bot.send_document(
         bc.chat_id,
         failures_csv(rows),

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.error import NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from handlers.common import label, user_lang
@@ -23,7 +23,9 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     lang = user_lang(update)
     # Network trouble leaves unknown whether the reply arrived: say so, rather than sorry.
-    key = "network" if isinstance(context.error, NetworkError) else "error"
+    error = context.error
+    unknowable = isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    key = "network" if unknowable else "error"
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(label(lang, key))

@@ -40,7 +40,8 @@ def problem_keyboard(
     rows: list[list[InlineKeyboardButton]] = []
     rows += [[problem_button(p, "🔗 ")] for p in related(catalogue, matcher, problem)]
     if track is not None:
-        rows.append([track_button(track, lang, "📂 "), follow_button(track.id, lang)])
+        rows.append([track_button(track, lang, "📂 ")])
+        rows.append([follow_button(track.id, lang)])
     rows.append(nav_row(lang, back=f"t:{problem.track_id}"))
     return InlineKeyboardMarkup(rows)
 

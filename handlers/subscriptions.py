@@ -16,7 +16,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.services import services
-from handlers.common import edit_or_send, reply_html, user_lang
+from handlers.common import acknowledge, edit_or_send, reply_html, user_lang
 from knowledge.catalogue import Catalogue
 from knowledge.render import track_label
 from knowledge.store import Subscription
@@ -269,7 +269,7 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     assert query is not None and query.data is not None
     lang = user_lang(update)
     if not await may_manage(update, context):
-        await query.answer(tx(lang, "admins_only"), show_alert=True)
+        await acknowledge(query, tx(lang, "admins_only"), show_alert=True)
         return
     svc = services(context)
     catalogue, store = svc.kb.catalogue, svc.store
@@ -284,11 +284,11 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     if kind == "+":
         assert track is not None
         store.follow_track(sub.chat_id, track.id)
-        await query.answer(tx(lang, "followed", track=track_label(track, lang)))
+        await acknowledge(query, tx(lang, "followed", track=track_label(track, lang)))
         return
     if kind == "done":
         sub = store.activate(sub.chat_id)
-        await query.answer(tx(lang, "subscribed"))
+        await acknowledge(query, tx(lang, "subscribed"))
         text = (
             tx(lang, "subscribed")
             + "\n\n"
@@ -301,7 +301,7 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         sub = store.toggle_track(sub.chat_id, track.id, [t.id for t in catalogue.tracks])
     else:  # all
         sub = store.set_all_tracks(sub.chat_id, not sub.all_tracks)
-    await query.answer()
+    await acknowledge(query)
     if isinstance(query.message, Message):
         try:
             await query.message.edit_reply_markup(subscribe_keyboard(catalogue, sub, lang))

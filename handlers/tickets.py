@@ -490,13 +490,28 @@ async def organizer_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         or not message.text
     ):
         return False
-    ticket = svc.store.ticket_for_message(message.chat.id, message.reply_to_message.message_id)
+    replied = message.reply_to_message
+    ticket = svc.store.ticket_for_message(message.chat.id, replied.message_id) or _posted_ticket(
+        svc, replied, context.bot.id
+    )
     if ticket is None:
         return False
     if not await require_organizer(update, context):
         return True
     await _answer_ticket(update, context, ticket, message.text)
     return True
+
+
+def _posted_ticket(svc: Services, replied: Message, bot_id: int) -> Ticket | None:
+    """The ticket a post of the bot shows, when the post is not on record: its sendMessage
+    failed in a way that hid that it arrived (a timeout, a 5xx), so a later one was posted."""
+    found = re.match(r"🆕 问题 #(\d+)\n", replied.text or "")
+    if found is None or replied.from_user is None or replied.from_user.id != bot_id:
+        return None
+    ticket = svc.store.ticket(int(found.group(1)))
+    if ticket is not None:
+        svc.store.link_message(replied.chat.id, replied.message_id, ticket.id, "post")
+    return ticket
 
 
 async def _answer_ticket(

@@ -8,7 +8,9 @@ and bench/soak.py; the benchmarks run the same scenarios as the tests, only long
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
+import random
 import signal
 import sqlite3
 import string
@@ -36,9 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # Pieces a hostile or careless user types; each category below mixes them with its own alphabet.
 _QUESTIONS = ["赛道三赛题4", "3-4", "自动驾驶", "乡村振兴有哪些题", "一等奖奖金是多少", "报名截止",
               "track 3 problem 4", "/start", "@contest_helper_bot", "tk:n:1", "p:3-4"]  # fmt: skip
-_HTML = ["<b>", "</b>", "<i>", "<a href='javascript:alert(1)'>", "</a>", "<script>", "<br/>",
-         "<tg-spoiler>", "<pre><code class='language-x'>", "</code>", "<", ">", "&", "&amp;",
-         "&nbsp;", "&#0;", "&#x110000;", "&lt;b&gt;", '"', "'", "<blockquote expandable>"]  # fmt: skip
+_HTML = [
+    "<b>", "</b>", "<i>", "<a href='javascript:alert(1)'>", "</a>", "<script>", "<br/>",
+    "<tg-spoiler>", "<pre><code class='language-x'>", "</code>", "<", ">", "&", "&amp;",
+    "&nbsp;", "&#0;", "&#x110000;", "&lt;b&gt;", '"', "'", "<blockquote expandable>",
+]  # fmt: skip
 _MARKDOWN = ["*", "_", "__", "`", "```", "[x](http://a.b)", "~", "||", ">", "#", "+", "-", "=",
              "|", "{", "}", ".", "!", "\\", "**bold**", "![i](x)"]  # fmt: skip
 _SQL = ["'; DROP TABLE tickets;--", "1 OR 1=1", '" OR ""="', "%", "_", "\\", "NULL", "0x00",
@@ -72,7 +76,7 @@ def _mix(pieces: list[str], alphabet: st.SearchStrategy[str], max_size: int = 30
 
 
 def _long(unit: Any, sizes: Any) -> Any:
-    return st.tuples(unit, sizes).map(lambda pair: (pair[0] * pair[1]))
+    return st.tuples(unit, sizes).map(lambda pair: pair[0] * pair[1])
 
 
 # Telegram counts UTF-16 units: 4096 of them is the limit, an emoji is two.
@@ -100,6 +104,17 @@ CATEGORIES: dict[str, Any] = {
     "punctuation": st.text(st.sampled_from(_PUNCTUATION), min_size=1, max_size=80),
     "scripts": st.text(st.one_of(*_SCRIPTS), min_size=1, max_size=120),
 }
+
+
+def random_hostile(rng: random.Random) -> str:
+    """A hostile text from a plain random generator: for the soak, which runs for hours and
+    wants no hypothesis machinery. Mostly short; now and then thousands of characters."""
+    pieces = _QUESTIONS + _HTML + _MARKDOWN + _SQL + _BIDI + _EMOJI + list(_PUNCTUATION)
+    text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+    if rng.random() < 0.05:
+        text = (text * 5000)[: rng.choice([4095, 4096, 4097, 9000])]
+    return text
+
 
 # A category name with one of its strings, so that counts can be kept per category.
 HOSTILE = st.one_of(*(st.tuples(st.just(name), s) for name, s in CATEGORIES.items()))
@@ -148,7 +163,18 @@ def last_update_id(emulator: BotApiEmulator) -> int:
 
 
 def bot_messages(emulator: BotApiEmulator, chat_id: int, after: int = 0) -> list[ChatMessage]:
-    return [m for m in emulator.chat_messages(chat_id) if m.from_bot and m.message_id > after]
+    """The bot's messages in a chat after message id `after`, as they stand now.
+
+    Reads the emulator's chat without copying it whole (chat_messages copies every message,
+    which makes a long session quadratic); copies only what it returns."""
+    chat = emulator.chats.get(chat_id)
+    if chat is None:
+        return []
+    return [
+        copy.deepcopy(m)
+        for m in chat.messages.values()
+        if m.message_id > after and m.from_bot and not m.deleted
+    ]
 
 
 TEXT_METHODS = ("sendmessage", "editmessagetext", "answerinlinequery", "answercallbackquery")
@@ -168,7 +194,7 @@ def refused(emulator: BotApiEmulator, since: int = 0) -> list[CallRecord]:
     ]
 
 
-# --- faults ---------------------------------------------------------------------------------------
+# --- faults -------------------------------------------------------------------------------
 
 FAULT_KINDS = ("error_500", "bad_gateway", "hang", "reset")
 
@@ -199,30 +225,22 @@ def inject_random_faults(
 
 
 async def start_faulty_world(
-    tmp_path: Path, *, seed: int = 0, timeout: float | None = None, **overrides: Any
+    tmp_path: Path,
+    *,
+    seed: int = 0,
+    timeout: float | None = None,  # noqa: ASYNC109
+    **overrides: Any,
 ) -> Any:
     """conftest.start_world with the emulator's fault generator seeded, and optionally shorter
     client timeouts than PTB's 5 s, so an injected hang becomes a client timeout quickly."""
-    from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, TOKEN, World
+    from conftest import TOKEN, World, settings_for, start_emulator
     from telegram.request import HTTPXRequest
 
     from bot.app import build_application, startup
-    from bot.config import Settings
     from knowledge.store import Store
 
-    emulator = BotApiEmulator(TOKEN, sandbox=False, seed=seed)
-    emulator.add_user(CONTESTANT)
-    emulator.add_user(ORGANIZER)
-    emulator.create_group(ORGANIZER_GROUP, "组委会群", creator=ORGANIZER)
-    await emulator.start()
-    settings = Settings(
-        token=TOKEN,
-        api_base_url=emulator.base_url,
-        db_path=tmp_path / "bot.db",
-        organizer_chat_id=ORGANIZER_GROUP,
-        escalation_interval_seconds=0,
-        **overrides,
-    )
+    emulator = await start_emulator(seed=seed)
+    settings = settings_for(emulator, tmp_path, **overrides)
     store = Store(settings.db_path)
     app = build_application(settings, TOKEN, store)
     if timeout is not None:
@@ -238,7 +256,7 @@ async def start_faulty_world(
     return World(emulator, app, store, settings)
 
 
-# --- the database ---------------------------------------------------------------------------------
+# --- the database -------------------------------------------------------------------------
 
 
 def database_report(path: Path) -> dict[str, Any]:
@@ -279,7 +297,7 @@ def write_lock(path: Path, seconds: float) -> Iterator[None]:
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("insert into meta (key, value) values ('lock', 'held')")
@@ -291,7 +309,7 @@ def write_lock(path: Path, seconds: float) -> Iterator[None]:
 
     thread = threading.Thread(target=hold, daemon=True)
     thread.start()
-    held.wait(5)
+    assert held.wait(10), "could not take the write lock"
     try:
         yield
     finally:
@@ -300,7 +318,7 @@ def write_lock(path: Path, seconds: float) -> Iterator[None]:
         thread.join()
 
 
-# --- the bot as a process of its own --------------------------------------------------------------
+# --- the bot as a process of its own ------------------------------------------------------
 
 
 @dataclass
@@ -376,8 +394,8 @@ class BotProcess:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while self.process.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        while self.process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # a child process has no event to wait on
         if self.process.poll() is None:
             self.kill()
         code = self.process.returncode
@@ -398,7 +416,9 @@ async def polling(emulator: BotApiEmulator, since: int, timeout: float = 60.0) -
 
 
 async def eventually(
-    predicate: Callable[[], T | None | bool], emulator: BotApiEmulator, timeout: float = 20.0  # noqa: ASYNC109
+    predicate: Callable[[], T | bool | None],
+    emulator: BotApiEmulator,
+    timeout: float = 20.0,  # noqa: ASYNC109
 ) -> T | None:
     """predicate()'s value once truthy, or None when the time runs out (the caller reports it)."""
     try:
@@ -408,7 +428,9 @@ async def eventually(
 
 
 async def poll_until(
-    predicate: Callable[[], T | None | bool], timeout: float = 20.0, every: float = 0.02  # noqa: ASYNC109
+    predicate: Callable[[], T | bool | None],
+    timeout: float = 20.0,  # noqa: ASYNC109
+    every: float = 0.02,
 ) -> T | None:
     """predicate()'s value once truthy, checked every `every` seconds (for what the emulator is
     not told of, such as the bot's database), or None when the time runs out."""

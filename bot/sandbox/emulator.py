@@ -311,10 +311,14 @@ def _checked_link(url: str) -> str | None:
         if re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?", host):
             return "http://" + url
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # "http://a.b)]" (a bracket makes it an IPv6 literal): not a link
+        return None
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
-        return url if parts.hostname else None
+        return url if hostname else None
     if scheme in ("tg", "ton"):
         return url
     return None
