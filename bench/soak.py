@@ -35,6 +35,7 @@ from harness import (  # noqa: E402
     bot_messages,
     database_report,
     inject_random_faults,
+    poll_until,
     polling,
     random_hostile,
     refused,
@@ -214,7 +215,7 @@ async def soak(minutes: float, contestants: int, fault_rate: float, seed: int) -
             *(run.contestant(u, until) for u in users),
         )
         emulator.clear_faults()
-        await asyncio.sleep(5)  # broadcasts finish
+        await poll_until(lambda: not busy(tmp / "bot.db"), 120)  # broadcasts under way finish
         rss_end = bot.rss_kib()
         code = await bot.stop()
     finally:
@@ -222,6 +223,18 @@ async def soak(minutes: float, contestants: int, fault_rate: float, seed: int) -
         with contextlib.suppress(Exception):
             await emulator.stop()
     return summary(run, tmp, rss_end, code, minutes)
+
+
+def busy(db: Path) -> bool:
+    """Whether a broadcast is still queued or being sent."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        (n,) = conn.execute(
+            "select count(*) from broadcasts where status in ('queued', 'running')"
+        ).fetchone()
+    finally:
+        conn.close()
+    return bool(n)
 
 
 def summary(run: Soak, tmp: Path, rss_end: int | None, code: int, minutes: float) -> int:
@@ -260,7 +273,9 @@ def summary(run: Soak, tmp: Path, rss_end: int | None, code: int, minutes: float
     ).fetchall()
     conn.close()
     for text, chat_id, status in rows:
-        got = sum(1 for m in bot_messages(emulator, chat_id) if m.text == text)
+        chat = emulator.chats.get(chat_id)
+        shown = chat.messages.values() if chat else []
+        got = sum(1 for m in shown if m.from_bot and m.text == text)
         reached[f"{got} cop{'y' if got == 1 else 'ies'} ({status})"] += 1
     if run.broadcasts:
         print(f"  broadcasts {len(run.broadcasts)}, deliveries {len(rows)}: "
