@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,12 +141,33 @@ def settings_for(emulator: BotApiEmulator, tmp_path: Path, **overrides: Any) -> 
 async def start_world(tmp_path: Path, **overrides: Any) -> World:
     emulator = await start_emulator()
     settings = settings_for(emulator, tmp_path, **overrides)
+    return await polling_world(emulator, settings)
+
+
+async def polling_world(
+    emulator: BotApiEmulator,
+    settings: Settings,
+    prepare: Callable[[Application[Any, Any, Any, Any, Any, Any]], None] | None = None,
+) -> World:
+    """Build the bot for settings, let `prepare` adjust it before start, and start polling."""
     store = Store(settings.db_path)
     app = build_application(settings, TOKEN, store)
+    if prepare is not None:
+        prepare(app)
     await startup(app)
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0, timeout=1)
     return World(emulator, app, store, settings)
+
+
+async def restart_world(world: World) -> World:
+    """Stop the bot and start a new one on the same database, with the same Telegram (the
+    emulator keeps the chats, so old messages can still be replied to)."""
+    assert world.app.updater is not None
+    await world.app.updater.stop()
+    await shutdown(world.app)
+    world.store.close()
+    return await polling_world(world.emulator, world.settings)
 
 
 async def stop_world(world: World) -> None:

@@ -233,27 +233,23 @@ async def start_faulty_world(
 ) -> Any:
     """conftest.start_world with the emulator's fault generator seeded, and optionally shorter
     client timeouts than PTB's 5 s, so an injected hang becomes a client timeout quickly."""
-    from conftest import TOKEN, World, settings_for, start_emulator
+    from conftest import polling_world, settings_for, start_emulator
     from telegram.request import HTTPXRequest
 
-    from bot.app import build_application, startup
-    from knowledge.store import Store
-
-    emulator = await start_emulator(seed=seed)
-    settings = settings_for(emulator, tmp_path, **overrides)
-    store = Store(settings.db_path)
-    app = build_application(settings, TOKEN, store)
-    if timeout is not None:
+    def shorter_timeouts(app: Any) -> None:
         # The test's stand-in for a slow network: the same client, shorter patience. Bot keeps
         # its two requests (getUpdates, everything else) in _request; set before initialize.
-        app.bot._request = (  # type: ignore[attr-defined]
+        assert timeout is not None
+        app.bot._request = (
             HTTPXRequest(connection_pool_size=1, read_timeout=timeout + 1),
             HTTPXRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout),
         )
-    await startup(app)
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1)
-    return World(emulator, app, store, settings)
+
+    emulator = await start_emulator(seed=seed)
+    settings = settings_for(emulator, tmp_path, **overrides)
+    return await polling_world(
+        emulator, settings, shorter_timeouts if timeout is not None else None
+    )
 
 
 # --- the database -------------------------------------------------------------------------

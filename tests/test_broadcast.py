@@ -27,13 +27,13 @@ from conftest import (
     TOKEN,
     World,
     buttons,
+    restart_world,
     start_world,
     stop_world,
 )
 from telegram import Bot, Chat, Message, MessageEntity
 from telegram.error import RetryAfter
 
-from bot.app import build_application, shutdown, startup
 from bot.broadcaster import Pacer, Slot, broadcast_send, broadcaster_of, retry_seconds
 from bot.sandbox import BotApiEmulator, ChatMessage, User
 from handlers.broadcast import body_html, checked_html, parse_command
@@ -538,16 +538,7 @@ async def restart(world: World) -> World:
     """kill -9 of the engine (nothing recorded after the kill), then a new Application and store
     on the same database, against the same emulator: what a restarted process does."""
     await broadcaster_of(world.app).abort()
-    assert world.app.updater is not None
-    await world.app.updater.stop()
-    await shutdown(world.app)
-    world.store.close()
-    store = Store(world.settings.db_path)
-    app = build_application(world.settings, TOKEN, store)
-    await startup(app)
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1)
-    return World(world.emulator, app, store, world.settings)
+    return await restart_world(world)
 
 
 async def test_crash_mid_broadcast_resumes_exactly_once_and_in_flight_is_unknown(

@@ -16,18 +16,16 @@ from conftest import (
     CONTESTANT,
     ORGANIZER,
     ORGANIZER_GROUP,
-    TOKEN,
     World,
     buttons,
+    restart_world,
     start_world,
     stop_world,
 )
 
-from bot.app import build_application, shutdown, startup
 from bot.sandbox import CallbackAnswer, ChatMessage, User
 from bot.services import KEY
 from handlers.tickets import check_overdue
-from knowledge.store import Store
 
 GROUP = ORGANIZER_GROUP
 XIAOHONG = User(1002, "小红", username="xiaohong", language_code="zh-hans")
@@ -130,21 +128,6 @@ def use_settings(world: World, **changes: Any) -> None:
     cannot be passed there); handlers read them on every update."""
     world.settings = dataclasses.replace(world.settings, **changes)
     world.app.bot_data[KEY].settings = world.settings
-
-
-async def restart(world: World) -> World:
-    """Stop the bot and start a new process on the same database, with the same Telegram (the
-    emulator keeps the chats, so old messages can still be replied to)."""
-    assert world.app.updater is not None
-    await world.app.updater.stop()
-    await shutdown(world.app)
-    world.store.close()
-    store = Store(world.settings.db_path)
-    app = build_application(world.settings, TOKEN, store)
-    await startup(app)
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1)
-    return World(world.emulator, app, store, world.settings)
 
 
 def sends_to(world: World, chat_id: int) -> int:
@@ -836,7 +819,7 @@ async def test_tickets_mapping_merges_and_faq_survive_a_restart(tmp_path: Path) 
         second, _ = await ask_organizers(world, "一等奖奖金有多少钱？", XIAOHONG)
         await command(world, f"/merge {second} {first}")
         await command(world, f"/faq add {VENUE} | 决赛在北京举办。")
-        world = await restart(world)
+        world = await restart_world(world)
 
         report = await reply_in_group(world, post, "一等奖奖金 10 万元。")
         assert report.text == f"✅ #{first} 已回复，送达：#{first}、#{second}"
@@ -856,7 +839,7 @@ async def test_pending_reminders_survive_a_restart(tmp_path: Path) -> None:
         second, second_post = await ask_organizers(world, VENUE)
         world.store.update_ticket(first, created_at=ago(45), waiting_since=ago(45))
         assert await check_overdue(world.app) == 1
-        world = await restart(world)
+        world = await restart_world(world)
 
         world.store.update_ticket(second, created_at=ago(45), waiting_since=ago(45))
         assert await check_overdue(world.app) == 1
