@@ -51,7 +51,7 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The Application for a token, talking to settings.api_base_url."""
     store = store or Store(settings.db_path)
-    kb = KnowledgeBase(store)
+    kb = KnowledgeBase(store, settings.seed_path)
     # Every Bot API call passes the pacer: replies first, broadcasts paced, 429 bot-wide.
     pacer = Pacer(settings.broadcast_rate)
     app = (

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from knowledge.catalogue import DEFAULT_SEED
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
 
@@ -23,6 +25,7 @@ class Settings:
     token: str | None = None
     api_base_url: str = DEFAULT_API_BASE_URL
     db_path: Path = Path("data/contest-bot.db")
+    seed_path: Path = DEFAULT_SEED
     organizer_chat_id: int | None = None
     organizer_ids: frozenset[int] = field(default_factory=frozenset)
     log_level: str = "INFO"
@@ -88,6 +91,7 @@ class Settings:
             token=token,
             api_base_url=api_base_url,
             db_path=Path(get("CONTEST_BOT_DB") or "data/contest-bot.db"),
+            seed_path=_seed(get("CONTEST_BOT_SEED")),
             organizer_chat_id=_int(get("ORGANIZER_CHAT_ID"), "ORGANIZER_CHAT_ID"),
             organizer_ids=frozenset(_ids(get("ORGANIZER_IDS"))),
             log_level=log_level,
@@ -105,6 +109,15 @@ class Settings:
             broadcast_rate=_rate(get("BROADCAST_RATE")),
             timezone=timezone,
         )
+
+
+def _seed(value: str | None) -> Path:
+    if value is None:
+        return DEFAULT_SEED
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigError(f"CONTEST_BOT_SEED {value!r} is not a readable catalogue file")
+    return path
 
 
 def _int(value: str | None, name: str) -> int | None:

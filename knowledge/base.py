@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.catalogue import DEFAULT_SEED, Catalogue, load_seed
+from knowledge.catalogue import Catalogue, load_seed, seed_path_from_env
 from knowledge.matcher import Answer, Matcher
 from knowledge.render import render_answer
 from knowledge.store import FaqEntry, LoadReport, Store
+from knowledge.vocabulary import load_vocabulary
 
 
 class KnowledgeBase:
     """Load the seed into the store at start; answer questions from what is stored."""
 
-    def __init__(self, store: Store, seed: Path = DEFAULT_SEED) -> None:
+    def __init__(self, store: Store, seed: Path | None = None) -> None:
+        seed = seed or seed_path_from_env()
         self.store = store
         self.load_report: LoadReport = store.load_catalogue(load_seed(seed))
         self.catalogue: Catalogue = store.catalogue()
         self.faq: dict[int, FaqEntry] = {}
-        self.matcher = Matcher(self.catalogue)
+        self.matcher = Matcher(self.catalogue, vocabulary=load_vocabulary(self.catalogue, seed))
         self.refresh_faq()
 
     def refresh_faq(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -152,6 +153,12 @@ def parse_catalogue(text: str) -> Catalogue:
     title = next((line for line in preamble if "赛题" in line), preamble[0] if preamble else "")
     intro = "\n".join(line for line in preamble if len(line) > 40)
     return Catalogue(title, intro, tuple(tracks), tuple(problems))
+
+
+def seed_path_from_env() -> Path:
+    """CONTEST_BOT_SEED (another catalogue in the same format), or the bundled seed."""
+    value = os.environ.get("CONTEST_BOT_SEED", "").strip()
+    return Path(value) if value else DEFAULT_SEED
 
 
 def load_seed(path: Path = DEFAULT_SEED) -> Catalogue:

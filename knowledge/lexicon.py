@@ -485,26 +485,43 @@ FILLER = (
     "一下",
 )
 
-# Everyday short forms of the track names, by track number.
-TRACK_ALIASES: dict[str, tuple[str, ...]] = {
-    "1": ("工业制造", "工业", "制造业", "制造"),
-    "2": ("商贸流通", "商贸", "流通", "商业贸易"),
-    "3": ("交通运输", "交通", "运输"),
-    "4": ("金融服务", "金融"),
-    "5": ("文化旅游", "文旅", "文化", "旅游"),
-    "6": ("医疗健康", "医疗", "健康", "医疗卫生", "健康医疗"),
-    "7": ("城市治理", "城市", "城市管理"),
-    "8": ("乡村振兴", "乡村", "农业", "农业农村", "三农", "农村"),
-}
-TRACK_ALIASES_EN: dict[str, tuple[str, ...]] = {
-    "1": ("industrial manufacturing", "manufacturing", "industry", "industrial"),
-    "2": ("commerce and trade", "commerce", "trade", "retail"),
-    "3": ("transportation", "transport", "traffic"),
-    "4": ("financial services", "finance", "financial"),
-    "5": ("culture and tourism", "tourism", "culture", "cultural"),
-    "6": ("healthcare", "health care", "medical", "health"),
-    "7": ("urban governance", "city governance", "urban", "city"),
-    "8": ("rural revitalization", "rural", "countryside", "village"),
+# English words for the everyday halves of track names (交通 of 交通运输): language, not one
+# catalogue's data; a catalogue's own English names live beside its seed.
+DOMAIN_WORDS_EN: dict[str, tuple[str, ...]] = {
+    "工业": ("industry", "industrial"),
+    "制造": ("manufacturing",),
+    "商贸": ("commerce", "trade"),
+    "贸易": ("trade",),
+    "交通": ("transportation", "transport", "traffic"),
+    "运输": ("transportation", "transport"),
+    "金融": ("finance", "financial"),
+    "文化": ("culture", "cultural"),
+    "旅游": ("tourism",),
+    "医疗": ("medical", "healthcare"),
+    "健康": ("health",),
+    "城市": ("urban", "city"),
+    "乡村": ("rural", "countryside", "village"),
+    "农业": ("agriculture", "agricultural", "farming"),
+    "教育": ("education",),
+    "能源": ("energy",),
+    "环境": ("environment", "environmental"),
+    "绿色": ("green",),
+    "低碳": ("low carbon", "low-carbon"),
+    "科技": ("technology", "science"),
+    "创新": ("innovation",),
+    "气象": ("weather", "meteorology", "meteorological"),
+    "应急": ("emergency",),
+    "政务": ("government", "e-government"),
+    "商业": ("commerce", "business"),
+    "物流": ("logistics",),
+    "电力": ("power", "electricity"),
+    "水利": ("water",),
+    "体育": ("sports",),
+    "教学": ("teaching",),
+    "安全": ("safety", "security"),
+    "海洋": ("ocean", "marine"),
+    "生态": ("ecology", "ecological"),
+    "通信": ("telecom", "communications"),
 }
 
 # English (and everyday Chinese) words for terms the catalogue itself uses. Vocabulary only.

@@ -37,6 +37,7 @@ from knowledge.refs import (
     fix_homophones,
 )
 from knowledge.store import FaqEntry
+from knowledge.vocabulary import Vocabulary, derive
 
 INTENTS = ("tracks", "track", "problem", "search", "help", "escalate", "faq")
 
@@ -96,8 +97,16 @@ class _Term:
 class Matcher:
     """An index over the catalogue (and FAQ entries), built once, queried many times."""
 
-    def __init__(self, catalogue: Catalogue, faq: Iterable[FaqEntry] = ()) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        faq: Iterable[FaqEntry] = (),
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         self.catalogue = catalogue
+        self.vocabulary = vocabulary or derive(catalogue)
+        self._name_sounds = self.vocabulary.name_sounds
+        self._glossary = {**GLOSSARY, **self.vocabulary.glossary}
         self.problems = {p.id: p for p in catalogue.problems}
         self.track_ids = [t.id for t in catalogue.tracks]
         self._build_catalogue_index(catalogue.problems)
@@ -149,14 +158,16 @@ class Matcher:
         corpus = " ".join(docs.values())
         self._glossary_en = {
             k: v
-            for k, v in sorted(GLOSSARY.items(), key=lambda kv: -len(kv[0]))
+            for k, v in sorted(self._glossary.items(), key=lambda kv: -len(kv[0]))
             if k.isascii() and v in vocab
         }
         self._glossary_en_re = re.compile(
             "|".join(rf"\b{re.escape(k)}\w*" for k in self._glossary_en)
         )
         self._glossary_zh = {
-            k: v for k, v in GLOSSARY.items() if not k.isascii() and k not in vocab and v in vocab
+            k: v
+            for k, v in self._glossary.items()
+            if not k.isascii() and k not in vocab and v in vocab
         }
         self._escalate_cues = {
             topic: tuple(c for c in cues if c not in corpus)
@@ -228,7 +239,7 @@ class Matcher:
         """Read a question and decide what answers it."""
         q = text.strip()
         # "数据要素×金融服务" is the competition's name for a track, not content.
-        norm = digits_for_numerals(fix_homophones(normalize(_COMPETITION_NAME.sub(" ", q))))
+        norm = digits_for_numerals(fix_homophones(normalize(_COMPETITION_NAME.sub(" ", q)), self._name_sounds))
         squashed = _squash(norm)
         if not squashed:
             return Answer(q, "help", note="empty")
@@ -251,11 +262,11 @@ class Matcher:
 
         ref = find_reference(norm)
         if ref is None:
-            ref = find_track_name(norm, strict=True) or find_track_name(norm, strict=False)
+            ref = find_track_name(norm, self.vocabulary, strict=True) or find_track_name(norm, self.vocabulary, strict=False)
             if ref is not None and ref.problem is None:
                 # A bare short name with more words (工业 … 供应链那题) is a hint to look in
                 # that track first, not a request for the track.
-                name_only = find_track_name(norm, strict=True)
+                name_only = find_track_name(norm, self.vocabulary, strict=True)
                 if name_only is None and self._content_terms(_cut(norm, ref.span)):
                     ref = replace(ref, weak=True)
         if ref is not None:
@@ -526,7 +537,7 @@ class Matcher:
     def guesses(self, text: str, k: int = 3) -> list[str]:
         """The problems a question is most likely about, even one that must be escalated
         ("3-4 有数据集吗" → 3-4): for the organizers, never as an answer."""
-        norm = digits_for_numerals(fix_homophones(normalize(text)))
+        norm = digits_for_numerals(fix_homophones(normalize(text), self._name_sounds))
         ref = find_reference(norm)
         if ref is not None and ref.problem not in (None, -1):
             pid = f"{ref.track}-{ref.problem}"

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 from knowledge.catalogue import chinese_number
-from knowledge.lexicon import GLOSSARY, TRACK_ALIASES, TRACK_ALIASES_EN
+from knowledge.lexicon import GLOSSARY
 from knowledge.normalize import pinyin_of
+from knowledge.vocabulary import Vocabulary
 
 _CN = "[零一二两三四五六七八九十壹贰叁肆伍陆柒捌玖拾]+"
 # 赛道一览 is "the tracks at a glance", not track 1: words that start with 一.
@@ -20,17 +21,11 @@ _EN_NUMBERS = {
 
 # IME slips of the two words every reference uses, recognised by their sound: 赛到 → 赛道.
 _SOUND_FIXES = {("sai", "dao"): "赛道", ("sai", "ti"): "赛题"}
-# And of track names right before 赛道 (医僚赛道 → 医疗赛道).
-_NAME_SOUNDS = {
-    tuple(pinyin_of(alias)): alias
-    for aliases in TRACK_ALIASES.values()
-    for alias in aliases
-    if len(alias) >= 2
-}
 
 
-def fix_homophones(text: str) -> str:
-    """Replace windows that sound like 赛道/赛题, or like a track name before 赛道, with them."""
+def fix_homophones(text: str, name_sounds: dict[tuple[str, ...], str]) -> str:
+    """Replace windows that sound like 赛道/赛题, or like a track name before 赛道 (医僚赛道 →
+    医疗赛道; name_sounds from Vocabulary.name_sounds), with them."""
     if not any(ch in "赛塞腮鳃" for ch in text):
         return text
     pinyin = pinyin_of(text)
@@ -46,7 +41,7 @@ def fix_homophones(text: str) -> str:
             start = m.start() - size
             if start < 0:
                 continue
-            name = _NAME_SOUNDS.get(tuple(pinyin[start : m.start()]))
+            name = name_sounds.get(tuple(pinyin[start : m.start()]))
             if name is not None:
                 text = text[:start] + name + text[m.start() :]
                 break
@@ -167,13 +162,14 @@ def _last_or_nth(rest: str) -> int | None:
     return None
 
 
-def find_track_name(text: str, *, strict: bool) -> Reference | None:
+def find_track_name(text: str, vocabulary: Vocabulary, *, strict: bool) -> Reference | None:
     """A track named by its name or a short form. Short forms count only next to 赛道/方向…
     unless strict is False (the question is nothing but the name)."""
     best: Reference | None = None
-    for track_id, aliases in TRACK_ALIASES.items():
+    for track_id, aliases in vocabulary.track_aliases.items():
         for i, alias in enumerate(aliases):
-            for m in re.finditer(re.escape(alias), text):
+            pattern = rf"\b{re.escape(alias)}\b" if alias.isascii() else re.escape(alias)
+            for m in re.finditer(pattern, text):
                 after = text[m.end() :]
                 marked = bool(
                     re.match(r"\s*(?:的|那个|这个)?\s*(?:赛道|方向|领域|板块|类|track)", after)
@@ -187,7 +183,7 @@ def find_track_name(text: str, *, strict: bool) -> Reference | None:
                     best = ref
     # An English track word inside a longer catalogue phrase (smart tourism) is that phrase.
     phrases = [m.span() for m in _EN_PHRASES.finditer(text)]
-    for track_id, aliases in TRACK_ALIASES_EN.items():
+    for track_id, aliases in vocabulary.track_aliases_en.items():
         for alias in aliases:
             for m in re.finditer(rf"\b{re.escape(alias)}\b", text):
                 if any(a <= m.start() and m.end() <= b and b - a > len(alias) for a, b in phrases):

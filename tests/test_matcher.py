@@ -9,14 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from knowledge.catalogue import Catalogue, load_seed
+from knowledge.catalogue import DEFAULT_SEED, Catalogue, load_seed
 from knowledge.matcher import INTENTS, Answer, Matcher
 from knowledge.store import FaqEntry
+from knowledge.vocabulary import load_vocabulary
 
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return Matcher(load_seed())
+    catalogue = load_seed()
+    return Matcher(catalogue, vocabulary=load_vocabulary(catalogue, DEFAULT_SEED))
 
 
 def xfail(reason: str) -> pytest.MarkDecorator:
@@ -586,7 +588,8 @@ FAQ = [
 
 @pytest.fixture
 def faq_matcher() -> Matcher:
-    matcher = Matcher(load_seed())
+    catalogue = load_seed()
+    matcher = Matcher(catalogue, vocabulary=load_vocabulary(catalogue, DEFAULT_SEED))
     matcher.set_faq(FAQ)
     return matcher
 
