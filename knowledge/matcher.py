@@ -28,6 +28,7 @@ from knowledge.lexicon import (
     TRACKS_CUES_EN,
     TRACKS_PATTERN,
 )
+from knowledge.intent import IntentModel, Signals, features
 from knowledge.normalize import is_cjk, normalize, pinyin_of
 from knowledge.refs import (
     Reference,
@@ -35,6 +36,7 @@ from knowledge.refs import (
     find_reference,
     find_track_name,
     fix_homophones,
+    mask_references,
 )
 from knowledge.store import FaqEntry
 from knowledge.vocabulary import Vocabulary, derive
@@ -47,6 +49,19 @@ FAQ_MIN_SIMILARITY = 0.55
 _EDGE_WORDS = "的了和与及等在是为"
 _QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,12})[”\"」』’']")
 _COMPETITION_NAME = re.compile(r"数据要素\s*[×xX*✕✖乘]")
+
+
+_SHIPPED = object()  # the intent model shipped in knowledge/data
+_FINAL_NOTES = ("empty", "quoted", "how_to_ask")
+SPECIFIC_SHARE = 0.3  # a phrase in at most this share of problems is content, not a question word
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    problem: str | None
+    track: str | None
+    theme: tuple[str, ...]
+    terms: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -102,11 +117,13 @@ class Matcher:
         catalogue: Catalogue,
         faq: Iterable[FaqEntry] = (),
         vocabulary: Vocabulary | None = None,
+        intent_model: IntentModel | None | object = _SHIPPED,
     ) -> None:
         self.catalogue = catalogue
         self.vocabulary = vocabulary or derive(catalogue)
         self._name_sounds = self.vocabulary.name_sounds
         self._glossary = {**GLOSSARY, **self.vocabulary.glossary}
+        self.intent_model = IntentModel.load() if intent_model is _SHIPPED else intent_model
         self.problems = {p.id: p for p in catalogue.problems}
         self.track_ids = [t.id for t in catalogue.tracks]
         self._build_catalogue_index(catalogue.problems)
@@ -235,11 +252,109 @@ class Matcher:
 
     # --- matching ---------------------------------------------------------------------------
 
-    def match(self, text: str) -> Answer:
-        """Read a question and decide what answers it."""
-        q = text.strip()
+    def _norm(self, q: str) -> str:
         # "数据要素×金融服务" is the competition's name for a track, not content.
-        norm = digits_for_numerals(fix_homophones(normalize(_COMPETITION_NAME.sub(" ", q)), self._name_sounds))
+        return digits_for_numerals(
+            fix_homophones(normalize(_COMPETITION_NAME.sub(" ", q)), self._name_sounds)
+        )
+
+    def match(self, text: str) -> Answer:
+        """Read a question and decide what answers it: the rules find references, phrases and
+        candidates; the intent model, where there is one, decides what is asked."""
+        rule = self.match_by_rules(text)
+        if self.intent_model is None or rule.intent == "faq" or rule.note in _FINAL_NOTES:
+            return rule
+        if rule.note.startswith("command:"):
+            return rule
+        signals, candidates = self._signals(rule)
+        intent, _ = self.intent_model.predict(features(signals))
+        if intent == rule.intent:
+            return rule
+        return self._answer_as(intent, rule, candidates) or rule
+
+    def _signals(self, rule: Answer) -> tuple[Signals, _Candidates]:
+        """What the intent model reads, and the answers each intent would give."""
+        q = rule.query
+        norm = self._norm(q)
+        ref = find_reference(norm)
+        ref_kind = ""
+        if ref is not None:
+            ref_kind = "problem" if ref.problem is not None else "track"
+        else:
+            ref = find_track_name(norm, self.vocabulary, strict=False)
+            ref_kind = "name" if ref is not None else ""
+        terms, coverage = self._terms_with_coverage(norm)
+        ranked = self._rank(terms, self.problems)
+        top = ranked[0][1] if ranked else 0.0
+        gap = top - ranked[1][1] if len(ranked) > 1 else top
+        masked = self._masked(norm)
+        signals = Signals(
+            rule.intent,
+            rule.note,
+            masked,
+            coverage,
+            top,
+            gap,
+            len(terms),
+            ref_kind,
+            masked.count("Ⓟ"),
+        )
+        problem = track = None
+        if ref is not None and str(ref.track) in self.track_ids:
+            track = str(ref.track)
+            if ref.problem is not None:
+                in_track = self.catalogue.problems_of(track)
+                number = len(in_track) + 1 + ref.problem if ref.problem < 0 else ref.problem
+                if f"{track}-{number}" in self.problems:
+                    problem = f"{track}-{number}"
+        if problem is None and rule.intent in ("problem", "search") and rule.ids:
+            problem = rule.ids[0]
+        if problem is None and ranked and top >= 0.34:
+            problem = ranked[0][0]
+        if track is None and rule.intent == "track" and rule.ids:
+            track = rule.ids[0]
+        if track is None and problem is not None:
+            track = self.problems[problem].track_id
+        if rule.intent == "search":
+            theme = rule.ids
+        else:
+            theme = tuple(pid for pid, score in ranked if score >= max(0.34, top * 0.5))
+        return signals, _Candidates(problem, track, theme, tuple(t.text for t in terms))
+
+    def _answer_as(self, intent: str, rule: Answer, c: _Candidates) -> Answer | None:
+        """The answer of the intent the model chose, when the question has what it needs."""
+        q = rule.query
+        if intent in ("escalate", "help", "tracks"):
+            return Answer(q, intent, note="model")
+        if intent == "problem" and c.problem is not None:
+            return Answer(q, "problem", (c.problem,), rule.score, note="model", terms=c.terms)
+        if intent == "track" and c.track is not None:
+            return Answer(q, "track", (c.track,), 1.0, note="model")
+        if intent == "search" and len(c.theme) > 1:
+            return Answer(q, "search", c.theme, rule.score, note="model", terms=c.terms)
+        return None
+
+    def _masked(self, norm: str) -> str:
+        """The question with references as Ⓟ/Ⓣ and catalogue-specific phrases as Ⓒ: the words
+        that say what is asked, the same for any catalogue."""
+        runs = _squash(mask_references(norm, self.vocabulary)).split()
+        out = []
+        specific = max(2, int(self._n * SPECIFIC_SHARE))
+        for run in runs:
+            position, pieces = 0, []
+            for start, end, term in self._segment(run):
+                pieces.append(run[position:start])
+                is_specific = term is not None and len(term.docs) <= specific
+                pieces.append("Ⓒ" if is_specific else run[start:end])
+                position = end
+            pieces.append(run[position:])
+            out.append("".join(pieces))
+        return " ".join(out)
+
+    def match_by_rules(self, text: str) -> Answer:
+        """What the hand-written rules make of a question (the model's first opinion)."""
+        q = text.strip()
+        norm = self._norm(q)
         squashed = _squash(norm)
         if not squashed:
             return Answer(q, "help", note="empty")
@@ -537,7 +652,7 @@ class Matcher:
     def guesses(self, text: str, k: int = 3) -> list[str]:
         """The problems a question is most likely about, even one that must be escalated
         ("3-4 有数据集吗" → 3-4): for the organizers, never as an answer."""
-        norm = digits_for_numerals(fix_homophones(normalize(text), self._name_sounds))
+        norm = self._norm(text)
         ref = find_reference(norm)
         if ref is not None and ref.problem not in (None, -1):
             pid = f"{ref.track}-{ref.problem}"

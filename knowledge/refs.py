@@ -216,3 +216,18 @@ _EN_PHRASES = re.compile(
 
 def _longer(a: Reference, b: Reference) -> bool:
     return (a.span[1] - a.span[0]) > (b.span[1] - b.span[0])
+
+
+def mask_references(text: str, vocabulary: Vocabulary) -> str:
+    """Normalized text with every reference replaced by a symbol: Ⓟ for a problem (3-4,
+    赛道三赛题4), Ⓣ for a track by number or by name. What is left says what is asked."""
+    for pattern in (_PROBLEM_REVERSED, _FIRST_LAST_OF, *_PROBLEM_PATTERNS):
+        text = pattern.sub(" Ⓟ ", text)
+    for pattern in _TRACK_PATTERNS:
+        text = pattern.sub(" Ⓣ ", text)
+    names = [a for aliases in vocabulary.track_aliases.values() for a in aliases if len(a) >= 2]
+    names += [a for aliases in vocabulary.track_aliases_en.values() for a in aliases]
+    for name in sorted(names, key=len, reverse=True):
+        pattern = rf"\b{re.escape(name)}\b" if name.isascii() else re.escape(name)
+        text = re.sub(pattern, " Ⓣ ", text)
+    return text
