@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from knowledge.catalogue import Catalogue, Problem
+from knowledge.intent import IntentModel, Signals, features
 from knowledge.lexicon import (
     ASK_KINDS,
     DATA_ACCESS_PATTERN,
@@ -28,7 +29,6 @@ from knowledge.lexicon import (
     TRACKS_CUES_EN,
     TRACKS_PATTERN,
 )
-from knowledge.intent import IntentModel, Signals, features
 from knowledge.normalize import is_cjk, normalize, pinyin_of
 from knowledge.refs import (
     Reference,
@@ -51,8 +51,9 @@ _QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,12})[”\"」』�
 _COMPETITION_NAME = re.compile(r"数据要素\s*[×xX*✕✖乘]")
 
 
+_PINYIN_WORDS = re.compile(r"(?<![a-z])sai\s?(dao|ti)(?![a-z])")  # sai dao typed for 赛道
 _SHIPPED = object()  # the intent model shipped in knowledge/data
-_FINAL_NOTES = ("empty", "quoted", "how_to_ask")
+_FINAL_NOTES = ("empty", "quoted", "how_to_ask", "no_problem", "no_track", "command")
 SPECIFIC_SHARE = 0.3  # a phrase in at most this share of problems is content, not a question word
 
 
@@ -117,7 +118,7 @@ class Matcher:
         catalogue: Catalogue,
         faq: Iterable[FaqEntry] = (),
         vocabulary: Vocabulary | None = None,
-        intent_model: IntentModel | None | object = _SHIPPED,
+        intent_model: IntentModel | object | None = _SHIPPED,
     ) -> None:
         self.catalogue = catalogue
         self.vocabulary = vocabulary or derive(catalogue)
@@ -254,17 +255,18 @@ class Matcher:
 
     def _norm(self, q: str) -> str:
         # "数据要素×金融服务" is the competition's name for a track, not content.
-        return digits_for_numerals(
-            fix_homophones(normalize(_COMPETITION_NAME.sub(" ", q)), self._name_sounds)
-        )
+        norm = normalize(_COMPETITION_NAME.sub(" ", q))
+        norm = _PINYIN_WORDS.sub(lambda m: "赛道" if m[1] == "dao" else "赛题", norm)
+        return digits_for_numerals(fix_homophones(norm, self._name_sounds))
 
     def match(self, text: str) -> Answer:
         """Read a question and decide what answers it: the rules find references, phrases and
         candidates; the intent model, where there is one, decides what is asked."""
         rule = self.match_by_rules(text)
-        if self.intent_model is None or rule.intent == "faq" or rule.note in _FINAL_NOTES:
+        # FAQ answers, commands and exact numbers that name nothing are not for the model.
+        if self.intent_model is None or rule.intent == "faq":
             return rule
-        if rule.note.startswith("command:"):
+        if rule.note.split(":")[0] in _FINAL_NOTES:
             return rule
         signals, candidates = self._signals(rule)
         intent, _ = self.intent_model.predict(features(signals))
@@ -300,8 +302,8 @@ class Matcher:
             masked.count("Ⓟ"),
         )
         problem = track = None
-        if ref is not None and str(ref.track) in self.track_ids:
-            track = str(ref.track)
+        if ref is not None and self._track_of(ref) in self.track_ids:
+            track = self._track_of(ref)
             if ref.problem is not None:
                 in_track = self.catalogue.problems_of(track)
                 number = len(in_track) + 1 + ref.problem if ref.problem < 0 else ref.problem
@@ -321,6 +323,12 @@ class Matcher:
             theme = tuple(pid for pid, score in ranked if score >= max(0.34, top * 0.5))
         return signals, _Candidates(problem, track, theme, tuple(t.text for t in terms))
 
+    def _track_of(self, ref: Reference) -> str:
+        """The id of the track a reference names (-1: the last one)."""
+        if ref.track is not None and ref.track < 0 and len(self.track_ids) >= -ref.track:
+            return self.track_ids[ref.track]
+        return str(ref.track)
+
     def _answer_as(self, intent: str, rule: Answer, c: _Candidates) -> Answer | None:
         """The answer of the intent the model chose, when the question has what it needs."""
         q = rule.query
@@ -337,7 +345,8 @@ class Matcher:
     def _masked(self, norm: str) -> str:
         """The question with references as Ⓟ/Ⓣ and catalogue-specific phrases as Ⓒ: the words
         that say what is asked, the same for any catalogue."""
-        runs = _squash(mask_references(norm, self.vocabulary)).split()
+        norm = self._glossary_en_re.sub(" Ⓒ ", mask_references(norm, self.vocabulary))
+        runs = _squash(norm).split()
         out = []
         specific = max(2, int(self._n * SPECIFIC_SHARE))
         for run in runs:
@@ -377,7 +386,9 @@ class Matcher:
 
         ref = find_reference(norm)
         if ref is None:
-            ref = find_track_name(norm, self.vocabulary, strict=True) or find_track_name(norm, self.vocabulary, strict=False)
+            ref = find_track_name(norm, self.vocabulary, strict=True) or find_track_name(
+                norm, self.vocabulary, strict=False
+            )
             if ref is not None and ref.problem is None:
                 # A bare short name with more words (工业 … 供应链那题) is a hint to look in
                 # that track first, not a request for the track.
@@ -459,7 +470,7 @@ class Matcher:
         return mask
 
     def _by_reference(self, q: str, norm: str, ref: Reference) -> Answer | None:
-        track_id = str(ref.track)
+        track_id = self._track_of(ref)
         if track_id not in self.track_ids:
             return Answer(q, "tracks", score=1.0, note=f"no_track:{ref.track}")
         in_track = {p.id: p for p in self.catalogue.problems_of(track_id)}

@@ -114,8 +114,10 @@ _TRACK_PATTERNS = [
 _NTH_AFTER_NAME = re.compile(
     r"^\s*(?:赛道|方向|领域|板块)?\s*\D{0,3}?(?:(?<!倒数)第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题)"
     r"|(\d+)\s*号\s*(?:赛题|题)|赛题\s*(\d+)|(?<!\d[道个])题\s*(\d+)"
-    r"|(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题)"
-    r"|倒数\s*第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题))"
+    r"|(最后|末)(?:\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题)|\s*(?:一|1)\s*道)"
+    r"|倒数\s*第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题)"
+    # 四赛道2题 (not 2道题, a count), and a bare number after a name: 文旅1, 工业制造 3.
+    r"|(?<![\d第])(\d+)\s*(?:赛题|题)(?![目材])|^\s*(\d{1,2})(?![\d个道条号项年月日%.a-z]))"
 )
 _LAST_CN = re.compile(r"(最后|末)\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题)")
 
@@ -125,16 +127,38 @@ _FIRST_LAST_OF = re.compile(
 )
 
 
+# 最后一个赛道: the last track (track -1).
+_LAST_TRACK = re.compile(r"(?:最后|末)\s*(?:一|1)?\s*(?:个|条)\s*赛道|\blast\s+track\b")
+# A reference someone sets aside (不是4-1，是4-2; 除了3-4): not what they ask about.
+_SET_ASIDE = re.compile(r"(?:不是|除了|除去|不要|不看|\bnot|\bexcept)\s*$")
+
+
+def _asked_problem(text: str) -> re.Match[str] | None:
+    """Of several problem references, the one asked about: the last one not set aside
+    (2-1看过了，2-2呢 → 2-2; 不是4-1，是4-2 → 4-2)."""
+    found: list[re.Match[str]] = []
+    for pattern in _PROBLEM_PATTERNS:
+        for m in pattern.finditer(text):
+            if not any(m.start() < f.end() and f.start() < m.end() for f in found):
+                found.append(m)
+    if not found:
+        return None
+    found.sort(key=lambda m: m.start())
+    kept = [m for m in found if not _SET_ASIDE.search(text[max(0, m.start() - 4) : m.start()])]
+    return (kept or found)[-1]
+
+
 def find_reference(text: str) -> Reference | None:
-    """The first numeric reference in normalized text (digits already converted)."""
+    """The numeric reference a question asks about, in normalized text (digits converted)."""
     m = _PROBLEM_REVERSED.search(text)
     if m:
         return Reference(int(m.group(2)), int(m.group(1)), m.span())
     if m := _FIRST_LAST_OF.search(text):
         return Reference(int(m.group(2)), 1 if m.group(1) == "first" else -1, m.span())
-    for pattern in _PROBLEM_PATTERNS:
-        if m := pattern.search(text):
-            return Reference(int(m.group(1)), int(m.group(2)), m.span())
+    if m := _asked_problem(text):
+        return Reference(int(m.group(1)), int(m.group(2)), m.span())
+    if m := _LAST_TRACK.search(text):
+        return Reference(-1, _last_or_nth(text[m.end() :]), m.span())
     for pattern in _TRACK_PATTERNS:
         if m := pattern.search(text):
             track = int(m.group(1))
@@ -154,7 +178,7 @@ def _last_or_nth(rest: str) -> int | None:
             return -1
         if m.group(6):
             return -int(m.group(6))
-        return int(next(g for g in m.groups()[:4] if g))
+        return int(next(g for g in (*m.groups()[:4], *m.groups()[6:]) if g))
     if _LAST_CN.search(rest[:8]) or re.search(r"\blast\s+(?:problem|question|one)", rest):
         return -1
     if re.search(r"\bfirst\s+(?:problem|question|one)", rest):
@@ -168,7 +192,7 @@ def find_track_name(text: str, vocabulary: Vocabulary, *, strict: bool) -> Refer
     best: Reference | None = None
     for track_id, aliases in vocabulary.track_aliases.items():
         for i, alias in enumerate(aliases):
-            pattern = rf"\b{re.escape(alias)}\b" if alias.isascii() else re.escape(alias)
+            pattern = _ascii_word(alias) if alias.isascii() else re.escape(alias)
             for m in re.finditer(pattern, text):
                 after = text[m.end() :]
                 marked = bool(
@@ -228,6 +252,11 @@ def mask_references(text: str, vocabulary: Vocabulary) -> str:
     names = [a for aliases in vocabulary.track_aliases.values() for a in aliases if len(a) >= 2]
     names += [a for aliases in vocabulary.track_aliases_en.values() for a in aliases]
     for name in sorted(names, key=len, reverse=True):
-        pattern = rf"\b{re.escape(name)}\b" if name.isascii() else re.escape(name)
+        pattern = _ascii_word(name) if name.isascii() else re.escape(name)
         text = re.sub(pattern, " Ⓣ ", text)
     return text
+
+
+def _ascii_word(word: str) -> str:
+    """A Latin word as a whole word, also next to Chinese characters (jtys赛道)."""
+    return rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])"

@@ -103,7 +103,9 @@ def cross_validate(rows: list[list[str]], labels: list[str], folds: int = 5) -> 
     right = 0
     for k in range(folds):
         test = set(order[k::folds])
-        model = fit([rows[i] for i in order if i not in test], [labels[i] for i in order if i not in test])
+        model = fit(
+            [rows[i] for i in order if i not in test], [labels[i] for i in order if i not in test]
+        )
         right += sum(model.predict(rows[i])[0] == labels[i] for i in test)
     return right / len(rows)
 

@@ -542,15 +542,16 @@ def test_match_escalates_even_when_naming_a_problem_or_greeting(
         "python怎么安装",
         "今天天气怎么样",
         ("湖北有什么好吃的"),
-        pytest.param(
-            "帮我写个作业",
-            marks=xfail("作业 is a catalogue word (农事作业) and covers two of three characters"),
-        ),
+        "帮我写个作业",
     ],
 )
-def test_match_off_topic_chat_escalates(matcher: Matcher, question: str) -> None:
+def test_match_off_topic_chat_is_never_answered_from_the_catalogue(
+    matcher: Matcher, question: str
+) -> None:
+    # Small talk may get the help text or the offer to ask the organizers; never a problem.
     answer = matcher.match(question)
-    assert (answer.intent, answer.ids) == ("escalate", ())
+    assert answer.intent in ("escalate", "help")
+    assert answer.ids == ()
 
 
 @pytest.mark.parametrize(
