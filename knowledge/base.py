@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from knowledge.catalogue import Catalogue, load_seed, seed_path_from_env
+from knowledge.followup import resolve
 from knowledge.matcher import Answer, Matcher
 from knowledge.render import render_answer
 from knowledge.store import FaqEntry, LoadReport, Store
@@ -28,8 +30,12 @@ class KnowledgeBase:
         self.faq = {e.id: e for e in self.store.faq_entries()}
         self.matcher.set_faq(self.faq.values())
 
-    def ask(self, question: str) -> Answer:
-        return self.matcher.match(question)
+    def ask(self, question: str, shown: str | None = None) -> Answer:
+        """What answers a question; shown is what the chat last showed ("3-4", "3"), so a
+        follow-up (这道题…, 下一题) is read against it."""
+        resolved = resolve(question, shown, self.catalogue)
+        answer = self.matcher.match(resolved)
+        return replace(answer, query=question) if resolved != question else answer
 
     def similar_faq(self, question: str, limit: int = 3) -> list[FaqEntry]:
         return self.matcher.similar_faq(question, limit)
