@@ -8,13 +8,13 @@ STAMP := $(VENV)/.installed
 BROWSER := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
 	/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 
-.PHONY: run test eval bench lint soak clean screenshot
+.PHONY: run test eval bench lint soak clean screenshot train
 
 # Reinstall only when pyproject.toml changes.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,dev]'
+	$(BIN)/python -m pip install -q -e '.[test,dev,train]'
 	@touch $(STAMP)
 
 # Installed only when missing (CI runs as root on Debian).
@@ -29,9 +29,16 @@ run: $(STAMP)
 test: $(STAMP) $(BROWSER)
 	$(BIN)/python -m pytest
 
-# Accuracy on the development questions; `make eval ARGS=-v` lists the misses.
+# Accuracy on the development questions and on the FAQ test set; `make eval ARGS=-v` lists
+# the misses.
 eval: $(STAMP)
 	$(BIN)/contest-bot eval $(ARGS)
+	$(BIN)/contest-bot eval-faq tests/data/faq/faqtest_entries.jsonl \
+		tests/data/faq/faqtest_questions.jsonl $(ARGS)
+
+# Retrain the intent model and the FAQ acceptor (knowledge/data/) from training/.
+train: $(STAMP)
+	$(BIN)/python -m knowledge.train
 
 # Retake docs/sandbox.png, the README's picture of the sandbox page.
 screenshot: $(STAMP) $(BROWSER)

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -15,7 +16,7 @@ import yaml
 
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
-from knowledge.evaluation import evaluate, read_cases
+from knowledge.evaluation import evaluate, evaluate_faq, read_cases, read_faq_set
 from knowledge.matcher import Answer
 from knowledge.render import render_problem, render_track, render_tracks, to_plain
 from knowledge.store import EXPORTS, Export, Store, db_path_from_env
@@ -101,6 +102,26 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     kb = open_knowledge()
     report = evaluate(read_cases(Path(args.file)), kb.ask)
+    out.write("\n".join(report.lines(verbose=args.verbose)) + "\n")
+    return 0
+
+
+def cmd_eval_faq(args: argparse.Namespace, out: TextIO) -> int:
+    """Score an FAQ set: its entries saved in a fresh in-memory store, its questions asked."""
+    entries, cases = read_faq_set(Path(args.entries), Path(args.questions))
+    kb = KnowledgeBase(Store(":memory:"))
+    label = {kb.store.add_faq(question, answer).id: eid for eid, question, answer in entries}
+    kb.refresh_faq()
+
+    def ask(question: str) -> Answer:
+        answer = kb.ask(question)
+        if answer.intent != "faq":
+            return answer
+        return replace(answer, ids=(f"faq:{label[int(answer.ids[0].removeprefix('faq:'))]}",))
+
+    report = evaluate_faq(cases, ask, lambda q: [label[e.id] for e in kb.similar_faq(q)])
+    ranking = "sentence embeddings" if kb.matcher.faq_index.matrix is not None else "words"
+    out.write(f"FAQ set: {len(entries)} entries, {len(cases)} questions; ranking by {ranking}\n")
     out.write("\n".join(report.lines(verbose=args.verbose)) + "\n")
     return 0
 
@@ -247,11 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="score a labelled question set")
     ev.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_SET))
     ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    ef = sub.add_parser("eval-faq", help="score an FAQ set (entries and labelled questions)")
+    ef.add_argument("entries")
+    ef.add_argument("questions")
+    ef.add_argument("-v", "--verbose", action="store_true", help="list the misses")
     return parser
 
 
 COMMANDS = {
     "run": cmd_run,
+    "eval-faq": cmd_eval_faq,
     "chat": cmd_chat,
     "ask": cmd_ask,
     "tracks": cmd_tracks,

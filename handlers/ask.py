@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -13,8 +14,10 @@ from bot.services import services
 from handlers import tickets
 from handlers.common import (
     home_keyboard,
+    last_shown,
     nav_row,
     problem_button,
+    remember_shown,
     reply_html,
     track_keyboard,
     user_lang,
@@ -59,7 +62,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if question is None:
         return
     question = question[:MAX_QUESTION]
-    answer = svc.kb.ask(question)
+    # A follow-up (这道题…, 下一题) is read against what this chat was shown last.
+    # Off the event loop: reading a question may embed it (milliseconds of CPU).
+    answer = await asyncio.to_thread(svc.kb.ask, question, last_shown(update, context))
     logged = svc.store.log_question(
         user.id, message.chat.id, question, answer.intent, list(answer.ids), answer.score,
         message_id=message.message_id,
@@ -68,6 +73,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if answer.intent == "escalate":
         await tickets.offer_escalation(update, context, logged, lang)
         return
+    if answer.intent in ("problem", "track") and answer.ids:
+        remember_shown(update, context, answer.ids[0])
     markup = answer_keyboard(context, answer, lang, logged.id)
     await reply_html(message, svc.kb.reply(answer, lang), markup)
 

@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.services import services
 from knowledge.catalogue import Catalogue, Problem, Track
 from knowledge.render import lang_of, split_html, track_label
 
@@ -47,6 +48,25 @@ def user_lang(update: Update) -> str:
 
 def label(lang: str, key: str) -> str:
     return LABELS.get(lang, LABELS["zh"])[key]
+
+
+def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: str) -> None:
+    """Note the problem ("3-4") or track ("3") this chat now shows, for follow-ups (下一题).
+
+    Called before the reply is sent: updates are handled concurrently, and a follow-up typed
+    as soon as the reply appears must find it."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None:
+        # In a group each member has their own thread of questions.
+        services(context).store.remember_shown(chat.id, shown, user.id if user else None)
+
+
+def last_shown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """What this chat (in a group: this member) was last shown, if recently enough."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return None
+    return services(context).store.last_shown(chat.id, user_id=user.id if user else None)
 
 
 def track_button(track: Track, lang: str, prefix: str = "") -> InlineKeyboardButton:

@@ -20,6 +20,7 @@ from handlers.common import (
     label,
     nav_row,
     problem_button,
+    remember_shown,
     reply_html,
     track_button,
     track_keyboard,
@@ -61,12 +62,14 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if m := re.fullmatch(r"p(\d+)-(\d+)", payload):
         problem = catalogue.problem(f"{m.group(1)}-{m.group(2)}")
         if problem is not None:
+            remember_shown(update, context, problem.id)
             text = render_problem(catalogue, problem, lang)
             await reply_html(message, text, problem_keyboard(context, problem, lang))
             return
     if m := re.fullmatch(r"t(\d+)", payload):
         track = catalogue.track(m.group(1))
         if track is not None:
+            remember_shown(update, context, track.id)
             text = render_track(catalogue, track, lang)
             await reply_html(message, text, track_keyboard(catalogue, track, lang))
             return
@@ -98,10 +101,13 @@ async def navigate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    page = menu_page(context, query.data or "", user_lang(update))
+    data = query.data or ""
+    page = menu_page(context, data, user_lang(update))
     if page is None:
         await expired(update, context)
         return
+    if data.startswith(("t:", "p:")):
+        remember_shown(update, context, data[2:])  # menu_page found it: a track or a problem
     await acknowledge(query)
     await edit_or_send(update, context, *page)
 

@@ -87,3 +87,78 @@ def evaluate(cases: Iterable[Case], ask: Callable[[str], Answer]) -> Report:
             if case.intent == "escalate" and answer.intent != "escalate":
                 report.escalations_answered += 1
     return report
+
+
+@dataclass(frozen=True)
+class FaqCase:
+    q: str
+    kind: str  # rewording, near_miss, catalogue
+    faq: str | None  # the entry a rewording rewords ("F07"); the one a near-miss is near
+    intent: str = ""
+
+
+@dataclass
+class FaqReport:
+    total: Counter[str] = field(default_factory=Counter)
+    right: Counter[str] = field(default_factory=Counter)
+    wrong: Counter[str] = field(default_factory=Counter)  # answered with an entry that is wrong
+    offered: int = 0  # rewordings not answered whose entry was offered as related
+    misses: list[tuple[FaqCase, str]] = field(default_factory=list)
+
+    def lines(self, verbose: bool = False) -> list[str]:
+        rew, near, cat = (self.total[k] for k in ("rewording", "near_miss", "catalogue"))
+        must_not = rew + near + cat  # every question has an entry that must not answer it
+        wrong = sum(self.wrong.values())
+        out = [
+            f"rewordings recognised   {self.right['rewording']:>4}/{rew} "
+            f"{self.right['rewording'] / max(1, rew):.1%}",
+            f"  not answered, offered {self.offered:>4}/{rew - self.right['rewording']}",
+            f"near-misses declined    {self.right['near_miss']:>4}/{near}",
+            f"catalogue kept          {self.right['catalogue']:>4}/{cat}",
+            f"wrong-entry answers     {wrong:>4}/{must_not} "
+            f"({self.wrong['rewording']} rewordings, {self.wrong['near_miss']} near-misses, "
+            f"{self.wrong['catalogue']} catalogue) = {wrong / max(1, must_not):.1%}",
+        ]
+        if verbose:
+            out += [f"MISS {c.kind} {c.faq} {c.q!r}: got {got}" for c, got in self.misses]
+        return out
+
+
+def read_faq_set(
+    entries: Path, questions: Path
+) -> tuple[list[tuple[str, str, str]], list[FaqCase]]:
+    """An FAQ question set: entries (id, question, answer) and labelled questions."""
+    rows = [json.loads(x) for x in entries.read_text(encoding="utf-8").splitlines() if x.strip()]
+    cases = []
+    for line in questions.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            ref = row.get("faq") or row.get("near")
+            cases.append(FaqCase(row["q"], row["kind"], ref, row.get("intent", "")))
+    return [(r["id"], r["q"], r["a"]) for r in rows], cases
+
+
+def evaluate_faq(
+    cases: Iterable[FaqCase],
+    ask: Callable[[str], Answer],
+    similar: Callable[[str], list[str]],
+) -> FaqReport:
+    """ask answers with ids "faq:<entry id>"; similar lists the entry ids offered as related."""
+    report = FaqReport()
+    for case in cases:
+        answer = ask(case.q)
+        got = answer.ids[0].removeprefix("faq:") if answer.intent == "faq" else ""
+        report.total[case.kind] += 1
+        if case.kind == "rewording" and got == case.faq:
+            report.right[case.kind] += 1
+            continue
+        declined = case.kind == "near_miss" or answer.intent == case.intent
+        if case.kind != "rewording" and not got and declined:
+            report.right[case.kind] += 1
+            continue
+        if got:
+            report.wrong[case.kind] += 1
+        elif case.kind == "rewording" and case.faq in similar(case.q):
+            report.offered += 1
+        report.misses.append((case, f"{answer.intent} {list(answer.ids)}"))
+    return report

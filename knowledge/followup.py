@@ -32,7 +32,8 @@ def resolve(text: str, shown: str | None, catalogue: Catalogue) -> str:
     if catalogue.track(track_id) is None:
         return text
     if problem is not None:
-        step = 1 if _NEXT.search(norm) else -1 if _PREVIOUS.search(norm) else 0
+        plain = normalize(text)  # 下一题 before its 一 becomes a digit
+        step = 1 if _NEXT.search(plain) else -1 if _PREVIOUS.search(plain) else 0
         if step:
             neighbour = catalogue.problem(f"{track_id}-{problem.number + step}")
             # Nothing else is asked: the neighbour itself (or its track past either end).

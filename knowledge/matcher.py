@@ -7,15 +7,16 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from knowledge.catalogue import Catalogue, Problem
+from knowledge.embed import Embedder, load_embedder
+from knowledge.faqmatch import FaqIndex
 from knowledge.intent import IntentModel, Signals, features
 from knowledge.lexicon import (
-    ASK_KINDS,
     DATA_ACCESS_PATTERN,
     ESCALATE_CUES,
     ESCALATE_CUES_EN,
-    EXCLUSIVE_WORDS,
     FILLER,
     GLOSSARY,
     HELP_CUES,
@@ -45,7 +46,6 @@ INTENTS = ("tracks", "track", "problem", "search", "help", "escalate", "faq")
 
 MAX_TERM = 12  # longest catalogue phrase looked up as one term
 MIN_QUERY_COVERAGE = 0.5  # share of a question's content the catalogue must explain
-FAQ_MIN_SIMILARITY = 0.55
 _EDGE_WORDS = "的了和与及等在是为"
 _QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,12})[”\"」』’']")
 _COMPETITION_NAME = re.compile(r"数据要素\s*[×xX*✕✖乘]")
@@ -78,32 +78,6 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class _Features:
-    grams: frozenset[str]
-    cues: frozenset[str]
-    topics: frozenset[str]
-    numbers: tuple[str, ...]
-    exclusive: frozenset[str]  # 初赛, 复赛 …: two questions naming different ones differ
-    asks: frozenset[str]  # when, where, how much …: what the question wants to know
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
-
-
-def _similarity(a: _Features, b: _Features) -> float:
-    """How alike two questions are, 0..1: their words, and what they ask about (报名 vs 初赛)."""
-    if a.exclusive - b.exclusive and b.exclusive - a.exclusive:
-        return 0.0  # each names something the other does not: 初赛 against 复赛
-    if a.asks and b.asks and not a.asks & b.asks:
-        return 0.0  # 决赛什么时候举办 is not 决赛在哪里举办
-    dice = 2 * len(a.grams & b.grams) / max(1, len(a.grams) + len(b.grams))
-    if not (a.cues or b.cues):
-        return dice
-    return 0.45 * dice + 0.35 * _jaccard(a.cues, b.cues) + 0.2 * _jaccard(a.topics, b.topics)
-
-
-@dataclass(frozen=True)
 class _Term:
     text: str  # the catalogue's spelling
     weight: float
@@ -119,12 +93,20 @@ class Matcher:
         faq: Iterable[FaqEntry] = (),
         vocabulary: Vocabulary | None = None,
         intent_model: IntentModel | object | None = _SHIPPED,
+        embedder: Embedder | object | None = _SHIPPED,
     ) -> None:
         self.catalogue = catalogue
         self.vocabulary = vocabulary or derive(catalogue)
         self._name_sounds = self.vocabulary.name_sounds
         self._glossary = {**GLOSSARY, **self.vocabulary.glossary}
-        self.intent_model = IntentModel.load() if intent_model is _SHIPPED else intent_model
+        self.intent_model: IntentModel | None = (
+            IntentModel.load()
+            if intent_model is _SHIPPED
+            else cast(IntentModel | None, intent_model)
+        )
+        self._embedder: Embedder | None = (
+            load_embedder() if embedder is _SHIPPED else cast(Embedder | None, embedder)
+        )
         self.problems = {p.id: p for p in catalogue.problems}
         self.track_ids = [t.id for t in catalogue.tracks]
         self._build_catalogue_index(catalogue.problems)
@@ -194,62 +176,13 @@ class Matcher:
         self._cue_topic = {c: topic for topic, cues in self._escalate_cues.items() for c in cues}
         self._cue_re = re.compile(f"(?=({_alternation(self._cue_topic).pattern}))")
 
-    def set_faq(self, entries: Iterable[FaqEntry]) -> None:
-        """Replace the FAQ index (organizers added, edited or deleted an entry)."""
+    def set_faq(self, entries: Iterable[FaqEntry], vectors: dict[int, Any] | None = None) -> None:
+        """Replace the FAQ index (organizers added, edited or deleted an entry); vectors are
+        the entries' stored embeddings, so only new questions are embedded."""
         self._faq = {e.id: e for e in entries}
-        self._faq_ids = list(self._faq)
-        cache = getattr(self, "_feature_cache", {})
-        self._feature_cache = {
-            e.question: cache.get(e.question) or self._features(e.question)
-            for e in self._faq.values()
-        }
-        self._faq_features = [self._feature_cache[e.question] for e in self._faq.values()]
-        index: dict[str, list[int]] = defaultdict(list)
-        for i, features in enumerate(self._faq_features):
-            for key in features.grams | features.cues:
-                index[key].append(i)
-        self._faq_index = dict(index)
-
-    def _features(self, text: str) -> _Features:
-        """What FAQ matching compares: content character pairs, cue words, topics, numbers."""
-        norm = digits_for_numerals(normalize(text))
-        squashed = _squash(norm)
-        cues = {
-            (cue, topic)
-            for topic, topic_cues in self._escalate_cues.items()
-            for cue in topic_cues
-            if cue in squashed
-        }
-        cues |= {
-            (cue, topic)
-            for topic, topic_cues in ESCALATE_CUES_EN.items()
-            for cue in topic_cues
-            if re.search(rf"\b{re.escape(cue.strip())}", norm)
-        }
-        grams = {w[i : i + 2] for w in _content(norm).split() for i in range(len(w) - 1)}
-        exclusive = frozenset(w for w in EXCLUSIVE_WORDS if w in squashed)
-        asks = frozenset(
-            kind for kind, words in ASK_KINDS.items() if any(w in squashed for w in words)
+        self.faq_index = FaqIndex(
+            ((e.id, e.question) for e in self._faq.values()), self._embedder, vectors
         )
-        return _Features(
-            frozenset(grams),
-            frozenset(c for c, _ in cues),
-            frozenset(t for _, t in cues),
-            tuple(re.findall(r"\d+", norm)),
-            exclusive,
-            asks,
-        )
-
-    def _faq_candidates(self, features: _Features, limit: int) -> list[tuple[float, int]]:
-        """FAQ entries sharing words with the question, scored, best first."""
-        shared: dict[int, int] = defaultdict(int)
-        for key in features.grams | features.cues:
-            for i in self._faq_index.get(key, ()):
-                shared[i] += 1
-        best = sorted(shared, key=lambda i: -shared[i])[: limit * 10]
-        scored = [(_similarity(features, self._faq_features[i]), i) for i in best]
-        scored.sort(key=lambda pair: -pair[0])
-        return scored[:limit]
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -262,11 +195,16 @@ class Matcher:
     def match(self, text: str) -> Answer:
         """Read a question and decide what answers it: the rules find references, phrases and
         candidates; the intent model, where there is one, decides what is asked."""
-        rule = self.match_by_rules(text)
-        # FAQ answers, commands and exact numbers that name nothing are not for the model.
-        if self.intent_model is None or rule.intent == "faq":
-            return rule
-        if rule.note.split(":")[0] in _FINAL_NOTES:
+        answer = self._read(self.match_by_rules(text))
+        if answer.intent == "escalate" and self._faq:
+            # Only the organizers can answer it: perhaps they already have.
+            return self._match_faq(answer.query) or answer
+        return answer
+
+    def _read(self, rule: Answer) -> Answer:
+        """The rules' answer, or the intent model's where it reads the question otherwise."""
+        # Commands and exact numbers that name nothing are not for the model.
+        if self.intent_model is None or rule.note.split(":")[0] in _FINAL_NOTES:
             return rule
         signals, candidates = self._signals(rule)
         intent, _ = self.intent_model.predict(features(signals))
@@ -369,10 +307,6 @@ class Matcher:
             return Answer(q, "help", note="empty")
         if q.startswith("/"):
             return self._command(q)
-
-        faq = self._match_faq(q)
-        if faq is not None:
-            return faq
 
         if re.search(HELP_FIRST_PATTERN, _squash(norm)):
             return Answer(q, "help", score=1.0, note="how_to_ask")
@@ -680,24 +614,17 @@ class Matcher:
 
     # --- FAQ --------------------------------------------------------------------------------
 
-    def similar_faq(self, text: str, limit: int = 3, floor: float = 0.35) -> list[FaqEntry]:
-        """FAQ entries that read like the question, best first (looser than answering)."""
-        features = self._features(text)
-        return [
-            self._faq[self._faq_ids[i]]
-            for score, i in self._faq_candidates(features, limit)
-            if score >= floor
-        ]
+    def similar_faq(self, text: str, limit: int = 3) -> list[FaqEntry]:
+        """FAQ entries that ask what the question asks or close to it, best first: offered as
+        related answers, never as the answer."""
+        return [self._faq[hit.entry_id] for hit in self.faq_index.similar(text, limit)]
 
     def _match_faq(self, q: str) -> Answer | None:
-        if not self._faq_ids:
+        """The organizers' answer to this very question, when there is one and it is sure."""
+        hit = self.faq_index.answer(q)
+        if hit is None:
             return None
-        features = self._features(q)
-        for score, i in self._faq_candidates(features, 5):
-            # 赛道三 and 赛道五 questions read alike; their numbers tell them apart.
-            if score >= FAQ_MIN_SIMILARITY and self._faq_features[i].numbers == features.numbers:
-                return Answer(q, "faq", (f"faq:{self._faq_ids[i]}",), round(score, 3))
-        return None
+        return Answer(q, "faq", (f"faq:{hit.entry_id}",), round(hit.score, 3))
 
 
 # --- helpers ------------------------------------------------------------------------------------

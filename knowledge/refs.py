@@ -252,8 +252,7 @@ def mask_references(text: str, vocabulary: Vocabulary) -> str:
     names = [a for aliases in vocabulary.track_aliases.values() for a in aliases if len(a) >= 2]
     names += [a for aliases in vocabulary.track_aliases_en.values() for a in aliases]
     for name in sorted(names, key=len, reverse=True):
-        pattern = _ascii_word(name) if name.isascii() else re.escape(name)
-        text = re.sub(pattern, " Ⓣ ", text)
+        text = re.sub(_ascii_word(name) if name.isascii() else re.escape(name), " Ⓣ ", text)
     return text
 
 

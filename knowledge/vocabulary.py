@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -82,7 +83,7 @@ def load_vocabulary(catalogue: Catalogue, seed: Path | None) -> Vocabulary:
         return derived
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
-    def merged(base: dict[str, tuple[str, ...]], extra: object) -> dict[str, tuple[str, ...]]:
+    def merged(base: dict[str, tuple[str, ...]], extra: Any) -> dict[str, tuple[str, ...]]:
         out = dict(base)
         for track_id, names in dict(extra or {}).items():
             out[str(track_id)] = tuple(

@@ -141,21 +141,19 @@ async def test_faq_add_list_and_usage(world: World) -> None:
 
 async def test_faq_edit_rewording_the_question_changes_what_it_answers(world: World) -> None:
     await command(world, f"/faq add {TEAM_FAQ}")
-    (before,) = await world.say("一个团队可以有多少成员")
+    (before,) = await world.say("一支队伍可以有几位指导老师")  # advisers, not members
     assert "赛题目录里没有答案" in before.text
-    edited = await command(world, "/faq edit 1 团队成员最多多少人？ |")
-    assert edited == "已更新 FAQ #1：团队成员最多多少人？"
+    edited = await command(world, "/faq edit 1 指导老师最多几位？ |")
+    assert edited == "已更新 FAQ #1：指导老师最多几位？"
     (entry,) = world.store.faq_entries()
-    assert (entry.question, entry.answer) == ("团队成员最多多少人？", "每队最多 5 人。")
-    (after,) = await world.say("一个团队可以有多少成员")
-    assert after.text == faq_reply(
-        entry.updated_at[:10], "团队成员最多多少人？", "每队最多 5 人。"
-    )
+    assert (entry.question, entry.answer) == ("指导老师最多几位？", "每队最多 5 人。")
+    (after,) = await world.say("一支队伍可以有几位指导老师")
+    assert after.text == faq_reply(entry.updated_at[:10], "指导老师最多几位？", "每队最多 5 人。")
 
     assert await command(world, "/faq edit 1 | 每队 3 到 5 人。") == (
-        "已更新 FAQ #1：团队成员最多多少人？"
+        "已更新 FAQ #1：指导老师最多几位？"
     )
-    (answer_only,) = await world.say("一个团队可以有多少成员")
+    (answer_only,) = await world.say("一支队伍可以有几位指导老师")
     assert answer_only.text.endswith("每队 3 到 5 人。")
     assert await command(world, "/faq edit 99 新问题 | 新答案") == "没有 FAQ #99。"
     assert (await command(world, "/faq edit 1")).startswith("用法：")

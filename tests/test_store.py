@@ -1,4 +1,4 @@
-"""The SQLite store: migrations, catalogue loading, FAQ entries, persistence."""
+"""The SQLite store: migrations, catalogue loading, FAQ entries, chat context, persistence."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import dataclasses
 import functools
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
 from knowledge.catalogue import DEFAULT_SEED, Catalogue, Problem, parse_catalogue
-from knowledge.store import DEFAULT_DB, LoadReport, Store, db_path_from_env
+from knowledge.store import CONTEXT_MINUTES, DEFAULT_DB, LoadReport, Store, db_path_from_env
 from knowledge.store.schema import MIGRATIONS, Migration
 
 SEED_TEXT = DEFAULT_SEED.read_text(encoding="utf-8")
@@ -279,6 +280,75 @@ def test_delete_faq(store: Store) -> None:
 
 def test_faq_entry_missing_returns_none(store: Store) -> None:
     assert store.faq_entry(1) is None
+
+
+# --- chat context --------------------------------------------------------------------------------
+
+SHOWN_AT = datetime(2024, 5, 20, 9, 0, tzinfo=UTC)
+
+
+def test_last_shown_is_what_the_chat_was_shown_last(store: Store) -> None:
+    store.remember_shown(1001, "3", now=SHOWN_AT)
+    store.remember_shown(1001, "3-4", now=SHOWN_AT + timedelta(minutes=1))
+    assert store.last_shown(1001, now=SHOWN_AT + timedelta(minutes=2)) == "3-4"
+    assert store.db["chat_context"].count == 1  # replaced, not piled up
+
+
+def test_last_shown_nothing_for_a_chat_never_shown_anything(store: Store) -> None:
+    store.remember_shown(1001, "3-4", now=SHOWN_AT)
+    assert store.last_shown(1002, now=SHOWN_AT) is None
+
+
+def test_last_shown_expires_after_context_minutes(store: Store) -> None:
+    store.remember_shown(1001, "3-4", now=SHOWN_AT)
+    assert CONTEXT_MINUTES == 30
+    on_the_edge = SHOWN_AT + timedelta(minutes=CONTEXT_MINUTES)
+    assert store.last_shown(1001, now=on_the_edge) == "3-4"
+    assert store.last_shown(1001, now=on_the_edge + timedelta(seconds=1)) is None
+
+
+def test_last_shown_max_age_is_the_callers(store: Store) -> None:
+    store.remember_shown(1001, "5", now=SHOWN_AT)
+    later = SHOWN_AT + timedelta(minutes=10)
+    assert store.last_shown(1001, 5, now=later) is None
+    assert store.last_shown(1001, 15, now=later) == "5"
+
+
+def test_last_shown_a_new_view_starts_the_clock_again(store: Store) -> None:
+    store.remember_shown(1001, "3-4", now=SHOWN_AT)
+    store.remember_shown(1001, "3-4", now=SHOWN_AT + timedelta(minutes=25))
+    assert store.last_shown(1001, now=SHOWN_AT + timedelta(minutes=50)) == "3-4"
+
+
+def test_last_shown_without_now_uses_the_current_time(store: Store) -> None:
+    store.remember_shown(1001, "3-4")
+    assert store.last_shown(1001) == "3-4"
+    store.remember_shown(1001, "3-4", now=datetime.now(UTC) - timedelta(minutes=31))
+    assert store.last_shown(1001) is None
+
+
+def test_last_shown_group_members_each_have_their_own(store: Store) -> None:
+    group = -100777
+    store.remember_shown(group, "3-4", user_id=1001, now=SHOWN_AT)
+    store.remember_shown(group, "5", user_id=2002, now=SHOWN_AT)
+    assert store.last_shown(group, user_id=1001, now=SHOWN_AT) == "3-4"
+    assert store.last_shown(group, user_id=2002, now=SHOWN_AT) == "5"
+    assert store.last_shown(group, user_id=3003, now=SHOWN_AT) is None
+    # 1001's private chat is another conversation.
+    assert store.last_shown(1001, now=SHOWN_AT) is None
+
+
+def test_last_shown_private_chat_is_keyed_by_the_chat(store: Store) -> None:
+    store.remember_shown(1001, "3-4", user_id=1001, now=SHOWN_AT)
+    assert store.last_shown(1001, now=SHOWN_AT) == "3-4"
+
+
+def test_last_shown_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    first = Store(path)
+    first.remember_shown(1001, "3-4")
+    first.close()
+    assert Store(path).last_shown(1001) == "3-4"
 
 
 # --- persistence ---------------------------------------------------------------------------------

@@ -149,11 +149,8 @@ async def test_escalation_offers_faq_and_answered_questions_before_submitting(
     ticket_id, post = await ask_organizers(world, PRIZE, XIAOHONG)
     await reply_in_group(world, post, "一等奖奖金 10 万元。")
 
-    (offer,) = await world.say("决赛地点在哪里")
-    assert "赛题目录里没有答案" in offer.text and "相似问题" in offer.text
-    assert buttons(offer) == [f"📖 {VENUE}", "📨 提交给组委会", "🏠 主页"]
-    await world.press(offer, VENUE)
-    faq = world.last(CONTESTANT.id)
+    # A rewording of an FAQ entry is answered with it, no ticket needed.
+    (faq,) = await world.say("决赛地点在哪里")
     assert faq.text.startswith("组委会答复（") and "决赛在北京举办。" in faq.text
 
     (offer,) = await world.say("一等奖奖金有多少呢")

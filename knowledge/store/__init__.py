@@ -9,6 +9,7 @@ from __future__ import annotations
 from knowledge.store.base import DEFAULT_DB, StoreBase, db_path_from_env, utcnow
 from knowledge.store.broadcasts import Broadcast, BroadcastStore, Delivery
 from knowledge.store.catalogue import CatalogueStore, LoadReport
+from knowledge.store.context import CONTEXT_MINUTES, ContextStore
 from knowledge.store.exports import EXPORTS, Export, ExportStore
 from knowledge.store.faq import FaqEntry, FaqStore
 from knowledge.store.figures import FigureStore
@@ -26,12 +27,14 @@ class Store(
     SubscriptionStore,
     BroadcastStore,
     InboxStore,
+    ContextStore,
     StoreBase,
 ):
     """Every table of the bot behind one connection."""
 
 
 __all__ = [
+    "CONTEXT_MINUTES",
     "DEFAULT_DB",
     "EXPORTS",
     "Audience",

@@ -198,3 +198,16 @@ def m006_inbox(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append(m006_inbox)
+
+
+def m007_chat_context(db: sqlite_utils.Database) -> None:
+    # What each chat last showed (knowledge/store/context.py): a problem ("3-4") or a track
+    # ("3"), so that a follow-up (这道题…, 下一题) is read against it, across restarts too.
+    # In a group each member has their own; in a private chat user_id is the chat's.
+    db.table("chat_context").create(
+        {"chat_id": int, "user_id": int, "shown": str, "shown_at": str},
+        pk=("chat_id", "user_id"),
+    )
+
+
+MIGRATIONS.append(m007_chat_context)

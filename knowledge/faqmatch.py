@@ -1,0 +1,268 @@
+"""Organizers' answers reused: rank FAQ entries by meaning, answer only when what is asked matches.
+
+Two steps. Ranking: cosine of sentence embeddings (knowledge/embed.py) where the model is
+installed, else Dice over character pairs. Accepting: the question and the entry must ask the
+same thing — the same stage (初赛/复赛/决赛), the same direction (最多/最少), compatible kinds of
+answer (when/where/how much/how many/who/how) and no object only one of them names (报名 vs 作品,
+a prize vs the tax on it) — and a small logistic model over the similarity, the margin to the
+next entry and those agreements (trained on an FAQ question set by `make train`) must be sure.
+Anything less is offered as “相关的组委会答复”, never given as the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from knowledge.embed import Embedder
+from knowledge.normalize import normalize
+from knowledge.refs import digits_for_numerals
+
+MODEL_FILE = "faq_model.json"
+FEATURES = 10  # length of pair_features()
+ACCEPT = 0.85  # chosen on the development FAQ set: wrong entries ≤ 1 in 100
+# Cosine from which an entry is worth offering as related (chosen on the development FAQ set).
+SIMILAR_FLOOR = 0.88
+UNRELATED_COSINE = 0.8  # e5 scores unrelated Chinese questions about this high
+SIMILAR_FLOOR_WORDS = 0.35  # the same, comparing words
+
+# What a question asks, by kind of distinction. Language, not one contest's data.
+_SLOTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "stage": {
+        "初赛": ("初赛", "预赛", "海选", "第一轮", "first round", "preliminary", "qualif"),
+        "复赛": ("复赛", "半决赛", "第二轮", "second round", "semi"),
+        "决赛": ("决赛", "总决赛", "final"),
+    },
+    "direction": {
+        "max": ("最多", "上限", "最大", "不超过", "封顶", "限制", "at most", "maximum", "max ",
+                "limit"),
+        "min": ("最少", "至少", "下限", "最低", "起码", "at least", "minimum", "min "),
+    },
+    "kind": {
+        "when": ("什么时候", "何时", "几号", "哪天", "几点", "日期", "截止", "时间", "多久",
+                 "when", "deadline", "date", "what time", "how long"),
+        "where": ("哪里", "在哪", "哪儿", "地点", "地址", "何处", "where", "venue", "location"),
+        "how_much": ("多少钱", "金额", "费用", "奖金多少", "how much"),
+        "how_many": ("几个", "几人", "多少人", "多少", "几支", "几名", "几位", "多少个", "多少支",
+                     "几项", "几道", "人数", "how many", "number of"),
+        "who": ("谁", "哪位", "联系人", "who"),
+        "how": ("怎么", "如何", "怎样", "流程", "步骤", "方式", "how to", "how do", "how can"),
+        "whether": ("能不能", "可不可以", "可以", "能否", "是否", "会不会", "还能", "允许",
+                    "要不要", "需不需要", "can ", "allowed", "is it possible", "do we need",
+                    "is there"),
+    },
+    # Which moment of a thing: its start, its end, its outcome.
+    "point": {
+        "start": ("开始", "开放", "启动", "从哪天", "start", "open", "begin"),
+        "end": ("截止", "最晚", "结束", "deadline", "close", "due"),
+        "result": ("公布", "结果", "出分", "名单", "announce", "result"),
+    },
+    "object": {
+        "报名": ("报名", "注册", "register", "sign up", "signup", "enrol"),
+        "作品": ("作品", "提交", "上传", "交什么", "submit", "submission", "deliverable"),
+        "答辩": ("答辩", "路演", "演示", "presentation", "defen", "pitch"),
+        "数据": ("数据", "dataset", "data"),
+        "奖": ("奖金", "奖励", "奖项", "奖品", "prize", "award", "bonus"),
+        "证书": ("证书", "certificate"),
+        "名额": ("名额", "晋级", "quota", "advance"),
+        "税": ("税", "tax"),
+        "老师": ("指导老师", "导师", "指导教师", "adviser", "advisor", "mentor", "supervisor"),
+        "代码": ("代码", "源码", "开源", "code", "source"),
+        "发票": ("发票", "invoice", "报销", "reimburse"),
+    },
+}  # fmt: skip
+# An object the question names and the entry does not, that changes the question on its own.
+_DECISIVE = frozenset({"税", "证书", "发票", "老师", "代码", "名额"})
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks: its slots and its numbers."""
+
+    stage: frozenset[str]
+    direction: frozenset[str]
+    kind: frozenset[str]
+    object: frozenset[str]
+    point: frozenset[str]
+    numbers: tuple[str, ...]
+
+
+def asked(text: str) -> Asked:
+    norm = digits_for_numerals(normalize(text))
+    squashed = re.sub(r"(?<![a-z0-9]) | (?![a-z0-9])", "", norm)
+    found: dict[str, set[str]] = {}
+    for slot, values in _SLOTS.items():
+        hits = set()
+        for value, words in values.items():
+            for w in words:
+                if (w in squashed) if not w.isascii() else re.search(rf"\b{re.escape(w)}", norm):
+                    hits.add(value)
+                    break
+        found[slot] = hits
+    if "复赛" in found["stage"] and ("半决赛" in squashed or "semi" in norm):
+        found["stage"].discard("决赛")  # 半决赛 is the 复赛, not the 决赛
+    return Asked(
+        frozenset(found["stage"]),
+        frozenset(found["direction"]),
+        frozenset(found["kind"]),
+        frozenset(found["object"]),
+        frozenset(found["point"]),
+        tuple(re.findall(r"\d+", norm)),
+    )
+
+
+def conflicts(q: Asked, e: Asked) -> list[str]:
+    """Why an entry cannot answer a question (empty: nothing stands in the way)."""
+    why = []
+    if q.stage and e.stage and not (q.stage <= e.stage or e.stage <= q.stage):
+        why.append("stage")  # 复赛 asked, 初赛 answered
+    if q.direction and e.direction and q.direction != e.direction:
+        why.append("direction")  # 最少 asked, 最多 answered
+    # “Whether” rides along with any other kind (可以有多少成员 asks how many).
+    q_kind, e_kind = (k - {"whether"} or k for k in (q.kind, e.kind))
+    if q_kind and e_kind and not q_kind & e_kind:
+        why.append("kind")
+    if q.point and e.point and not q.point & e.point:
+        why.append("point")  # 报名什么时候开始 is not 报名截止时间
+    if (q.object - e.object) & _DECISIVE:
+        why.append("object")
+    if q.object - e.object and e.object - q.object:
+        why.append("object")
+    if q.numbers != e.numbers and q.numbers and e.numbers:
+        why.append("numbers")
+    return why
+
+
+def pair_features(
+    score: float, margin: float, q: Asked, e: Asked, qg: set[str], eg: set[str]
+) -> list[float]:
+    """What the acceptor weighs: similarity, lead over the next entry, shared wording (qg, eg:
+    character pairs), agreement of slots."""
+    shared = len(q.object & e.object)
+    return [
+        1.0,
+        score,
+        margin,
+        _dice(qg, eg),
+        len(qg - eg) / max(1, len(qg)),
+        float(shared),
+        float(len(q.object ^ e.object)),
+        float(bool(q.kind & e.kind)),
+        float(bool(q.kind) != bool(e.kind)),
+        float(bool(e.stage) and not q.stage),
+    ]
+
+
+@dataclass(frozen=True)
+class FaqHit:
+    entry_id: int
+    score: float  # similarity, 0..1
+    confidence: float  # the acceptor's probability that this entry answers the question
+    why_not: tuple[str, ...]  # conflicts that forbid answering with it
+
+
+class FaqIndex:
+    """The FAQ entries' questions, embedded once (vectors kept by the caller in the database)."""
+
+    def __init__(
+        self,
+        entries: Iterable[tuple[int, str]],
+        embedder: Embedder | None,
+        vectors: dict[int, Any] | None = None,
+    ) -> None:
+        self.ids: list[int] = []
+        self.questions: list[str] = []
+        for entry_id, question in entries:
+            self.ids.append(entry_id)
+            self.questions.append(question)
+        self.asked = [asked(q) for q in self.questions]
+        self.embedder = embedder
+        self.weights = _load_weights(embedder is not None)
+        self.matrix: Any = None
+        if embedder is not None and self.ids:
+            import numpy as np
+
+            vectors = dict(vectors or {})
+            missing = [i for i in self.ids if i not in vectors]
+            if missing:
+                fresh = embedder.embed([self.questions[self.ids.index(i)] for i in missing])
+                vectors.update(zip(missing, fresh, strict=True))
+            self.vectors = vectors
+            self.matrix = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in self.ids])
+        self._grams = [_bigrams(q) for q in self.questions]
+        # With one entry there is no next one to lead: lead over what unrelated questions score.
+        self.baseline = UNRELATED_COSINE if self.matrix is not None else 0.0
+
+    def rank(self, question: str, k: int = 5) -> list[tuple[int, float]]:
+        """(position, similarity) of the k most alike entries, best first."""
+        if not self.ids:
+            return []
+        if self.matrix is not None and self.embedder is not None:
+            scores = self.matrix @ self.embedder.embed([question])[0]
+            order = scores.argsort()[::-1][:k]
+            return [(int(i), float(scores[i])) for i in order]
+        grams = _bigrams(question)
+        scored = [(i, _dice(grams, g)) for i, g in enumerate(self._grams)]
+        scored.sort(key=lambda pair: -pair[1])
+        return scored[:k]
+
+    def hits(self, question: str, k: int = 5) -> list[FaqHit]:
+        """The k most alike entries with the acceptor's confidence and any conflicts."""
+        ranked = self.rank(question, k + 1)
+        q, grams = asked(question), _bigrams(question)
+        out = []
+        for n, (i, score) in enumerate(ranked[:k]):
+            following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
+            e = self.asked[i]
+            x = pair_features(score, score - following, q, e, grams, self._grams[i])
+            z = sum(w * v for w, v in zip(self.weights, x, strict=True))
+            confidence = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+            out.append(FaqHit(self.ids[i], score, confidence, tuple(conflicts(q, e))))
+        return out
+
+    def candidates(self, question: str, k: int) -> list[tuple[list[float], int]]:
+        """(acceptor features, entry id) of the top k entries nothing forbids: training pairs."""
+        ranked = self.rank(question, k + 1)
+        q, grams = asked(question), _bigrams(question)
+        out = []
+        for n, (i, score) in enumerate(ranked[:k]):
+            if conflicts(q, self.asked[i]):
+                continue
+            following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
+            x = pair_features(score, score - following, q, self.asked[i], grams, self._grams[i])
+            out.append((x, self.ids[i]))
+        return out
+
+    def answer(self, question: str) -> FaqHit | None:
+        """The entry that answers the question, or None: only the top one, only when sure."""
+        hits = self.hits(question, 1)
+        if hits and not hits[0].why_not and hits[0].confidence >= ACCEPT:
+            return hits[0]
+        return None
+
+    def similar(self, question: str, k: int = 3) -> list[FaqHit]:
+        floor = SIMILAR_FLOOR if self.matrix is not None else SIMILAR_FLOOR_WORDS
+        return [h for h in self.hits(question, k) if h.score >= floor]
+
+
+def _load_weights(embedded: bool) -> Sequence[float]:
+    data = resources.files("knowledge").joinpath("data", MODEL_FILE)
+    if data.is_file():
+        raw = json.loads(data.read_text(encoding="utf-8"))
+        return [float(w) for w in raw["embeddings" if embedded else "words"]]
+    # Untrained: answer only on near-identical questions.
+    return [-40.0, 45.0, *[0.0] * (FEATURES - 2)]
+
+
+def _bigrams(text: str) -> set[str]:
+    s = re.sub(r"\s+", "", normalize(text))
+    return {s[i : i + 2] for i in range(len(s) - 1)} or {s}
+
+
+def _dice(a: set[str], b: set[str]) -> float:
+    return 2 * len(a & b) / max(1, len(a) + len(b))
