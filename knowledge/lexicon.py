@@ -201,33 +201,6 @@ DATA_ACCESS_PATTERN = (
     r"|数据\S{0,8}(?:从哪|哪里|哪儿|来源|怎么获取|怎么拿|授权|申请|去哪|找谁|买|购买)"
 )
 
-# Words that set questions about the same thing apart: a FAQ about 初赛 does not answer 复赛.
-EXCLUSIVE_WORDS = (
-    "初赛", "复赛", "半决赛", "决赛", "预赛", "线上", "线下", "一等奖", "二等奖", "三等奖",
-    "优秀奖", "特等奖", "学生", "企业", "高校", "个人", "团队", "省内", "省外", "报名", "提交",
-    "答辩", "路演", "评审", "奖金", "名额", "证书", "奖杯", "费用", "材料", "代码", "视频",
-    "数据集", "模板",
-)  # fmt: skip
-# What a question wants to know: a FAQ that says where does not answer when.
-ASK_KINDS: dict[str, tuple[str, ...]] = {
-    "when": (
-        "什么时候",
-        "何时",
-        "几号",
-        "哪天",
-        "时间",
-        "日期",
-        "几点",
-        "截止",
-        "when",
-        "deadline",
-    ),
-    "where": ("哪里", "在哪", "哪儿", "地点", "地址", "何处", "where"),
-    "how_many": ("多少", "几个", "几人", "几支", "几名", "上限", "how many", "how much"),
-    "how": ("怎么", "如何", "怎样", "流程", "how to", "how do"),
-    "who": ("谁", "哪位", "联系人", "who"),
-}
-
 # Greetings, thanks and questions about the bot itself.
 HELP_CUES = (
     "3q",
