@@ -242,11 +242,8 @@ class Matcher:
         problem = track = None
         if ref is not None and self._track_of(ref) in self.track_ids:
             track = self._track_of(ref)
-            if ref.problem is not None:
-                in_track = self.catalogue.problems_of(track)
-                number = len(in_track) + 1 + ref.problem if ref.problem < 0 else ref.problem
-                if f"{track}-{number}" in self.problems:
-                    problem = f"{track}-{number}"
+            if ref.problem is not None and self._problem_of(track, ref) in self.problems:
+                problem = self._problem_of(track, ref)
         if problem is None and rule.intent in ("problem", "search") and rule.ids:
             problem = rule.ids[0]
         if problem is None and ranked and top >= 0.34:
@@ -266,6 +263,13 @@ class Matcher:
         if ref.track is not None and ref.track < 0 and len(self.track_ids) >= -ref.track:
             return self.track_ids[ref.track]
         return str(ref.track)
+
+    def _problem_of(self, track_id: str, ref: Reference) -> str:
+        """The id of the problem a reference names in a track (-N: the Nth from the end)."""
+        assert ref.problem is not None
+        if ref.problem < 0:
+            return f"{track_id}-{len(self.catalogue.problems_of(track_id)) + 1 + ref.problem}"
+        return f"{track_id}-{ref.problem}"
 
     def _answer_as(self, intent: str, rule: Answer, c: _Candidates) -> Answer | None:
         """The answer of the intent the model chose, when the question has what it needs."""
@@ -409,8 +413,7 @@ class Matcher:
             return Answer(q, "tracks", score=1.0, note=f"no_track:{ref.track}")
         in_track = {p.id: p for p in self.catalogue.problems_of(track_id)}
         if ref.problem is not None:
-            number = len(in_track) + 1 + ref.problem if ref.problem < 0 else ref.problem
-            pid = f"{track_id}-{number}"
+            pid = self._problem_of(track_id, ref)
             if pid in in_track:
                 return Answer(q, "problem", (pid,), 1.0)
             return Answer(q, "track", (track_id,), 1.0, note=f"no_problem:{pid}")
