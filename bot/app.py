@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,12 +14,13 @@ from telegram.ext import Application, ApplicationBuilder
 
 import handlers
 from bot.broadcaster import BROADCASTER, Broadcaster, Pacer, broadcaster_of
-from bot.config import Settings
+from bot.config import Settings, StartupError
 from bot.inbox import InboxProcessor, InboxQueue, replay
 from bot.metrics import MeteredApplication
 from bot.services import KEY, Services, attach
 from handlers import tickets
 from knowledge.base import KnowledgeBase
+from knowledge.catalogue import CatalogueError
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,8 +53,8 @@ def build_application(
     settings: Settings, token: str, store: Store | None = None
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The Application for a token, talking to settings.api_base_url."""
-    store = store or Store(settings.db_path)
-    kb = KnowledgeBase(store, settings.seed_path)
+    store = store or open_store(settings)
+    kb = open_knowledge(store, settings)
     # Every Bot API call passes the pacer: replies first, broadcasts paced, 429 bot-wide.
     pacer = Pacer(settings.broadcast_rate)
     app = (
@@ -70,6 +73,49 @@ def build_application(
     app.bot_data[BROADCASTER] = Broadcaster(app, pacer)
     handlers.register(app)
     return app
+
+
+def open_store(settings: Settings) -> Store:
+    """The database at CONTEST_BOT_DB; a StartupError saying why when it cannot be used."""
+    try:
+        return Store(settings.db_path)
+    except (OSError, sqlite3.Error) as exc:
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            reason = f"a file is in the way of its folder {settings.db_path.parent}"
+        elif isinstance(exc, OSError):
+            reason = f"cannot create its folder: {exc.strerror or exc}"
+        else:
+            reason = str(exc)
+        raise StartupError(
+            f"CONTEST_BOT_DB {settings.db_path} cannot be opened for writing ({reason}); "
+            "point it at a file in a writable folder"
+        ) from None
+
+
+def open_knowledge(store: Store, settings: Settings) -> KnowledgeBase:
+    """The knowledge base from CONTEST_BOT_SEED; a StartupError when the seed cannot be read."""
+    try:
+        return KnowledgeBase(store, settings.seed_path)
+    except (CatalogueError, UnicodeDecodeError, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, UnicodeDecodeError):
+            reason = "not UTF-8 text"
+        raise StartupError(
+            f"CONTEST_BOT_SEED {settings.seed_path} cannot be read as a catalogue ({reason})"
+        ) from None
+
+
+def port_error(exc: OSError, variable: str, host: str, port: int) -> StartupError:
+    """The StartupError for a server that cannot listen on host:port."""
+    if exc.errno == errno.EADDRINUSE:
+        reason = "another process is listening there; stop it or choose a free port"
+    elif exc.errno == errno.EACCES:
+        reason = "permission denied; ports below 1024 need privileges"
+    elif exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or exc.errno is None:
+        reason = f"{host} is not an address of this machine (HOST)"
+    else:
+        reason = exc.strerror or str(exc)
+    return StartupError(f"{variable} {port} on {host} cannot be used: {reason}")
 
 
 async def startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -18,6 +18,12 @@ class ConfigError(ValueError):
     """A setting has a bad value; the message names the variable and what is wrong."""
 
 
+class StartupError(RuntimeError):
+    """A setting is well formed but what it names cannot be used (a port in use, a database
+    folder that cannot be written, a catalogue that cannot be read); the message names the
+    variable and the cause in one line."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot reads from its environment. See .env.example for each variable."""

@@ -14,11 +14,10 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.app import build_application, shutdown, startup
-from bot.config import ConfigError, Settings
+from bot.app import build_application, open_store, port_error, shutdown, startup
+from bot.config import ConfigError, Settings, StartupError
 from bot.logs import configure_logging
 from bot.web import BotServer, webhook_url
-from knowledge.store import Store
 
 log = logging.getLogger("contest_bot")
 
@@ -43,6 +42,9 @@ def run(mode: str = "auto") -> int:
         else:
             assert settings.token is not None
             asyncio.run(serve(settings, settings.token))
+    except StartupError as exc:  # what a setting names cannot be used: one line, no traceback
+        print(f"contest-bot: cannot start: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
         return 130
     except Exception as exc:
@@ -95,22 +97,30 @@ async def run_polling(
 async def serve(settings: Settings, token: str) -> None:
     """Polling, or a webhook when WEBHOOK_URL is set; /healthz and /metrics on PORT in both."""
     stop = stop_event()
-    store = Store(settings.db_path)
+    store = open_store(settings)
     try:
         app = build_application(settings, token, store)
+        url = ""
         if settings.webhook_url is None:
             server = BotServer(app, store)
-            port = await server.start(settings.host, settings.port)
-            log.info("health and metrics on port %s (/healthz, /metrics)", port)
-            try:
-                await run_polling(app, stop)
-            finally:
-                await server.stop()
         else:
             assert settings.webhook_secret is not None
             url = webhook_url(settings.webhook_url, token, settings.webhook_secret)
             server = BotServer.for_webhook(app, store, url, settings.webhook_secret)
-            await run_webhook(app, server, url, settings, stop)
+        # Listen before talking to Telegram: a port in use is reported at once, by its name.
+        try:
+            port = await server.start(settings.host, settings.port)
+        except OSError as exc:
+            await server.stop()
+            raise port_error(exc, "PORT", settings.host, settings.port) from None
+        try:
+            if settings.webhook_url is None:
+                log.info("health and metrics on port %s (/healthz, /metrics)", port)
+                await run_polling(app, stop)
+            else:
+                await run_webhook(app, server, url, settings, stop)
+        finally:
+            await server.stop()
     finally:
         store.close()
 
@@ -179,17 +189,22 @@ async def run_sandbox(settings: Settings) -> None:
     """The Bot API emulator and its chat page, with the real bot polling it."""
     from bot.sandbox import run_sandbox as start_emulator
 
-    emulator = await start_emulator("127.0.0.1", settings.sandbox_port, SANDBOX_TOKEN)
+    store = open_store(settings)  # before the page opens: a bad CONTEST_BOT_DB stops here
+    try:
+        emulator = await start_emulator("127.0.0.1", settings.sandbox_port, SANDBOX_TOKEN)
+    except OSError as exc:
+        store.close()
+        raise port_error(exc, "SANDBOX_PORT", "127.0.0.1", settings.sandbox_port) from None
     settings = replace(
         settings,
         api_base_url=emulator.base_url,
         organizer_chat_id=settings.organizer_chat_id or SANDBOX_ORGANIZER_CHAT,
         organizer_ids=settings.organizer_ids or frozenset({SANDBOX_ORGANIZER}),
     )
-    print(f"Sandbox: open http://127.0.0.1:{settings.sandbox_port} (Ctrl-C stops)", flush=True)
     try:
-        await run_polling(
-            build_application(settings, SANDBOX_TOKEN), stop_event(), poll_timeout=10
-        )
+        app = build_application(settings, SANDBOX_TOKEN, store)
+        print(f"Sandbox: open http://127.0.0.1:{emulator.port} (Ctrl-C stops)", flush=True)
+        await run_polling(app, stop_event(), poll_timeout=10)
     finally:
         await emulator.stop()
+        store.close()

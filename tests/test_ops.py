@@ -128,6 +128,78 @@ def test_run_with_a_bad_value_exits_2_naming_it(tmp_path: Path) -> None:
     assert "PORT must be" in output and "configuration error" in output
 
 
+def one_line_exit_2(code: int, output: str) -> str:
+    """The start-up failure's message: exit code 2, one line, no traceback."""
+    assert code == 2, output
+    assert "Traceback" not in output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("contest-bot: cannot start: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook", "sandbox"])
+def test_run_on_a_port_in_use_names_the_variable(tmp_path: Path, mode: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = {"CONTEST_BOT_DB": str(tmp_path / "bot.db"), "HOST": "127.0.0.1"}
+        if mode == "sandbox":
+            env |= {"TELEGRAM_BOT_TOKEN": "", "SANDBOX_PORT": port}
+        else:  # Telegram is never reached: the port is checked first
+            env |= {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "PORT": port,
+                "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{free_port()}/bot",
+            }
+        if mode == "webhook":
+            env |= {"WEBHOOK_URL": "https://bot.example.com", "WEBHOOK_SECRET": SECRET}
+        line = one_line_exit_2(*run_cli("run", env=env, cwd=tmp_path))
+    variable = "SANDBOX_PORT" if mode == "sandbox" else "PORT"
+    assert line.startswith(f"contest-bot: cannot start: {variable} {port} ")
+    assert "another process is listening there" in line
+
+
+@pytest.mark.parametrize("token", [TOKEN, ""], ids=["polling", "sandbox"])
+def test_run_with_a_database_folder_it_cannot_write_names_the_variable(
+    tmp_path: Path, token: str
+) -> None:
+    (tmp_path / "data").write_text("a file where the folder should be")
+    env = {
+        "TELEGRAM_BOT_TOKEN": token,
+        "CONTEST_BOT_DB": str(tmp_path / "data" / "bot.db"),
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{free_port()}/bot",
+        "SANDBOX_PORT": str(free_port()),
+    }
+    line = one_line_exit_2(*run_cli("run", env=env, cwd=tmp_path))
+    assert "CONTEST_BOT_DB" in line and "cannot be opened for writing" in line
+    assert "a file is in the way" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\xd0\x00\xff binary, not a catalogue", "not UTF-8 text"),
+        ("会议纪要\n今天没有赛题。\n".encode(), "no 赛道 heading"),
+    ],
+    ids=["binary", "another-document"],
+)
+def test_run_with_a_seed_it_cannot_read_names_the_variable(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    (tmp_path / "seed.txt").write_bytes(content)
+    env = {
+        "TELEGRAM_BOT_TOKEN": "",
+        "CONTEST_BOT_SEED": str(tmp_path / "seed.txt"),
+        "CONTEST_BOT_DB": str(tmp_path / "bot.db"),
+        "SANDBOX_PORT": str(free_port()),
+    }
+    line = one_line_exit_2(*run_cli("run", env=env, cwd=tmp_path))
+    assert "CONTEST_BOT_SEED" in line and "cannot be read as a catalogue" in line
+    assert reason in line
+
+
 # --- secrets in logs ----------------------------------------------------------------------------
 
 
