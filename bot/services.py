@@ -23,6 +23,8 @@ class Services:
     # Held while a ticket is posted to the organizers: the submit handler, the same press handled
     # again after a restart, and the SLA loop's repost of lost posts must not post it twice.
     posting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Held while a contestant is told a ticket's number, so they are told once.
+    confirming: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 KEY = "services"

@@ -55,7 +55,7 @@ TEXTS = {
         "ask_button": "🙋 问组委会",
         "submitted": "✅ 已提交，编号 <b>#{id}</b>。组委会回复后我会第一时间转告你。\n"
         "可用 /myquestions 查看进度。",
-        "already": "这个问题已经提交过了，编号 <b>#{id}</b>。",
+        "already": "这个问题已经提交过了，编号 #{id}。",
         "too_many": "你已有 {n} 个问题在等待组委会回复，请等回复后再提交新问题。"
         "问题没有丢，稍后再点「提交给组委会」即可。",
         "too_soon": "提交太频繁了，请 {s} 秒后再点「提交给组委会」。问题没有丢。",
@@ -63,6 +63,10 @@ TEXTS = {
         "{answer}{staff}\n\n<i>直接回复这条消息可以继续追问。</i>",
         "followup_sent": "已把追问转给组委会（#{id}）。",
         "closed_ticket": "问题 #{id} 已结束。如有新问题，直接发给我就好。",
+        "closed_notice": "📭 组委会看过了你的问题 <b>#{id}</b>，这次不单独回复"
+        "（可能已在通知、赛题说明或常见问题里说明）。\n<blockquote>{question}</blockquote>\n"
+        "还有疑问的话，<b>直接回复这条消息</b>补充说明，我会再转给组委会；"
+        "新问题直接发给我就好。",
         "none": "你还没有向组委会提过问题。",
         "mine": "你的问题：",
         "answer_label": "答",
@@ -76,7 +80,7 @@ TEXTS = {
         "ask_button": "🙋 Ask the organizers",
         "submitted": "✅ Sent as <b>#{id}</b>. I'll pass the organizers' answer on to you.\n"
         "Use /myquestions to follow it.",
-        "already": "This question was already sent as <b>#{id}</b>.",
+        "already": "This question was already sent as #{id}.",
         "too_many": "You have {n} questions waiting for the organizers; please wait for their "
         "answers first. Your question is kept: press “Send” again later.",
         "too_soon": "Too many questions at once: please press “Send” again in {s} s. "
@@ -86,6 +90,10 @@ TEXTS = {
         "<i>Reply to this message to ask a follow-up.</i>",
         "followup_sent": "Your follow-up went to the organizers (#{id}).",
         "closed_ticket": "Question #{id} is closed. Just send me a new question any time.",
+        "closed_notice": "📭 The organizers read your question <b>#{id}</b> and closed it "
+        "without a separate answer (it may be covered by an announcement, the catalogue or the "
+        "FAQ).\n<blockquote>{question}</blockquote>\nStill unsure? <b>Reply to this message</b> "
+        "with more detail and I'll pass it on to them again; new questions are welcome any time.",
         "none": "You have not asked the organizers anything yet.",
         "mine": "Your questions:",
         "answer_label": "A",
@@ -222,11 +230,13 @@ async def submit_ticket(
     user = update.effective_user
     assert user is not None
     if question.ticket_id is not None:
-        await acknowledge(query)
-        await _tell(query.message, tx(lang, "already", id=question.ticket_id))
         if (ticket := svc.store.ticket(question.ticket_id)) is not None:
-            # This press handled again after a crash that came before the post: post it now.
-            await post_ticket(context.bot, svc, ticket)
+            # A second press, or this press handled again after a crash: the contestant hears
+            # "submitted" once; the post, if the crash came before it, goes out now.
+            try:
+                await _confirm(query, svc, ticket, lang)
+            finally:
+                await post_ticket(context.bot, svc, ticket)
         return
     open_count = svc.store.count_open_of(user.id)
     if open_count >= svc.settings.max_open_tickets:
@@ -241,23 +251,36 @@ async def submit_ticket(
             await acknowledge(query, tx(lang, "too_soon", s=wait), show_alert=True)
             return
     guesses = svc.kb.matcher.guesses(question.text)
-    ticket, new = svc.store.open_ticket(
+    ticket, _ = svc.store.open_ticket(
         question, user_name=_name(user), username=user.username, lang=lang, guesses=guesses[:3]
     )
     try:
-        await acknowledge(query)
-        if isinstance(query.message, Message):
-            with contextlib.suppress(BadRequest):
-                await query.message.edit_reply_markup(None)
-        await _tell(query.message, tx(lang, "submitted" if new else "already", id=ticket.id))
+        await _confirm(query, svc, ticket, lang)
     finally:
         # Stored means posted, even when telling the contestant failed.
         await post_ticket(context.bot, svc, ticket)
 
 
-async def _tell(message: object, text: str) -> None:
+async def _confirm(query: CallbackQuery, svc: Services, ticket: Ticket, lang: str) -> None:
+    """Tell the contestant their ticket's number, once: the confirmation is on record, so a
+    press handled again after a restart (or pressed twice) only gets a toast."""
+    async with svc.confirming:  # a double tap is two updates handled at the same time
+        if svc.store.told(ticket.id, "confirm"):
+            await acknowledge(query, tx(lang, "already", id=ticket.id))
+            return
+        await acknowledge(query)
+        if isinstance(query.message, Message):
+            with contextlib.suppress(BadRequest):
+                await query.message.edit_reply_markup(None)
+        sent = await _tell(query.message, tx(lang, "submitted", id=ticket.id))
+        if sent is not None:
+            svc.store.link_message(sent.chat.id, sent.message_id, ticket.id, "confirm")
+
+
+async def _tell(message: object, text: str) -> Message | None:
     if isinstance(message, Message):
-        await message.reply_html(text, do_quote=False)
+        return await message.reply_html(text, do_quote=False)
+    return None
 
 
 async def continue_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -274,9 +297,10 @@ async def continue_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if ticket is None or user is None or ticket.user_id != user.id:
         return False
     lang = user_lang(update)
-    if ticket.status in (CLOSED, MERGED):
+    if ticket.status == MERGED:
         await message.reply_html(tx(lang, "closed_ticket", id=ticket.id))
         return True
+    # A closed ticket opens again: the closing notice invites the contestant to add details.
     ticket = svc.store.reopen(ticket.id, message.text)
     await message.reply_html(tx(lang, "followup_sent", id=ticket.id))
     chat_id = svc.settings.organizer_chat_id
@@ -623,12 +647,18 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await acknowledge(query, f"已认领 #{ticket.id}")
         await refresh_post(context, ticket)
     elif action == "close":
+        if ticket.status == CLOSED and not svc.store.told(ticket.id, "closed"):
+            # This press handled again after a crash that came before the asker was told.
+            await acknowledge(query, f"已关闭 #{ticket.id}")
+            await _notify_closed(context, ticket)
+            return
         if ticket.status != OPEN:
             await acknowledge(query, "这个问题已不是待回复状态。")
             return
         ticket = svc.store.close_ticket(ticket.id)
         await acknowledge(query, f"已关闭 #{ticket.id}")
         await refresh_post(context, ticket)
+        await _notify_closed(context, ticket)
     elif action == "merge":
         others = [t for t in svc.store.open_tickets() if t.id != ticket.id][:6]
         await acknowledge(query)
@@ -685,6 +715,28 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         )
     else:
         await acknowledge(query, "这个按钮已过期。")
+
+
+async def _notify_closed(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+    """Tell the asker, kindly, that their ticket was closed without an answer and how to ask
+    again; a failure is reported in the group, never retried (see _send_answer)."""
+    svc = services(context)
+    text = tx(ticket.lang, "closed_notice", id=ticket.id, question=html.escape(ticket.question))
+    try:
+        sent = await context.bot.send_message(
+            ticket.chat_id, split_html(text)[0], parse_mode=ParseMode.HTML
+        )
+    except TelegramError as exc:
+        log.warning("could not tell the asker of #%s it was closed: %s", ticket.id, exc)
+        chat_id = svc.settings.organizer_chat_id
+        if chat_id is not None:
+            await _send_to_group(
+                context.bot, chat_id, f"⚠️ #{ticket.id} 已关闭，但未能告知提问者："
+                f"{html.escape(exc.message)}", reply_to=svc.store.group_message_of(
+                    ticket.id, chat_id),
+            )  # fmt: skip
+        return
+    svc.store.link_message(ticket.chat_id, sent.message_id, ticket.id, "closed")
 
 
 async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

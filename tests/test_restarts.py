@@ -18,6 +18,7 @@ bench/reliability.py runs 20+ sessions with more kills.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sqlite3
 import time
@@ -28,7 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, World, button, start_emulator
+from conftest import (
+    CONTESTANT,
+    ORGANIZER,
+    ORGANIZER_GROUP,
+    World,
+    button,
+    polling_world,
+    start_emulator,
+    start_world,
+    stop_world,
+)
 from harness import (
     BotProcess,
     FinishLine,
@@ -39,6 +50,7 @@ from harness import (
 )
 from telegram import Update
 
+from bot.app import shutdown
 from bot.sandbox import BotApiEmulator, ChatMessage, User
 from knowledge.store import Store
 from knowledge.store.inbox import MAX_ATTEMPTS
@@ -478,6 +490,103 @@ async def test_broadcast_command_handled_twice_makes_one_draft(world: World) -> 
     await world.say("/broadcast 公告：明天截止。", ORGANIZER, GROUP)
     await handled_again(world, finish)
     assert len(world.store.db.execute("select id from broadcasts").fetchall()) == 1
+
+
+# --- a kill -9 after the update was handled, before it was recorded: the restart replays it -----
+
+
+async def restart_replaying(world: World, update: dict[str, Any]) -> World:
+    """Restart the bot as after a kill -9 that fell after its handlers dealt with this update and
+    before the update was recorded as handled: the next start hands it to them again
+    (bot/inbox.py). Returns the new world once the replay is handled."""
+    update_id = update["update_id"]
+
+    def handled() -> bool | None:
+        row = world.store.db.execute("select done_at from inbox where update_id = ?", [update_id])
+        return True if row.fetchone()[0] else None
+
+    assert await poll_until(handled, WAIT), "the update was never recorded as handled"
+    world.store.db.execute(
+        "update inbox set done_at = null, payload = ? where update_id = ?",
+        [json.dumps(update), update_id],
+    )
+    assert world.app.updater is not None
+    await world.app.updater.stop()
+    await shutdown(world.app)
+    world.store.close()
+    lines: list[FinishLine] = []
+    world = await polling_world(
+        world.emulator, world.settings, prepare=lambda app: lines.append(FinishLine(app))
+    )
+    await lines[0].wait(update_id)
+    assert not lines[0].errors, lines[0].errors
+    return world
+
+
+def contestant_texts(world: World) -> list[str]:
+    return [m.text for m in bot_messages(world.emulator, CONTESTANT.id)]
+
+
+async def submit_to_organizers(world: World, offer: ChatMessage) -> dict[str, Any]:
+    """Press 提交给组委会 under an offer, wait until the ticket is posted; return the press's
+    update."""
+    data = button(offer, "提交给组委会")
+    await world.emulator.press_button(CONTESTANT, offer.chat_id, offer.message_id, data)
+    press = world.emulator.updates_log[-1]
+    assert await poll_until(lambda: any(m.text.startswith("🆕") for m in world.messages(GROUP)))
+    return press
+
+
+async def test_submission_replayed_after_a_restart_is_confirmed_once(tmp_path: Path) -> None:
+    world = await start_world(tmp_path)
+    try:
+        (offer,) = await world.say("一等奖奖金是多少？")
+        press = await submit_to_organizers(world, offer)
+        assert sum("已提交，编号 #1" in t for t in contestant_texts(world)) == 1
+        world = await restart_replaying(world, press)
+        texts = contestant_texts(world)
+        assert sum("已提交" in t for t in texts) == 1, texts
+        assert not any("已经提交过了" in t for t in texts), texts
+        assert len([m for m in world.messages(GROUP) if m.text.startswith("🆕")]) == 1
+        assert len(world.store.ticket_rows()) == 1
+    finally:
+        await stop_world(world)
+
+
+async def test_submission_killed_before_its_confirmation_is_confirmed_by_the_replay(
+    tmp_path: Path,
+) -> None:
+    world = await start_world(tmp_path)
+    try:
+        (offer,) = await world.say("决赛在哪里举办？")
+        # The confirmation never reaches Telegram (as if the process died before sending it).
+        world.emulator.inject_fault(
+            "error_500", methods=["sendMessage"], chat_ids=[CONTESTANT.id], times=1
+        )
+        press = await submit_to_organizers(world, offer)
+        assert not any("已提交" in t for t in contestant_texts(world))
+        world = await restart_replaying(world, press)
+        texts = contestant_texts(world)
+        assert sum("已提交，编号 #1" in t for t in texts) == 1, texts
+        assert not any("已经提交过了" in t for t in texts), texts
+        assert len([m for m in world.messages(GROUP) if m.text.startswith("🆕")]) == 1
+    finally:
+        await stop_world(world)
+
+
+async def test_close_replayed_after_a_restart_tells_the_asker_once(tmp_path: Path) -> None:
+    world = await start_world(tmp_path)
+    try:
+        (offer,) = await world.say("队伍最多几个人？")
+        await submit_to_organizers(world, offer)
+        post = next(m for m in world.messages(GROUP) if m.text.startswith("🆕"))
+        await world.emulator.press_button(ORGANIZER, GROUP, post.message_id, button(post, "关闭"))
+        press = world.emulator.updates_log[-1]
+        assert await poll_until(lambda: any("组委会看过了" in t for t in contestant_texts(world)))
+        world = await restart_replaying(world, press)
+        assert sum("组委会看过了你的问题" in t for t in contestant_texts(world)) == 1
+    finally:
+        await stop_world(world)
 
 
 # --- the inbox itself ---------------------------------------------------------------------------

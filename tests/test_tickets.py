@@ -22,6 +22,7 @@ from conftest import (
     start_world,
     stop_world,
 )
+from harness import FinishLine, last_update_id
 
 from bot.sandbox import CallbackAnswer, ChatMessage, User
 from bot.services import KEY
@@ -216,10 +217,13 @@ async def test_submit_stores_the_ticket_before_telling_the_contestant_then_posts
     offer = world.messages(CONTESTANT.id)[1]
     assert "📨 提交给组委会" not in buttons(offer)
     question_id = world.store.ticket_rows()[0]["id"]
+    finish = FinishLine(world.app)
     answer = await forge(world, CONTESTANT, CONTESTANT.id, offer.message_id, f"tk:n:{question_id}")
-    assert answer.text is None
-    again = await bot_says(world, CONTESTANT.id, "已经提交过了", after=done.message_id)
-    assert again.text == "这个问题已经提交过了，编号 #1。"
+    assert (
+        answer.text == "这个问题已经提交过了，编号 #1。"
+    )  # a toast: one confirmation in the chat
+    await finish.wait(last_update_id(world.emulator))
+    assert world.last(CONTESTANT.id).message_id == done.message_id
     assert len(world.store.ticket_rows()) == 1
 
 
@@ -467,6 +471,56 @@ async def test_claim_and_close_buttons_update_the_post(world: World) -> None:
     assert await command(world, f"/answer {first} 晚了") == f"#{first} 已关闭，未发送。"
     mine = await command(world, "/myquestions", CONTESTANT, CONTESTANT.id)
     assert f"#{first} · 🚫 已关闭（无需回复）" in mine
+
+
+async def test_closing_without_an_answer_tells_the_asker_kindly_how_to_ask_again(
+    world: World,
+) -> None:
+    ticket_id, post = await ask_organizers(world, PRIZE)
+    await world.press(post, "关闭", ORGANIZER)
+    notice = await bot_says(world, CONTESTANT.id, "组委会看过了你的问题")
+    assert notice.text.split("\n") == [
+        f"📭 组委会看过了你的问题 #{ticket_id}，这次不单独回复"
+        "（可能已在通知、赛题说明或常见问题里说明）。",
+        PRIZE,
+        "还有疑问的话，直接回复这条消息补充说明，我会再转给组委会；新问题直接发给我就好。",
+    ]
+    # Replying to the notice asks again: the same ticket, open, back in the organizers' group.
+    (sent,) = await world.say("我们想问的是税前还是税后？", reply_to=notice.message_id)
+    assert sent.text == f"已把追问转给组委会（#{ticket_id}）。"
+    followup = await bot_says(world, GROUP, f"#{ticket_id} 追问")
+    assert followup.reply_to_message_id == post.message_id
+    ticket = world.store.ticket(ticket_id)
+    assert ticket is not None and ticket.status == "open"
+    assert ticket.question == f"{PRIZE}\n追问：我们想问的是税前还是税后？"
+    post = await edited(world, post, "状态：⏳ 待回复")
+    await reply_in_group(world, followup, "税前。")
+    assert "税前。" in (await answer_of(world, ticket_id)).text
+
+
+async def test_closing_the_ticket_of_an_english_contestant_tells_them_in_english(
+    world: World,
+) -> None:
+    alice = world.emulator.add_user(1010, "Alice", language_code="en")
+    (offer,) = await world.say("How much is the first prize?", alice)
+    await world.press(offer, "Send to the organizers", alice)
+    await bot_says(world, alice.id, "Sent as #1")
+    ticket_id = 1
+    await world.press(await post_of(world, ticket_id), "关闭", ORGANIZER)
+    notice = await bot_says(world, alice.id, "closed it without a separate answer")
+    assert notice.text.startswith(f"📭 The organizers read your question #{ticket_id} ")
+    assert "Reply to this message" in notice.text
+
+
+async def test_closing_for_a_contestant_who_blocked_the_bot_is_reported_in_the_group(
+    world: World,
+) -> None:
+    ticket_id, post = await ask_organizers(world, PRIZE)
+    await world.emulator.block_bot(CONTESTANT)
+    await world.press(post, "关闭", ORGANIZER)
+    warning = await bot_says(world, GROUP, f"⚠️ #{ticket_id} 已关闭，但未能告知提问者")
+    assert warning.reply_to_message_id == post.message_id
+    assert world.store.ticket(ticket_id).status == "closed"  # type: ignore[union-attr]
 
 
 # --- what contestants see ---------------------------------------------------------------------

@@ -301,10 +301,15 @@ class TicketStore(StoreBase):
 
     def answered_to(self, ticket_id: int) -> bool:
         """Whether an answer to the ticket reached its asker (its message is on record)."""
+        return self.told(ticket_id, "answer")
+
+    def told(self, ticket_id: int, kind: str) -> bool:
+        """Whether a message of this kind about the ticket is on record ("confirm": the asker
+        was told it was submitted; "closed": that it was closed; "answer": its answer)."""
         with self.lock:
             return bool(
                 self.db.table("ticket_messages").count_where(
-                    "ticket_id = ? and kind = ?", [ticket_id, "answer"]
+                    "ticket_id = ? and kind = ?", [ticket_id, kind]
                 )
             )
 
