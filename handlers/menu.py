@@ -28,7 +28,7 @@ from handlers.common import (
 )
 from knowledge.catalogue import Catalogue, Problem
 from knowledge.matcher import Matcher
-from knowledge.render import render_problem, render_track, render_tracks, t
+from knowledge.render import render_help, render_problem, render_track, render_tracks
 
 
 def problem_keyboard(
@@ -73,7 +73,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text = render_track(catalogue, track, lang)
             await reply_html(message, text, track_keyboard(catalogue, track, lang))
             return
-    await reply_html(message, t(lang, "help"), home_keyboard(catalogue, lang))
+    await reply_html(message, render_help(catalogue, lang), home_keyboard(catalogue, lang))
 
 
 async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -81,8 +81,9 @@ async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_message is None:
         return
     lang = user_lang(update)
-    keyboard = home_keyboard(services(context).kb.catalogue, lang)
-    await reply_html(update.effective_message, t(lang, "help"), keyboard)
+    catalogue = services(context).kb.catalogue
+    keyboard = home_keyboard(catalogue, lang)
+    await reply_html(update.effective_message, render_help(catalogue, lang), keyboard)
 
 
 async def show_tracks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -118,7 +119,7 @@ def menu_page(
     """The text and buttons a menu button leads to, or None for data that names nothing."""
     catalogue = services(context).kb.catalogue
     if data in (HOME, HELP):
-        return t(lang, "help"), home_keyboard(catalogue, lang)
+        return render_help(catalogue, lang), home_keyboard(catalogue, lang)
     if data == TRACKS:
         return render_tracks(catalogue, lang), home_keyboard(catalogue, lang)
     if data.startswith("t:") and (track := catalogue.track(data[2:])):

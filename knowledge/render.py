@@ -14,7 +14,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "zh": {
         "help": (
             "👋 你好！我是「数据要素×」大赛湖北分赛的答疑助手。\n\n"
-            "• 点下方按钮按赛道浏览全部 35 道赛题\n"
+            "• 点下方按钮按赛道浏览全部 {problems} 道赛题\n"
             "• 直接打字提问，例如：<i>赛道三赛题4</i>、<i>3-4</i>、<i>名老中医</i>、"
             "<i>跟港口有关的题</i>\n"
             "• 报名、时间、奖项等目录里没有的问题，我会转给组委会\n\n"
@@ -38,7 +38,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "help": (
             "👋 Hi! I answer questions about the 2024 “Data Elements ×” contest, Hubei round.\n\n"
-            "• Tap a track below to browse all 35 problems\n"
+            "• Tap a track below to browse all {problems} problems\n"
             "• Or type a question, e.g. <i>track 3 problem 4</i>, <i>3-4</i>, "
             "<i>autonomous driving</i>\n"
             "• Questions the catalogue cannot answer (registration, dates, prizes …) go to "
@@ -169,7 +169,12 @@ def render_answer(
             return render_faq(entry, lang)
     if answer.intent == "escalate":
         return t(lang, "escalate")
-    return t(lang, "help")
+    return render_help(catalogue, lang)
+
+
+def render_help(catalogue: Catalogue, lang: str = "zh") -> str:
+    """The welcome and how to ask; its counts come from the catalogue."""
+    return t(lang, "help", problems=len(catalogue.problems))
 
 
 def _ordinal(number: str, lang: str) -> str:

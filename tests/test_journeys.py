@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from conftest import CONTESTANT, World, buttons
+from pathlib import Path
+
+from conftest import CONTESTANT, World, buttons, start_world, stop_world
+
+JIANGSU = Path(__file__).resolve().parent / "data" / "jiangsu" / "catalogue.txt"
 
 
 async def test_start_shows_welcome_and_the_eight_tracks(world: World) -> None:
     (reply,) = await world.say("/start")
-    assert "答疑助手" in reply.text
+    assert "答疑助手" in reply.text and "全部 35 道赛题" in reply.text
     assert len([b for b in buttons(reply) if b.startswith("赛道")]) == 8
 
 
@@ -135,3 +139,13 @@ async def test_every_callback_is_answered(world: World) -> None:
     await world.press(world.emulator.message(menu.chat_id, menu.message_id), "1-2")
     pressed = world.emulator.calls_to("answerCallbackQuery")
     assert len(pressed) == 2 and all(c.ok for c in pressed)
+
+
+async def test_start_counts_the_problems_of_another_catalogue(tmp_path: Path) -> None:
+    world = await start_world(tmp_path, seed_path=JIANGSU)
+    try:
+        (reply,) = await world.say("/start")
+        assert "全部 30 道赛题" in reply.text and "35" not in reply.text
+        assert len([b for b in buttons(reply) if b.startswith("赛道")]) == 7
+    finally:
+        await stop_world(world)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
-from knowledge.catalogue import Catalogue, parse_catalogue
+from knowledge.catalogue import Catalogue, load_seed, parse_catalogue
 from knowledge.matcher import Answer
-from knowledge.render import lang_of, render_answer, render_problem, render_tracks, to_plain
+from knowledge.render import (
+    lang_of,
+    render_answer,
+    render_help,
+    render_problem,
+    render_tracks,
+    to_plain,
+)
 from knowledge.store import FaqEntry
 
+JIANGSU = Path(__file__).resolve().parent / "data" / "jiangsu" / "catalogue.txt"
 ALLOWED_TAGS = {"b", "i", "a", "code"}
 STAMP = "2024-05-01T08:00:00+00:00"
 FAQ = {
@@ -256,3 +265,15 @@ def test_to_plain_of_every_reply_has_no_markup(catalogue: Catalogue, kind: str) 
     plain = to_plain(render_answer(ANSWERS[kind], catalogue, FAQ))
     assert not re.search(r"</?(?:b|i|a|code)\b", plain) or kind == "faq_escaped"
     assert "&lt;" not in plain and "&amp;" not in plain
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_render_help_counts_the_problems_of_the_catalogue_it_is_given(
+    catalogue: Catalogue, lang: str
+) -> None:
+    jiangsu = load_seed(JIANGSU)
+    assert (len(catalogue.problems), len(jiangsu.problems)) == (35, 30)
+    counted = "全部 {} 道赛题" if lang == "zh" else "all {} problems"
+    assert counted.format(35) in render_help(catalogue, lang)
+    assert counted.format(30) in render_help(jiangsu, lang)
+    assert "35" not in render_help(jiangsu, lang)
