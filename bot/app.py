@@ -13,6 +13,7 @@ from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
+from bot.backups import schedule_backups
 from bot.broadcaster import BROADCASTER, Broadcaster, Pacer, broadcaster_of
 from bot.config import Settings, StartupError
 from bot.inbox import InboxProcessor, InboxQueue, replay
@@ -128,6 +129,7 @@ async def startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         )
     await replay(app, app.bot_data[KEY].store)  # what a killed process took and left undone
     await app.start()
+    schedule_backups(app)  # BACKUP_EVERY_HOURS, in PTB's JobQueue
     app.bot_data[BACKGROUND] = [asyncio.create_task(tickets.sla_loop(app), name="sla")]
     # Resumes a broadcast interrupted by a restart, then sends queued and scheduled ones.
     app.bot_data[BACKGROUND].append(broadcaster_of(app).start())

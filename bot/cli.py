@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import shutil
 import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 import yaml
 
@@ -223,6 +227,43 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
+    """Put a backup where CONTEST_BOT_DB points; the database there is kept aside, not lost."""
+    source, target = Path(args.backup), db_path_from_env()
+    try:
+        check = sqlite3.connect(f"file:{quote(source.resolve().as_posix())}?mode=ro", uri=True)
+        try:
+            (result,) = check.execute("PRAGMA integrity_check").fetchone()
+            check.execute("select count(*) from _migrations").fetchone()
+        finally:
+            check.close()
+    except sqlite3.Error as exc:
+        print(f"restore: {source} is not a contest-bot backup ({exc})", file=sys.stderr)
+        return 1
+    if result != "ok":
+        print(f"restore: {source} fails its integrity check: {result}", file=sys.stderr)
+        return 1
+    aside = target.with_name(f"{target.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".restore-part")
+        shutil.copyfile(source, partial)
+        # The live file and its WAL go aside together: a WAL beside another database is damage.
+        if target.exists():
+            os.replace(target, aside)
+        for extra in ("-wal", "-shm"):
+            companion = target.with_name(target.name + extra)
+            if companion.exists():
+                os.replace(companion, aside.with_name(aside.name + extra))
+        os.replace(partial, target)
+    except OSError as exc:
+        print(f"restore: {exc}", file=sys.stderr)
+        return 1
+    out.write(f"restored {source} to {target}")
+    out.write(f"; the previous database is kept as {aside}\n" if aside.exists() else "\n")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from bot.main import run
 
@@ -264,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup = sub.add_parser("backup", help="copy the database to PATH while the bot runs")
     backup.add_argument("path", metavar="PATH", help="a file, or a folder for a dated file")
+    restore = sub.add_parser(
+        "restore", help="put a backup back at CONTEST_BOT_DB (stop the bot first)"
+    )
+    restore.add_argument("backup", metavar="FILE", help="a file `backup` or BACKUP_DIR holds")
 
     ev = sub.add_parser("eval", help="score a labelled question set")
     ev.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_SET))
@@ -286,6 +331,7 @@ COMMANDS = {
     "faq": cmd_faq,
     "export": cmd_export,
     "backup": cmd_backup,
+    "restore": cmd_restore,
 }
 
 

@@ -46,6 +46,9 @@ class Settings:
     show_staff_names: bool = False
     broadcast_rate: float = 25.0
     timezone: str = "Asia/Shanghai"
+    backup_every_hours: float = 6.0  # 0: no automatic backups
+    backup_dir: Path | None = None  # None: a backups/ folder beside the database
+    backup_keep: int = 8
 
     @property
     def sandbox(self) -> bool:
@@ -114,7 +117,15 @@ class Settings:
             show_staff_names=_bool(get("SHOW_STAFF_NAMES"), "SHOW_STAFF_NAMES"),
             broadcast_rate=_rate(get("BROADCAST_RATE")),
             timezone=timezone,
+            backup_every_hours=_hours(get("BACKUP_EVERY_HOURS")),
+            backup_dir=Path(backup_dir) if (backup_dir := get("BACKUP_DIR")) else None,
+            backup_keep=_positive(get("BACKUP_KEEP"), "BACKUP_KEEP", 8),
         )
+
+    @property
+    def backups(self) -> Path:
+        """Where automatic backups go: BACKUP_DIR, or backups/ beside the database."""
+        return self.backup_dir or self.db_path.parent / "backups"
 
 
 def _seed(value: str | None) -> Path:
@@ -183,3 +194,15 @@ def _rate(value: str | None) -> float:
     if not 0 < rate <= 30:
         raise ConfigError("BROADCAST_RATE must be above 0 and at most 30 (Telegram's limit)")
     return rate
+
+
+def _hours(value: str | None) -> float:
+    if value is None:
+        return 6.0
+    try:
+        hours = float(value)
+    except ValueError:
+        raise ConfigError("BACKUP_EVERY_HOURS must be a number of hours (0: no backups)") from None
+    if not 0 <= hours <= 24 * 366 or hours != hours:
+        raise ConfigError("BACKUP_EVERY_HOURS must be a number of hours (0: no backups)")
+    return hours

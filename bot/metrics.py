@@ -73,6 +73,19 @@ class Metrics:
         self.up = Gauge(
             "contest_bot_up", "1 while the bot takes updates, else 0.", registry=self.registry
         )
+        self.backups = Counter(
+            "contest_bot_backups",
+            "Automatic backups since start, by result (ok, failed).",
+            ["result"],
+            registry=self.registry,
+        )
+        for result in ("ok", "failed"):  # both lines exist from the start, for alerts
+            self.backups.labels(result)
+        self.last_backup = Gauge(
+            "contest_bot_last_backup_timestamp_seconds",
+            "When the last automatic backup succeeded (Unix time; 0: none since start).",
+            registry=self.registry,
+        )
         self._store: Store | None = None
 
     def watch(self, store: Store) -> None:

@@ -59,6 +59,10 @@ SECRET = "ops-webhook-secret"
         ("BROADCAST_RATE", "100"),
         ("BROADCAST_RATE", "fast"),
         ("TIMEZONE", "Mars/Olympus_Mons"),
+        ("BACKUP_EVERY_HOURS", "daily"),
+        ("BACKUP_EVERY_HOURS", "-1"),
+        ("BACKUP_EVERY_HOURS", "nan"),
+        ("BACKUP_KEEP", "0"),
     ],
 )
 def test_config_error_names_the_variable(variable: str, value: str) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from knowledge.store.base import StoreBase
 
@@ -58,8 +59,11 @@ class ExportStore(StoreBase):
     def backup(self, target: Path | str) -> Path:
         """Copy the live database to ``target`` with SQLite's online backup API.
 
-        The copy is written beside the target and renamed into place, so an interrupted backup
-        never replaces a good one. A directory target gets a time-stamped file name.
+        The copy is one consistent snapshot, taken in a single step from a read-only connection
+        of its own: the store's connection (and everything waiting on its lock) is never held
+        up, and in WAL mode writers go on meanwhile. It is written beside the target, checked
+        with integrity_check and renamed into place, so an interrupted or bad copy never
+        replaces a good one. A directory target gets a time-stamped file name.
         """
         path = Path(target)
         if path.is_dir():
@@ -69,11 +73,18 @@ class ExportStore(StoreBase):
         try:
             destination = sqlite3.connect(partial)
             try:
-                with self.lock:
-                    self.db.conn.backup(destination)
+                source = self._snapshot_source()
+                if source is None:  # an in-memory database: only its own connection sees it
+                    with self.lock:
+                        self.db.conn.backup(destination)
+                else:
+                    try:
+                        source.backup(destination)  # pages=-1: all in one read transaction
+                    finally:
+                        source.close()
                 # A copy of a WAL database is WAL too; make it one self-contained file.
                 destination.execute("PRAGMA journal_mode = DELETE")
-                (check,) = destination.execute("PRAGMA quick_check").fetchone()
+                check = destination.execute("PRAGMA integrity_check").fetchone()[0]
                 if check != "ok":
                     raise sqlite3.DatabaseError(f"the copy fails its integrity check: {check}")
             finally:
@@ -83,3 +94,14 @@ class ExportStore(StoreBase):
             partial.unlink(missing_ok=True)
             raise
         return path
+
+    def _snapshot_source(self) -> sqlite3.Connection | None:
+        """A read-only connection to the database file, or None for an in-memory database."""
+        with self.lock:
+            rows = self.db.conn.execute("PRAGMA database_list").fetchall()
+        file = next((row[2] for row in rows if row[1] == "main"), "")
+        if not file:
+            return None
+        source = sqlite3.connect(f"file:{quote(Path(file).as_posix())}?mode=ro", uri=True)
+        source.execute("PRAGMA busy_timeout = 5000")
+        return source
