@@ -195,6 +195,8 @@ async def soak(minutes: float, contestants: int, fault_rate: float, seed: int) -
         emulator, tmp / "bot.db", tmp / "bot.log",
         ORGANIZER_CHAT_ID=str(GROUP), ESCALATION_INTERVAL_SECONDS="0", MAX_OPEN_TICKETS="1000",
         LOG_LEVEL="WARNING",
+        USER_PER_MINUTE="0",  # its contestants type several messages a second, for hours
+
     )  # fmt: skip
     users = [emulator.add_user(30_000 + i, f"选手{i}", language_code="zh-hans")
              for i in range(contestants)]  # fmt: skip

@@ -81,6 +81,11 @@ class Metrics:
         )
         for result in ("ok", "failed"):  # both lines exist from the start, for alerts
             self.backups.labels(result)
+        self.throttled = Counter(
+            "contest_bot_throttled",
+            "Updates dropped because their sender went past USER_BURST / USER_PER_MINUTE.",
+            registry=self.registry,
+        )
         self.last_backup = Gauge(
             "contest_bot_last_backup_timestamp_seconds",
             "When the last automatic backup succeeded (Unix time; 0: none since start).",

@@ -6,10 +6,22 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import ask, broadcast, errors, faq, inline, menu, subscriptions, tickets
+from handlers import (
+    ask,
+    broadcast,
+    errors,
+    faq,
+    flood,
+    inline,
+    menu,
+    subscriptions,
+    tickets,
+)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # 0. Ahead of all (group -1): a contestant past their share of sends is slowed down.
+    flood.register(app)
     # 1. Commands and menu buttons of contestants.
     menu.register(app)
     # 2. Tickets: contestants' /myquestions and buttons, organizers' commands and buttons.

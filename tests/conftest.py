@@ -134,7 +134,9 @@ def settings_for(emulator: BotApiEmulator, tmp_path: Path, **overrides: Any) -> 
         api_base_url=emulator.base_url,
         db_path=tmp_path / "bot.db",
         organizer_chat_id=ORGANIZER_GROUP,
-        **{"escalation_interval_seconds": 0, **overrides},
+        # Test users act far faster than people type: no pause between tickets, no flood
+        # limit (tests/test_flood.py sets its own).
+        **{"escalation_interval_seconds": 0, "user_per_minute": 0, **overrides},
     )
 
 

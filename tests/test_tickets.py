@@ -850,8 +850,8 @@ async def test_escalation_interval_keeps_the_question_until_it_passes(world: Wor
     (offer,) = await world.say(VENUE)
     refused = await world.press(offer, "提交给组委会", changes=False)
     assert refused.show_alert and refused.text is not None
-    assert re.fullmatch(
-        r"提交太频繁了，请 36\d\d 秒后再点「提交给组委会」。问题没有丢。", refused.text
+    assert re.fullmatch(  # 3600, or a little less on a busy machine
+        r"提交太频繁了，请 3[56]\d\d 秒后再点「提交给组委会」。问题没有丢。", refused.text
     )
     assert len(world.store.ticket_rows()) == 1
     world.store.update_ticket(first, created_at=ago(61), waiting_since=ago(61))

@@ -1,0 +1,149 @@
+"""Fairness: one person's flood cannot spend the bot's send budget.
+
+Telegram lets a bot send about 30 messages a second in all and about one a second to one chat;
+past that it answers 429 and the whole bot waits. So every message a contestant sends in a
+private chat, and every button they press, spends a token from a bucket of their own:
+USER_BURST at once, refilled at USER_PER_MINUTE. With the bucket empty the update is dropped
+before any handler sees it, and the contestant is told once, kindly, to slow down; they hear it
+again only after a pause long enough to fill the bucket. Organizers (their group and
+ORGANIZER_IDS) are never limited, nor are group chats, where the bot only answers what is
+addressed to it.
+
+Registered in group -1, ahead of every handler. A bucket that refilled is the same as none, so
+those are forgotten: memory holds only people who sent something lately.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
+
+from bot.metrics import metrics_of
+from bot.services import KEY, services
+from handlers.common import acknowledge, user_lang
+
+log = logging.getLogger(__name__)
+
+FLOOD = "flood_buckets"  # its key in bot_data
+FORGET_ABOVE = 5_000  # people tracked before refilled buckets are forgotten
+
+TEXTS = {
+    "zh": "🐢 消息有点多，我跟不上啦～请 {s} 秒后再发。这期间发来的消息我先略过，"
+    "之后的问题照常回答。",
+    "en": "🐢 That's a lot of messages at once — please wait {s} s before sending more. "
+    "I'll skip the ones sent meanwhile and answer as usual after that.",
+}
+
+
+class Verdict(Enum):
+    PASS = "pass"  # a token was there
+    WARN = "warn"  # none left: drop it, and say so (the first time in this flood)
+    DROP = "drop"  # none left, and the sender was told already
+
+
+@dataclass
+class Bucket:
+    tokens: float
+    stamp: float
+    warned: bool = False
+
+
+class TokenBuckets:
+    """A token bucket per user: `burst` at once, `per_minute` refilled."""
+
+    def __init__(
+        self, burst: int, per_minute: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.burst = float(burst)
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self.buckets: dict[int, Bucket] = {}
+
+    def take(self, user_id: int) -> Verdict:
+        """Spend one of the user's tokens, if there is one."""
+        now = self.clock()
+        bucket = self.buckets.get(user_id)
+        if bucket is None:
+            if len(self.buckets) >= FORGET_ABOVE:
+                self.forget_refilled(now)
+            bucket = self.buckets[user_id] = Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+        bucket.stamp = now
+        if bucket.tokens >= self.burst:
+            bucket.warned = False  # a pause long enough: a later flood is a new one
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return Verdict.PASS
+        if bucket.warned:
+            return Verdict.DROP
+        bucket.warned = True
+        return Verdict.WARN
+
+    def wait_seconds(self, user_id: int) -> int:
+        """Whole seconds until the user has a token again."""
+        bucket = self.buckets.get(user_id)
+        if bucket is None or bucket.tokens >= 1.0:
+            return 0
+        return math.ceil((1.0 - bucket.tokens) / self.rate)
+
+    def forget_refilled(self, now: float) -> None:
+        """Drop the buckets that are full again: they hold nothing a new one would not."""
+        self.buckets = {
+            user: b
+            for user, b in self.buckets.items()
+            if b.tokens + (now - b.stamp) * self.rate < self.burst
+        }
+
+
+def buckets_of(app: Application[Any, Any, Any, Any, Any, Any]) -> TokenBuckets | None:
+    found = app.bot_data.get(FLOOD)
+    return found if isinstance(found, TokenBuckets) else None
+
+
+async def throttle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Let a contestant's update through while their bucket has a token; else drop it, and
+    tell them once per flood."""
+    buckets = buckets_of(context.application)
+    user, chat = update.effective_user, update.effective_chat
+    if buckets is None or user is None or user.is_bot:
+        return
+    query = update.callback_query
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    if query is None and (update.message is None or not private):
+        return
+    settings = services(context).settings
+    if user.id in settings.organizer_ids or (
+        chat is not None and chat.id == settings.organizer_chat_id
+    ):
+        return
+    verdict = buckets.take(user.id)
+    if verdict is Verdict.PASS:
+        return
+    metrics_of(context.application).throttled.inc()
+    text = TEXTS[user_lang(update)].format(s=max(1, buckets.wait_seconds(user.id)))
+    if query is not None:
+        # No message for a press: the toast stops the spinner and costs no send.
+        await acknowledge(query, text if verdict is Verdict.WARN else None)
+    elif verdict is Verdict.WARN and update.message is not None:
+        try:
+            await update.message.reply_text(text, do_quote=False)
+        except TelegramError as exc:
+            log.info("could not ask %s to slow down: %s", user.id, exc)
+    raise ApplicationHandlerStop
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    settings = app.bot_data[KEY].settings
+    if settings.user_per_minute > 0:
+        app.bot_data[FLOOD] = TokenBuckets(settings.user_burst, settings.user_per_minute)
+        app.add_handler(TypeHandler(Update, throttle), group=-1)
