@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["matcher", "load", "broadcast", "reliability"]
+BENCHMARKS = ["matcher", "load", "broadcast", "reliability", "fairness"]
 
 
 def main(argv: list[str]) -> int:

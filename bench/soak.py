@@ -184,7 +184,9 @@ class Soak:
             await asyncio.sleep(min(every, max(0.1, until - time.monotonic())))
 
 
-async def soak(minutes: float, contestants: int, fault_rate: float, seed: int) -> int:
+async def soak(
+    minutes: float, contestants: int, fault_rate: float, seed: int, trace: bool = False
+) -> int:
     logging.disable(logging.CRITICAL)
     emulator = BotApiEmulator(TOKEN, sandbox=False, seed=seed)
     emulator.add_user(ORGANIZER)
@@ -198,6 +200,9 @@ async def soak(minutes: float, contestants: int, fault_rate: float, seed: int) -
         USER_PER_MINUTE="0",  # its contestants type several messages a second, for hours
 
     )  # fmt: skip
+    if trace:  # snapshots every minute into tmp/trace, compared at the end
+        bot.module = "bench.traced"
+        bot.env |= {"TRACE_DIR": str(tmp / "trace"), "TRACE_EVERY": "60"}
     users = [emulator.add_user(30_000 + i, f"选手{i}", language_code="zh-hans")
              for i in range(contestants)]  # fmt: skip
     run = Soak(emulator, bot, seed)
@@ -224,7 +229,23 @@ async def soak(minutes: float, contestants: int, fault_rate: float, seed: int) -
         bot.kill()
         with contextlib.suppress(Exception):
             await emulator.stop()
-    return summary(run, tmp, rss_end, code, minutes)
+    result = summary(run, tmp, rss_end, code, minutes)
+    if trace:
+        print_growth(tmp / "trace")
+    return result
+
+
+def print_growth(folder: Path) -> None:
+    """What grew between the snapshot after warm-up (the second) and the last one."""
+    from bench.traced import compare
+
+    snapshots = sorted(folder.glob("snap-*.bin"))
+    if len(snapshots) < 3:
+        print(f"  tracemalloc: {len(snapshots)} snapshot(s) in {folder}; run longer to compare")
+        return
+    print(f"  tracemalloc, {snapshots[1].name} → {snapshots[-1].name}:")
+    for line in compare(snapshots[1], snapshots[-1]):
+        print("   ", line)
 
 
 def busy(db: Path) -> bool:
@@ -296,8 +317,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contestants", type=int, default=20)
     parser.add_argument("--faults", type=float, default=0.0, help="share of calls failing")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--tracemalloc", action="store_true",
+        help="trace the bot's allocations; print what grew after warm-up, by site",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    return asyncio.run(soak(args.minutes, args.contestants, args.faults, args.seed))
+    return asyncio.run(
+        soak(args.minutes, args.contestants, args.faults, args.seed, args.tracemalloc)
+    )
 
 
 if __name__ == "__main__":

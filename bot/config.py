@@ -49,8 +49,8 @@ class Settings:
     backup_every_hours: float = 6.0  # 0: no automatic backups
     backup_dir: Path | None = None  # None: a backups/ folder beside the database
     backup_keep: int = 8
-    user_burst: int = 10  # messages and presses one contestant may send at once
-    user_per_minute: int = 30  # … and refilled per minute; 0: no limit
+    user_burst: int = 3  # messages and presses one contestant may send at once
+    user_per_minute: int = 40  # … and refilled per minute; 0: no limit
 
     @property
     def sandbox(self) -> bool:
@@ -122,8 +122,8 @@ class Settings:
             backup_every_hours=_hours(get("BACKUP_EVERY_HOURS")),
             backup_dir=Path(backup_dir) if (backup_dir := get("BACKUP_DIR")) else None,
             backup_keep=_positive(get("BACKUP_KEEP"), "BACKUP_KEEP", 8),
-            user_burst=_positive(get("USER_BURST"), "USER_BURST", 10),
-            user_per_minute=_positive(get("USER_PER_MINUTE"), "USER_PER_MINUTE", 30, zero=True),
+            user_burst=_positive(get("USER_BURST"), "USER_BURST", 3),
+            user_per_minute=_positive(get("USER_PER_MINUTE"), "USER_PER_MINUTE", 40, zero=True),
         )
 
     @property

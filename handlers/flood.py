@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 FLOOD = "flood_buckets"  # its key in bot_data
 FORGET_ABOVE = 5_000  # people tracked before refilled buckets are forgotten
+# Seconds before the slow-down notice goes out. Telegram allows one chat about a message a
+# second with a short burst; past it, it answers 429 and the whole bot waits.
+NOTICE_DELAY = 1.0
 
 TEXTS = {
     "zh": "🐢 消息有点多，我跟不上啦～请 {s} 秒后再发。这期间发来的消息我先略过，"
@@ -87,6 +90,7 @@ class TokenBuckets:
         if bucket.warned:
             return Verdict.DROP
         bucket.warned = True
+        bucket.tokens -= 1.0  # the notice is a message to this chat too
         return Verdict.WARN
 
     def wait_seconds(self, user_id: int) -> int:
@@ -135,11 +139,25 @@ async def throttle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # No message for a press: the toast stops the spinner and costs no send.
         await acknowledge(query, text if verdict is Verdict.WARN else None)
     elif verdict is Verdict.WARN and update.message is not None:
-        try:
-            await update.message.reply_text(text, do_quote=False)
-        except TelegramError as exc:
-            log.info("could not ask %s to slow down: %s", user.id, exc)
+        chat_id = update.message.chat.id
+        if context.job_queue is None:
+            await _notify(context.bot, chat_id, text)
+        else:  # a moment later: the replies just sent are all the burst one chat may have
+            context.job_queue.run_once(_notice_job, NOTICE_DELAY, data=(chat_id, text))
     raise ApplicationHandlerStop
+
+
+async def _notice_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert context.job is not None and isinstance(context.job.data, tuple)
+    chat_id, text = context.job.data
+    await _notify(context.bot, int(chat_id), str(text))
+
+
+async def _notify(bot: Bot, chat_id: int, text: str) -> None:
+    try:
+        await bot.send_message(chat_id, text)
+    except TelegramError as exc:  # a notice lost is no harm: the next flood brings another
+        log.info("could not ask chat %s to slow down: %s", chat_id, exc)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

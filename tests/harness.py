@@ -323,6 +323,7 @@ class BotProcess:
 
     env: dict[str, str]
     log_path: Path
+    module: str = "bot"  # what `python -m` runs: bench.traced runs it under tracemalloc
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     kills: int = 0
@@ -351,7 +352,7 @@ class BotProcess:
         log.write(f"--- start {self.starts + 1}\n".encode())
         log.flush()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            [sys.executable, "-m", self.module, "run"],
             cwd=ROOT,
             env=self.env,
             stdout=log,

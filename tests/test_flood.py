@@ -10,7 +10,7 @@ from harness import bot_messages, poll_until
 
 from bot.metrics import metrics_of
 from bot.sandbox import User
-from handlers.flood import FORGET_ABOVE, TokenBuckets, Verdict
+from handlers.flood import FORGET_ABOVE, TokenBuckets, Verdict, _notice_job
 
 XIAOHONG = User(1002, "小红", language_code="zh-hans")
 ALICE = User(2002, "Alice", language_code="en")
@@ -31,8 +31,10 @@ def test_bucket_lets_a_burst_through_then_one_per_refill_and_warns_once_per_floo
     assert [buckets.take(1) for _ in range(5)] == [
         Verdict.PASS, Verdict.PASS, Verdict.PASS, Verdict.WARN, Verdict.DROP,
     ]  # fmt: skip
-    assert buckets.wait_seconds(1) == 1
+    assert buckets.wait_seconds(1) == 2  # the notice cost a token as well
     assert buckets.take(2) is Verdict.PASS  # somebody else is not affected
+    clock.now += 1.0
+    assert buckets.take(1) is Verdict.DROP
     clock.now += 1.0
     assert [buckets.take(1), buckets.take(1)] == [Verdict.PASS, Verdict.DROP]  # same flood
     clock.now += 10.0  # a pause that fills the bucket: a later flood is a new one
@@ -75,10 +77,16 @@ async def test_flooder_is_told_once_and_gets_a_bounded_share_while_others_are_an
         (answer,) = await world.say("3-4", XIAOHONG)
         await idle(world)
         assert answer.text.startswith("赛题 3-4：自动驾驶创新发展")
+        # The notice comes a moment later (JobQueue), once: no other is on its way.
+        await world.emulator.wait_for(
+            lambda: any(m.text.startswith(NOTICE) for m in world.messages(CONTESTANT.id)), 10
+        )
+        assert world.app.job_queue is not None
+        assert [j for j in world.app.job_queue.jobs() if j.callback is _notice_job] == []
         replies = [m.text for m in bot_messages(world.emulator, CONTESTANT.id)]
         notices = [text for text in replies if text.startswith(NOTICE)]
         assert len(notices) == 1, replies
-        assert "请 10 秒后再发" in notices[0]
+        assert "请 20 秒后再发" in notices[0]  # two tokens short at 6 a minute
         assert len(replies) - len(notices) == 5  # the burst, and nothing more
         throttled = metrics_of(world.app).throttled._value.get()
         assert throttled == 45
