@@ -185,8 +185,9 @@ class Soak:
 
 
 async def soak(
-    minutes: float, contestants: int, fault_rate: float, seed: int, trace: bool = False
-) -> int:
+    minutes: float, contestants: int, fault_rate: float, seed: int, trace: bool = False,
+    memory_stats: bool = False,
+) -> int:  # fmt: skip
     logging.disable(logging.CRITICAL)
     emulator = BotApiEmulator(TOKEN, sandbox=False, seed=seed)
     emulator.add_user(ORGANIZER)
@@ -200,9 +201,10 @@ async def soak(
         USER_PER_MINUTE="0",  # its contestants type several messages a second, for hours
 
     )  # fmt: skip
-    if trace:  # snapshots every minute into tmp/trace, compared at the end
+    if trace or memory_stats:  # snapshots every minute into tmp/trace, compared at the end
         bot.module = "bench.traced"
-        bot.env |= {"TRACE_DIR": str(tmp / "trace"), "TRACE_EVERY": "60"}
+        bot.env |= {"TRACE_DIR": str(tmp / "trace"), "TRACE_EVERY": "60" if trace else "30",
+                    "TRACE_PYTHON": "1" if trace else "0"}  # fmt: skip
     users = [emulator.add_user(30_000 + i, f"选手{i}", language_code="zh-hans")
              for i in range(contestants)]  # fmt: skip
     run = Soak(emulator, bot, seed)
@@ -210,7 +212,7 @@ async def soak(
           f"files in {tmp}", flush=True)  # fmt: skip
     since = len(emulator.calls)
     bot.start()
-    await polling(emulator, since)
+    await polling(emulator, since, 300 if trace else 60)  # tracing slows the start a lot
     if fault_rate:
         inject_random_faults(emulator, fault_rate, hang=6.0)
     started = time.monotonic()
@@ -232,6 +234,10 @@ async def soak(
     result = summary(run, tmp, rss_end, code, minutes)
     if trace:
         print_growth(tmp / "trace")
+    if trace or memory_stats:
+        print("  memory figures of the bot (bench/traced.py):")
+        for line in (tmp / "trace" / "stats.tsv").read_text().splitlines():
+            print("   ", line)
     return result
 
 
@@ -321,10 +327,15 @@ def main(argv: list[str] | None = None) -> int:
         "--tracemalloc", action="store_true",
         help="trace the bot's allocations; print what grew after warm-up, by site",
     )  # fmt: skip
+    parser.add_argument(
+        "--memory-stats", action="store_true",
+        help="every 30 s: the bot's RSS, C heap in use and free-but-kept (glibc), threads",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     return asyncio.run(
-        soak(args.minutes, args.contestants, args.faults, args.seed, args.tracemalloc)
-    )
+        soak(args.minutes, args.contestants, args.faults, args.seed, args.tracemalloc,
+             args.memory_stats)
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

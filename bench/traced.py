@@ -10,6 +10,7 @@ not to measure.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import threading
@@ -17,31 +18,70 @@ import time
 import tracemalloc
 from pathlib import Path
 
-FRAMES = 25
+FRAMES = 12
 DIR_VARIABLE = "TRACE_DIR"
 EVERY_VARIABLE = "TRACE_EVERY"
 # Where the code of interest lives: the project, and the libraries it calls into.
 IGNORED = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>", "<unknown>")
 
 
-def _dump_every(folder: Path, every: float) -> None:
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost",
+    )]  # fmt: skip
+
+
+def _mallinfo() -> _Mallinfo2 | None:
+    """glibc's view of the C heap: in use (uordblks), free but kept (fordblks), mmapped."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _Mallinfo2
+        return libc.mallinfo2()  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _dump_every(folder: Path, every: float, snapshots: bool) -> None:
+    """Every `every` seconds: a line of memory figures in stats.tsv, and a snapshot."""
     folder.mkdir(parents=True, exist_ok=True)
+    stats = folder / "stats.tsv"
+    stats.write_text("seconds\trss_mib\tpython_mib\tc_in_use_mib\tc_free_kept_mib\t"
+                     "c_mmapped_mib\tthreads\n")  # fmt: skip
+    started = time.monotonic()
     n = 0
     while True:
         time.sleep(every)
         n += 1
-        snapshot = tracemalloc.take_snapshot()
-        partial = folder / f"snap-{n:03d}.bin.part"
-        snapshot.dump(str(partial))
-        partial.rename(folder / f"snap-{n:03d}.bin")
+        info = _mallinfo()
+        python = tracemalloc.get_traced_memory()[0] if snapshots else 0
+        row = [time.monotonic() - started, _rss_kib() / 1024, python / 2**20]
+        if info is not None:
+            row += [info.uordblks / 2**20, info.fordblks / 2**20, info.hblkhd / 2**20]
+        with stats.open("a") as out:
+            out.write("\t".join(f"{v:.1f}" for v in row) + f"\t{threading.active_count()}\n")
+        if snapshots:
+            partial = folder / f"snap-{n:03d}.bin.part"
+            tracemalloc.take_snapshot().dump(str(partial))
+            partial.rename(folder / f"snap-{n:03d}.bin")
 
 
 def run(argv: list[str]) -> int:
-    """The contest-bot command line, traced; snapshots go to $TRACE_DIR every $TRACE_EVERY s."""
-    tracemalloc.start(FRAMES)
+    """The contest-bot command line, traced; snapshots go to $TRACE_DIR every $TRACE_EVERY s
+    (TRACE_PYTHON=0: only the memory figures, without tracemalloc's cost)."""
+    snapshots = os.environ.get("TRACE_PYTHON", "1") != "0"
+    if snapshots:
+        tracemalloc.start(FRAMES)
     folder = Path(os.environ[DIR_VARIABLE])
     every = float(os.environ.get(EVERY_VARIABLE, "60"))
-    threading.Thread(target=_dump_every, args=(folder, every), daemon=True).start()
+    threading.Thread(target=_dump_every, args=(folder, every, snapshots), daemon=True).start()
     from bot.cli import main
 
     return main(argv)

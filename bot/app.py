@@ -17,6 +17,7 @@ from bot.backups import schedule_backups
 from bot.broadcaster import BROADCASTER, Broadcaster, Pacer, broadcaster_of
 from bot.config import Settings, StartupError
 from bot.inbox import InboxProcessor, InboxQueue, replay
+from bot.memory import schedule_trim
 from bot.metrics import MeteredApplication
 from bot.services import KEY, Services, attach
 from handlers import tickets
@@ -130,6 +131,7 @@ async def startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await replay(app, app.bot_data[KEY].store)  # what a killed process took and left undone
     await app.start()
     schedule_backups(app)  # BACKUP_EVERY_HOURS, in PTB's JobQueue
+    schedule_trim(app)  # freed C memory back to the system (bot/memory.py)
     app.bot_data[BACKGROUND] = [asyncio.create_task(tickets.sla_loop(app), name="sla")]
     # Resumes a broadcast interrupted by a restart, then sends queued and scheduled ones.
     app.bot_data[BACKGROUND].append(broadcaster_of(app).start())

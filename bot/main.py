@@ -17,6 +17,7 @@ from telegram.ext import Application
 from bot.app import build_application, open_store, port_error, shutdown, startup
 from bot.config import ConfigError, Settings, StartupError
 from bot.logs import configure_logging
+from bot.memory import limit_arenas
 from bot.web import BotServer, webhook_url
 
 log = logging.getLogger("contest_bot")
@@ -36,6 +37,7 @@ def run(mode: str = "auto") -> int:
         print(f"contest-bot: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, [settings.token, settings.webhook_secret])
+    limit_arenas()  # before any worker thread: see bot/memory.py
     try:
         if settings.sandbox:
             asyncio.run(run_sandbox(settings))
