@@ -59,6 +59,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
         db_path=tmp_path / "sandbox.db",
         organizer_chat_id=SANDBOX_ORGANIZER_CHAT,
         organizer_ids=frozenset({SANDBOX_ORGANIZER}),
+        user_per_minute=0,  # the browser clicks faster than people (the limit: test_flood.py)
     )
     app = build_application(settings, SANDBOX_TOKEN)
     await startup(app)

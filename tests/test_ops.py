@@ -63,6 +63,8 @@ SECRET = "ops-webhook-secret"
         ("BACKUP_EVERY_HOURS", "-1"),
         ("BACKUP_EVERY_HOURS", "nan"),
         ("BACKUP_KEEP", "0"),
+        ("USER_BURST", "0"),
+        ("USER_PER_MINUTE", "-1"),
     ],
 )
 def test_config_error_names_the_variable(variable: str, value: str) -> None:

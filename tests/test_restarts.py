@@ -307,6 +307,7 @@ async def one_run(tmp_path: Path, seed: int, cycles: int, kills: int) -> Restart
     bot = BotProcess.for_emulator(
         emulator, db, tmp_path / "bot.log",
         ORGANIZER_CHAT_ID=str(GROUP), ESCALATION_INTERVAL_SECONDS="0", MAX_OPEN_TICKETS="1000",
+        USER_PER_MINUTE="0",  # the script acts faster than people (the limit: test_flood.py)
     )  # fmt: skip
     session = Session(emulator, bot, db, rng)
     session.kill_at = set(rng.sample(range(1, cycles * STEPS_PER_CYCLE + 3 + 1), kills))
@@ -412,7 +413,7 @@ async def test_stop_and_start_between_every_cycle_keeps_everything(tmp_path: Pat
     emulator = await start_emulator()
     bot = BotProcess.for_emulator(
         emulator, tmp_path / "bot.db", tmp_path / "bot.log",
-        ORGANIZER_CHAT_ID=str(GROUP), ESCALATION_INTERVAL_SECONDS="0",
+        ORGANIZER_CHAT_ID=str(GROUP), ESCALATION_INTERVAL_SECONDS="0", USER_PER_MINUTE="0",
     )  # fmt: skip
     session = Session(emulator, bot, tmp_path / "bot.db", rng)
     report = RestartReport(runs=1)
