@@ -180,7 +180,8 @@ class FaqIndex:
         for entry_id, question in entries:
             self.ids.append(entry_id)
             self.questions.append(question)
-        self.asked = [asked(q) for q in self.questions]
+        self._asked: dict[int, Asked] = {}
+        self._grams: dict[int, set[str]] = {}
         self.embedder = embedder
         self.weights = _load_weights(embedder is not None)
         self.matrix: Any = None
@@ -194,9 +195,19 @@ class FaqIndex:
                 vectors.update(zip(missing, fresh, strict=True))
             self.vectors = vectors
             self.matrix = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in self.ids])
-        self._grams = [_bigrams(q) for q in self.questions]
         # With one entry there is no next one to lead: lead over what unrelated questions score.
         self.baseline = UNRELATED_COSINE if self.matrix is not None else 0.0
+
+    def asked(self, i: int) -> Asked:
+        """What entry i asks (read when first needed: most entries are never near a question)."""
+        if i not in self._asked:
+            self._asked[i] = asked(self.questions[i])
+        return self._asked[i]
+
+    def grams(self, i: int) -> set[str]:
+        if i not in self._grams:
+            self._grams[i] = _bigrams(self.questions[i])
+        return self._grams[i]
 
     def rank(self, question: str, k: int = 5) -> list[tuple[int, float]]:
         """(position, similarity) of the k most alike entries, best first."""
@@ -207,7 +218,7 @@ class FaqIndex:
             order = scores.argsort()[::-1][:k]
             return [(int(i), float(scores[i])) for i in order]
         grams = _bigrams(question)
-        scored = [(i, _dice(grams, g)) for i, g in enumerate(self._grams)]
+        scored = [(i, _dice(grams, self.grams(i))) for i in range(len(self.ids))]
         scored.sort(key=lambda pair: -pair[1])
         return scored[:k]
 
@@ -218,8 +229,8 @@ class FaqIndex:
         out = []
         for n, (i, score) in enumerate(ranked[:k]):
             following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
-            e = self.asked[i]
-            x = pair_features(score, score - following, q, e, grams, self._grams[i])
+            e = self.asked(i)
+            x = pair_features(score, score - following, q, e, grams, self.grams(i))
             z = sum(w * v for w, v in zip(self.weights, x, strict=True))
             confidence = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
             out.append(FaqHit(self.ids[i], score, confidence, tuple(conflicts(q, e))))
@@ -231,10 +242,10 @@ class FaqIndex:
         q, grams = asked(question), _bigrams(question)
         out = []
         for n, (i, score) in enumerate(ranked[:k]):
-            if conflicts(q, self.asked[i]):
+            if conflicts(q, self.asked(i)):
                 continue
             following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
-            x = pair_features(score, score - following, q, self.asked[i], grams, self._grams[i])
+            x = pair_features(score, score - following, q, self.asked(i), grams, self.grams(i))
             out.append((x, self.ids[i]))
         return out
 
@@ -248,6 +259,29 @@ class FaqIndex:
     def similar(self, question: str, k: int = 3) -> list[FaqHit]:
         floor = SIMILAR_FLOOR if self.matrix is not None else SIMILAR_FLOOR_WORDS
         return [h for h in self.hits(question, k) if h.score >= floor]
+
+    def groups(self) -> list[list[int]]:
+        """The entries put in groups that ask the same thing (ids, each group in the entries'
+        order): an entry joins the first group whose first entry it is similar to (the floor of
+        similar()) and asks nothing different from. Singletons included."""
+        scores = self.matrix @ self.matrix.T if self.matrix is not None else None
+
+        def alike(a: int, b: int) -> bool:
+            if scores is not None:
+                return float(scores[a, b]) >= SIMILAR_FLOOR
+            return _dice(self.grams(a), self.grams(b)) >= SIMILAR_FLOOR_WORDS
+
+        heads: list[int] = []
+        members: dict[int, list[int]] = {}
+        for i in range(len(self.ids)):
+            for head in heads:
+                if alike(i, head) and not conflicts(self.asked(i), self.asked(head)):
+                    members[head].append(i)
+                    break
+            else:
+                heads.append(i)
+                members[i] = [i]
+        return [[self.ids[i] for i in members[h]] for h in heads]
 
 
 def _load_weights(embedded: bool) -> Sequence[float]:

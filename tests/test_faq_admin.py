@@ -121,7 +121,8 @@ async def test_faq_add_list_and_usage(world: World) -> None:
         "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
     )
     usage = await command(world, "/faq add 没有分隔符")
-    assert usage.startswith("用法：\n/faq list\n/faq add 问题 | 答案")
+    assert usage.startswith("用法：\n/faq list\n/faq suggest")
+    assert "/faq add 问题 | 答案" in usage
     assert await command(world, "/faq frobnicate") == usage
     assert world.store.faq_entries() == []
     assert await command(world, f"/faq add {TEAM_FAQ}") == "已添加 FAQ #1。"

@@ -211,3 +211,15 @@ def m007_chat_context(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append(m007_chat_context)
+
+
+def m008_embeddings(db: sqlite_utils.Database) -> None:
+    # Sentence vectors of texts the bot compares by meaning (FAQ entries, tickets), keyed by the
+    # model and a digest of the text: start-up reads them instead of embedding every entry
+    # again, and an edited text simply gets a new row.
+    db.table("embeddings").create(
+        {"model": str, "digest": str, "vector": bytes}, pk=("model", "digest")
+    )
+
+
+MIGRATIONS.append(m008_embeddings)
