@@ -11,10 +11,12 @@ Anything less is offered as “相关的组委会答复”, never given as the a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -24,8 +26,11 @@ from knowledge.normalize import normalize
 from knowledge.refs import digits_for_numerals
 
 MODEL_FILE = "faq_model.json"
-FEATURES = 10  # length of pair_features()
-ACCEPT = 0.85  # chosen on the development FAQ set: wrong entries ≤ 1 in 100
+# What an entry asks and the question does not, and the reverse, as hashed character pairs: the
+# acceptor learns from examples which differences change a question (公章 vs 截止时间) and which
+# do not (请问, 老师好).
+BUCKETS = 1024
+CONFLICTS = ("stage", "direction", "kind", "point", "object", "numbers")
 # Cosine from which an entry is worth offering as related (chosen on the development FAQ set).
 SIMILAR_FLOOR = 0.88
 UNRELATED_COSINE = 0.8  # e5 scores unrelated Chinese questions about this high
@@ -138,24 +143,63 @@ def conflicts(q: Asked, e: Asked) -> list[str]:
     return why
 
 
+@dataclass(frozen=True)
+class PairFeatures:
+    """What the acceptor weighs for a (question, entry) pair: dense values and the buckets of
+    the character pairs only one side has (entry side first, then question side)."""
+
+    dense: tuple[float, ...]
+    buckets: tuple[int, ...]
+
+
 def pair_features(
     score: float, margin: float, q: Asked, e: Asked, qg: set[str], eg: set[str]
-) -> list[float]:
-    """What the acceptor weighs: similarity, lead over the next entry, shared wording (qg, eg:
-    character pairs), agreement of slots."""
-    shared = len(q.object & e.object)
-    return [
+) -> PairFeatures:
+    """Similarity, lead over the next entry, shared wording (qg, eg: character pairs), slot
+    conflicts, and the wording only one side has."""
+    why = conflicts(q, e)
+    dense = (
         1.0,
         score,
         margin,
-        _dice(qg, eg),
+        dice(qg, eg),
         len(qg - eg) / max(1, len(qg)),
-        float(shared),
-        float(len(q.object ^ e.object)),
-        float(bool(q.kind & e.kind)),
-        float(bool(q.kind) != bool(e.kind)),
-        float(bool(e.stage) and not q.stage),
-    ]
+        len(eg - qg) / max(1, len(eg)),
+        *(float(c in why) for c in CONFLICTS),
+    )
+    buckets = [_bucket(g) for g in eg - qg] + [BUCKETS + _bucket(g) for g in qg - eg]
+    return PairFeatures(dense, tuple(buckets))
+
+
+@dataclass(frozen=True)
+class Acceptor:
+    """Logistic regression over PairFeatures, trained by `make train` (knowledge/train.py);
+    `accept` is the probability from which an entry is given as the answer, chosen in training
+    so that questions of held-out FAQ sets get a wrong entry at most 1 time in 200."""
+
+    dense: tuple[float, ...]
+    hashed: tuple[float, ...]
+    accept: float
+
+    def probability(self, x: PairFeatures) -> float:
+        z = sum(w * v for w, v in zip(self.dense, x.dense, strict=True))
+        z += sum(self.hashed[b] for b in x.buckets)
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accept": round(self.accept, 4),
+            "dense": [round(w, 4) for w in self.dense],
+            "hashed": [round(w, 4) for w in self.hashed],
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Acceptor:
+        return cls(tuple(raw["dense"]), tuple(raw["hashed"]), float(raw["accept"]))
+
+
+def _bucket(gram: str) -> int:
+    return zlib.crc32(gram.encode("utf-8")) % BUCKETS
 
 
 @dataclass(frozen=True)
@@ -183,7 +227,7 @@ class FaqIndex:
         self._asked: dict[int, Asked] = {}
         self._grams: dict[int, set[str]] = {}
         self.embedder = embedder
-        self.weights = _load_weights(embedder is not None)
+        self.acceptor = load_acceptor(embedder is not None)
         self.matrix: Any = None
         if embedder is not None and self.ids:
             import numpy as np
@@ -206,7 +250,7 @@ class FaqIndex:
 
     def grams(self, i: int) -> set[str]:
         if i not in self._grams:
-            self._grams[i] = _bigrams(self.questions[i])
+            self._grams[i] = bigrams(self.questions[i])
         return self._grams[i]
 
     def rank(self, question: str, k: int = 5) -> list[tuple[int, float]]:
@@ -217,33 +261,30 @@ class FaqIndex:
             scores = self.matrix @ self.embedder.embed([question])[0]
             order = scores.argsort()[::-1][:k]
             return [(int(i), float(scores[i])) for i in order]
-        grams = _bigrams(question)
-        scored = [(i, _dice(grams, self.grams(i))) for i in range(len(self.ids))]
+        grams = bigrams(question)
+        scored = [(i, dice(grams, self.grams(i))) for i in range(len(self.ids))]
         scored.sort(key=lambda pair: -pair[1])
         return scored[:k]
 
     def hits(self, question: str, k: int = 5) -> list[FaqHit]:
         """The k most alike entries with the acceptor's confidence and any conflicts."""
         ranked = self.rank(question, k + 1)
-        q, grams = asked(question), _bigrams(question)
+        q, grams = asked(question), bigrams(question)
         out = []
         for n, (i, score) in enumerate(ranked[:k]):
             following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
             e = self.asked(i)
             x = pair_features(score, score - following, q, e, grams, self.grams(i))
-            z = sum(w * v for w, v in zip(self.weights, x, strict=True))
-            confidence = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+            confidence = self.acceptor.probability(x)
             out.append(FaqHit(self.ids[i], score, confidence, tuple(conflicts(q, e))))
         return out
 
-    def candidates(self, question: str, k: int) -> list[tuple[list[float], int]]:
-        """(acceptor features, entry id) of the top k entries nothing forbids: training pairs."""
+    def candidates(self, question: str, k: int) -> list[tuple[PairFeatures, int]]:
+        """(acceptor features, entry id) of the k most alike entries: training pairs."""
         ranked = self.rank(question, k + 1)
-        q, grams = asked(question), _bigrams(question)
+        q, grams = asked(question), bigrams(question)
         out = []
         for n, (i, score) in enumerate(ranked[:k]):
-            if conflicts(q, self.asked(i)):
-                continue
             following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
             x = pair_features(score, score - following, q, self.asked(i), grams, self.grams(i))
             out.append((x, self.ids[i]))
@@ -252,7 +293,7 @@ class FaqIndex:
     def answer(self, question: str) -> FaqHit | None:
         """The entry that answers the question, or None: only the top one, only when sure."""
         hits = self.hits(question, 1)
-        if hits and not hits[0].why_not and hits[0].confidence >= ACCEPT:
+        if hits and not hits[0].why_not and hits[0].confidence >= self.acceptor.accept:
             return hits[0]
         return None
 
@@ -269,7 +310,7 @@ class FaqIndex:
         def alike(a: int, b: int) -> bool:
             if scores is not None:
                 return float(scores[a, b]) >= SIMILAR_FLOOR
-            return _dice(self.grams(a), self.grams(b)) >= SIMILAR_FLOOR_WORDS
+            return dice(self.grams(a), self.grams(b)) >= SIMILAR_FLOOR_WORDS
 
         heads: list[int] = []
         members: dict[int, list[int]] = {}
@@ -284,19 +325,22 @@ class FaqIndex:
         return [[self.ids[i] for i in members[h]] for h in heads]
 
 
-def _load_weights(embedded: bool) -> Sequence[float]:
+def load_acceptor(embedded: bool) -> Acceptor:
+    """The shipped acceptor for ranking by embeddings or by words."""
     data = resources.files("knowledge").joinpath("data", MODEL_FILE)
     if data.is_file():
         raw = json.loads(data.read_text(encoding="utf-8"))
-        return [float(w) for w in raw["embeddings" if embedded else "words"]]
-    # Untrained: answer only on near-identical questions.
-    return [-40.0, 45.0, *[0.0] * (FEATURES - 2)]
+        with contextlib.suppress(KeyError, TypeError):  # a file from before `make train`
+            return Acceptor.from_json(raw["embeddings" if embedded else "words"])
+    # Untrained: answer only near-identical questions.
+    dense = (-40.0, 45.0, *[0.0] * (4 + len(CONFLICTS)))
+    return Acceptor(dense, (0.0,) * (2 * BUCKETS), 0.99)
 
 
-def _bigrams(text: str) -> set[str]:
+def bigrams(text: str) -> set[str]:
     s = re.sub(r"\s+", "", normalize(text))
     return {s[i : i + 2] for i in range(len(s) - 1)} or {s}
 
 
-def _dice(a: set[str], b: set[str]) -> float:
+def dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / max(1, len(a) + len(b))
