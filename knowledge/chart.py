@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from knowledge.report import CATALOGUE, ESCALATED, FAQ, KIND_LABELS, Report, short_day
@@ -23,23 +24,23 @@ if TYPE_CHECKING:
 FONT_FILE = "NotoSansCJKsc-Regular-subset.otf"
 # Portrait 4:5, the shape a phone shows largest; Telegram keeps photos up to 1280 px a side.
 WIDTH, HEIGHT = 1080, 1350
-LEFT, RIGHT = 120, 1030  # the plot areas' x range
+LEFT, RIGHT = 130, 1030  # the plot areas' x range
+# Text sizes in pixels: a phone shows the picture about 360 points wide, so 32 px reads as 11 pt.
+TITLE, HEADING, LABEL, SMALL = 58, 40, 32, 26
 KINDS = (CATALOGUE, FAQ, ESCALATED)  # bottom to top in a bar
 COLORS = {CATALOGUE: (76, 120, 168), FAQ: (84, 162, 75), ESCALATED: (245, 133, 24)}
 MEDIAN_COLOR, P90_COLOR = (47, 109, 181), (214, 69, 65)
 INK, MUTED, GRID, PAPER = (33, 37, 41), (108, 117, 125), (225, 229, 233), (255, 255, 255)
 
 
-@lru_cache(maxsize=1)
-def font_bytes() -> bytes:
-    return resources.files("knowledge").joinpath("data", "fonts", FONT_FILE).read_bytes()
-
-
 @lru_cache(maxsize=8)
 def font(size: int) -> ImageFont.FreeTypeFont:
     from PIL import ImageFont
 
-    return ImageFont.truetype(io.BytesIO(font_bytes()), size)
+    found = resources.files("knowledge").joinpath("data", "fonts", FONT_FILE)
+    if isinstance(found, Path):  # installed as files: FreeType reads the glyphs it needs
+        return ImageFont.truetype(str(found), size)
+    return ImageFont.truetype(io.BytesIO(found.read_bytes()), size)  # from a zip: in memory
 
 
 def nice_ticks(top: float, count: int = 5, *, whole: bool = True) -> list[float]:
@@ -85,9 +86,9 @@ class _Canvas:
 
     def legend(self, x: float, y: float, items: list[tuple[str, tuple[int, int, int]]]) -> None:
         for label, color in items:
-            self.draw.rounded_rectangle((x, y - 11, x + 22, y + 11), radius=4, fill=color)
-            self.text((x + 32, y), label, 26, MUTED, anchor="lm")
-            x += 32 + self.width(label, 26) + 36
+            self.draw.rounded_rectangle((x, y - 13, x + 26, y + 13), radius=5, fill=color)
+            self.text((x + 36, y), label, LABEL, MUTED, anchor="lm")
+            x += 36 + self.width(label, LABEL) + 40
 
 
 def draw_report(report: Report, texts: list[str] | None = None) -> bytes:
@@ -98,13 +99,13 @@ def draw_report(report: Report, texts: list[str] | None = None) -> bytes:
     canvas = _Canvas(ImageDraw.Draw(image))
     days = report.days
     first, last = days[0].day, days[-1].day
-    canvas.text((60, 44), f"近 {len(days)} 天 · 提问与回复", 46, bold=True)
+    canvas.text((50, 40), f"近 {len(days)} 天 · 提问与回复", TITLE, bold=True)
     span = f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}" if first != last else f"{last:%Y-%m-%d}"
-    canvas.text((60, 110), f"{span}（{report.timezone}）", 28, MUTED)
-    _questions_panel(canvas, report, top=180, bottom=790)
-    _waits_panel(canvas, report, top=850, bottom=1270)
+    canvas.text((50, 118), f"{span}（{report.timezone}）", SMALL, MUTED)
+    _questions_panel(canvas, report, top=190, bottom=780)
+    _waits_panel(canvas, report, top=820, bottom=1290)
     made = f"生成于 {report.made_at:%Y-%m-%d %H:%M}"
-    canvas.text((WIDTH - 50, HEIGHT - 30), made, 22, MUTED, anchor="rs")
+    canvas.text((WIDTH - 40, HEIGHT - 22), made, SMALL - 4, MUTED, anchor="rs")
     if texts is not None:
         texts.extend(canvas.texts)
     out = io.BytesIO()
@@ -114,12 +115,12 @@ def draw_report(report: Report, texts: list[str] | None = None) -> bytes:
 
 def _x_labels(canvas: _Canvas, report: Report, y: float, slot: float) -> None:
     """M/D under the days, as many as fit; the last day always."""
-    every = max(1, math.ceil(84 / slot))
+    every = max(1, math.ceil(110 / slot))
     count = len(report.days)
     for i, day in enumerate(report.days):
         if (count - 1 - i) % every == 0:
             x = LEFT + slot * (i + 0.5)
-            canvas.text((x, y), short_day(day.day), 24, MUTED, anchor="mt")
+            canvas.text((x, y), short_day(day.day), LABEL, MUTED, anchor="mt")
 
 
 def _y_axis(
@@ -134,20 +135,20 @@ def _y_axis(
     for tick in ticks:
         y = y_of(tick)
         canvas.draw.line((LEFT, y, RIGHT, y), fill=GRID if tick else MUTED, width=2)
-        canvas.text((LEFT - 14, y), tick_label(tick), 24, MUTED, anchor="rm")
+        canvas.text((LEFT - 14, y), tick_label(tick), LABEL, MUTED, anchor="rm")
     return y_of
 
 
 def _questions_panel(canvas: _Canvas, report: Report, top: int, bottom: int) -> None:
-    canvas.text((60, top), "每天的提问，按机器人的处理方式", 32, bold=True)
-    canvas.legend(60, top + 70, [(KIND_LABELS[k], COLORS[k]) for k in KINDS])
-    plot_top, plot_bottom = top + 130, bottom - 50
+    canvas.text((50, top), "每天的提问，按机器人的处理方式", HEADING, bold=True)
+    canvas.legend(50, top + 80, [(KIND_LABELS[k], COLORS[k]) for k in KINDS])
+    plot_top, plot_bottom = top + 140, bottom - 56
     ticks = nice_ticks(max(d.asked for d in report.days))
     y_of = _y_axis(canvas, ticks, plot_top, plot_bottom)
     slot = (RIGHT - LEFT) / len(report.days)
     if not any(d.asked for d in report.days):
         middle = ((LEFT + RIGHT) / 2, (plot_top + plot_bottom) / 2)
-        canvas.text(middle, "这段时间还没有人提问", 30, MUTED, anchor="mm")
+        canvas.text(middle, "这段时间还没有人提问", LABEL, MUTED, anchor="mm")
     bar = max(2.0, slot * 0.62)
     for i, day in enumerate(report.days):
         x = LEFT + slot * (i + 0.5)
@@ -159,22 +160,22 @@ def _questions_panel(canvas: _Canvas, report: Report, top: int, bottom: int) -> 
                     (x - bar / 2, y_of(base + n), x + bar / 2, y_of(base)), fill=COLORS[kind]
                 )
                 base += n
-        if day.asked and slot >= 34:
-            canvas.text((x, y_of(day.asked) - 6), str(day.asked), 24, INK, anchor="ms")
-    _x_labels(canvas, report, plot_bottom + 12, slot)
+        if day.asked and slot >= 56:
+            canvas.text((x, y_of(day.asked) - 8), str(day.asked), LABEL, INK, anchor="ms")
+    _x_labels(canvas, report, plot_bottom + 14, slot)
 
 
 def _waits_panel(canvas: _Canvas, report: Report, top: int, bottom: int) -> None:
     highest = max((d.p90 or 0.0) for d in report.days)
     hours = highest >= 180
     unit, divisor = ("小时", 60.0) if hours else ("分钟", 1.0)
-    canvas.text((60, top), f"组委会首次回复用时（{unit}，按提问当天）", 32, bold=True)
-    canvas.legend(60, top + 70, [("中位数", MEDIAN_COLOR), ("P90", P90_COLOR)])
-    plot_top, plot_bottom = top + 130, bottom - 50
+    canvas.text((50, top), f"组委会首次回复用时（{unit}，按提问当天）", HEADING, bold=True)
+    canvas.legend(50, top + 80, [("中位数", MEDIAN_COLOR), ("P90", P90_COLOR)])
+    plot_top, plot_bottom = top + 140, bottom - 56
     if not any(d.waits for d in report.days):
         canvas.text(
             ((LEFT + RIGHT) / 2, (plot_top + plot_bottom) / 2),
-            "这段时间还没有回复过的工单", 30, MUTED, anchor="mm",
+            "这段时间还没有回复过的工单", LABEL, MUTED, anchor="mm",
         )  # fmt: skip
         return
     ticks = nice_ticks(highest / divisor, whole=False)
@@ -190,11 +191,11 @@ def _waits_panel(canvas: _Canvas, report: Report, top: int, bottom: int) -> None
         ]
         for a, b in itertools.pairwise(points):
             if a is not None and b is not None:  # a day without answers breaks the line
-                canvas.draw.line((a, b), fill=color, width=5)
-        radius = 7 if slot >= 20 else 4
+                canvas.draw.line((a, b), fill=color, width=6)
+        radius = 9 if slot >= 20 else 5
         for p in points:
             if p is not None:
                 canvas.draw.ellipse(
                     (p[0] - radius, p[1] - radius, p[0] + radius, p[1] + radius), fill=color
                 )
-    _x_labels(canvas, report, plot_bottom + 12, slot)
+    _x_labels(canvas, report, plot_bottom + 14, slot)
