@@ -562,3 +562,18 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
         assert len(store.faq_entries()) == 1
     finally:
         await stop_world(world)
+
+
+async def test_emulator_takes_photos_and_refuses_what_is_not_one(stats_world: World) -> None:
+    from telegram.error import BadRequest
+
+    bot = stats_world.app.bot
+    png = draw_report(build_report(stats_world.store, 1, "Asia/Shanghai", NOW))
+    sent = await bot.send_photo(GROUP, png, caption="图")
+    assert [(p.width, p.height) for p in sent.photo] == [(1024, 1280)]  # at most 1280 a side
+    assert sent.caption == "图"
+    assert stats_world.emulator.file_data(stats_world.last(GROUP)) == png
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await bot.send_photo(GROUP, b"not a picture")
+    with pytest.raises(BadRequest, match="caption is too long"):
+        await bot.send_photo(GROUP, png, caption="长" * 1025)
