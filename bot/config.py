@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +41,7 @@ class Settings:
     show_staff_names: bool = False
     broadcast_rate: float = 25.0
     timezone: str = "Asia/Shanghai"
+    digest_time: time | None = None  # the daily digest in the organizers' group; None: off
 
     @property
     def sandbox(self) -> bool:
@@ -108,6 +110,7 @@ class Settings:
             show_staff_names=_bool(get("SHOW_STAFF_NAMES"), "SHOW_STAFF_NAMES"),
             broadcast_rate=_rate(get("BROADCAST_RATE")),
             timezone=timezone,
+            digest_time=_clock_time(get("DIGEST_TIME"), "DIGEST_TIME"),
         )
 
 
@@ -165,6 +168,16 @@ def _bool(value: str | None, name: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false")
+
+
+def _clock_time(value: str | None, name: str) -> time | None:
+    """HH:MM on a 24-hour clock; empty or "off": None."""
+    if value is None or value.lower() == "off":
+        return None
+    found = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+    if found is None:
+        raise ConfigError(f"{name} must be a time of day as HH:MM (24-hour clock) or off")
+    return time(int(found.group(1)), int(found.group(2)))
 
 
 def _rate(value: str | None) -> float:

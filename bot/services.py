@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
@@ -11,6 +13,10 @@ from telegram.ext import Application, ContextTypes
 from bot.config import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -23,6 +29,8 @@ class Services:
     # Held while a ticket is posted to the organizers: the submit handler, the same press handled
     # again after a restart, and the SLA loop's repost of lost posts must not post it twice.
     posting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # What time it is, for the daily digest and /stats; tests put a clock of their own here.
+    clock: Callable[[], datetime] = utc_now
 
 
 KEY = "services"

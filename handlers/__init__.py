@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import ask, broadcast, errors, faq, inline, menu, subscriptions, tickets
+from handlers import ask, broadcast, errors, faq, inline, menu, stats, subscriptions, tickets
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -15,6 +15,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # 2. Tickets: contestants' /myquestions and buttons, organizers' commands and buttons.
     tickets.register(app)
     faq.register(app)
+    # Organizers' figures: /stats, the daily digest and its topics; before the matcher, since
+    # in their group a reply to a topic's prompt is the topic's answer.
+    stats.register(app)
     # Subscriptions (/subscribe, /team, 🔔) and organizers' /broadcast and their buttons.
     subscriptions.register(app)
     broadcast.register(app)

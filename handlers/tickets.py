@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import html
 import logging
-import math
 import re
-import statistics
 from datetime import UTC, datetime
 from typing import Any
 
@@ -796,48 +794,6 @@ async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply_html(message, *post_view(svc, ticket))
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: questions, answered by the bot vs escalated, open tickets, time to answer."""
-    message = update.effective_message
-    if message is None or not await require_organizer(update, context):
-        return
-    await reply_html(message, stats_text(services(context)))
-
-
-def stats_text(svc: Services) -> str:
-    counts = svc.store.question_counts()
-    total = sum(counts.values())
-    escalated = counts.get("escalate", 0)
-    rows = svc.store.ticket_rows()
-    open_count = sum(1 for r in rows if r["status"] == OPEN)
-    waits = sorted(
-        (
-            datetime.fromisoformat(r["first_answered_at"])
-            - datetime.fromisoformat(r["created_at"])
-        ).total_seconds()
-        / 60
-        for r in rows
-        if r["first_answered_at"]
-    )
-    lines = [
-        "📊 <b>统计</b>",
-        f"提问：{total}（机器人直接回答 {total - escalated}，需转组委会 {escalated}）",
-        f"提交的工单：{len(rows)}，待回复 {open_count}",
-    ]
-    if waits:
-        p90 = waits[math.ceil(0.9 * len(waits)) - 1]
-        lines.append(
-            f"首次回复用时：中位数 {statistics.median(waits):.1f} 分钟，P90 {p90:.1f} 分钟"
-        )
-    per_track = svc.store.questions_per_track()
-    if per_track:
-        lines.append("按赛道（机器人回答的提问）：")
-        for track in svc.kb.catalogue.tracks:
-            if per_track.get(track.id):
-                lines.append(f"  赛道{track.ordinal} · {track.name}：{per_track[track.id]}")
-    return "\n".join(lines)
-
-
 # --- SLA ---------------------------------------------------------------------------------------
 
 
@@ -886,7 +842,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("merge", merge_command))
     app.add_handler(CommandHandler("queue", queue_command))
     app.add_handler(CommandHandler("ticket", ticket_command))
-    app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CallbackQueryHandler(contestant_button, pattern=r"^tk:[qnfa]:\d+$"))
     app.add_handler(CallbackQueryHandler(notify_faq_button, pattern=r"^tk:fn:\d+$"))
     app.add_handler(

@@ -41,6 +41,8 @@ MAX_INLINE_BUTTONS = 100
 MAX_INLINE_RESULTS = 50
 MAX_CAPTION_LENGTH = 1024  # UTF-16 code units, after entity parsing
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload through the Bot API
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a photo: 10 MB, width + height at most 10000, ratio ≤ 20
+PHOTO_SIDE = 1280  # Telegram keeps a photo at most this wide or high
 
 # Update types delivered when allowed_updates is unset or empty (Telegram's default).
 DEFAULT_UPDATE_TYPES = frozenset(
@@ -86,7 +88,6 @@ CHAT_ACTIONS = frozenset(
 UNEMULATED_METHODS = frozenset(
     name.lower()
     for name in (
-        "sendPhoto",
         "sendAudio",
         "sendVideo",
         "sendAnimation",
@@ -1096,6 +1097,7 @@ class ChatMessage:
     source: str | None = None  # the text parameter exactly as the bot sent it
     parse_mode: str | None = None
     document: JSON | None = None  # the Document object; `text` then holds the caption
+    photo: list[JSON] | None = None  # PhotoSize objects; `text` then holds the caption
     deleted: bool = False
     version: int = 0
     spans: list[Span] = field(default_factory=list, repr=False)
@@ -1120,6 +1122,23 @@ class ChatMessage:
             if button["text"] == label and "callback_data" in button:
                 return str(button["callback_data"])
         raise KeyError(f"no callback button {label!r} on message {self.message_id}")
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG file; None for anything else."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header
+                return (
+                    int.from_bytes(data[i + 7 : i + 9], "big"),
+                    int.from_bytes(data[i + 5 : i + 7], "big"),
+                )
+            i += 2 + length
+    return None
 
 
 @dataclass
@@ -1477,6 +1496,7 @@ class BotApiEmulator:
             "sendchataction": self._m_send_chat_action,
             "copymessage": self._m_copy_message,
             "senddocument": self._m_send_document,
+            "sendphoto": self._m_send_photo,
             "forwardmessage": self._m_forward_message,
             "getchat": self._m_get_chat,
             "getchatmember": self._m_get_chat_member,
@@ -1522,6 +1542,7 @@ class BotApiEmulator:
         app.router.add_get("/sandbox/api/state", self._handle_state)
         app.router.add_post("/sandbox/api/send", self._handle_send)
         app.router.add_post("/sandbox/api/press", self._handle_press)
+        app.router.add_get("/sandbox/api/file/{file_id}", self._handle_file)
         app.router.add_route("*", "/{tail:.*}", self._handle_not_found)
         return app
 
@@ -2063,6 +2084,7 @@ class BotApiEmulator:
         source: str | None = None,
         parse_mode: str | None = None,
         document: JSON | None = None,
+        photo: list[JSON] | None = None,
     ) -> ChatMessage:
         message = ChatMessage(
             chat_id=chat.id,
@@ -2082,6 +2104,7 @@ class BotApiEmulator:
             source=source,
             parse_mode=parse_mode,
             document=copy.deepcopy(document),
+            photo=copy.deepcopy(photo),
             spans=spans,
         )
         chat.next_message_id += 1
@@ -2110,15 +2133,18 @@ class BotApiEmulator:
             data["edit_date"] = message.edit_date
         if message.has_protected_content:
             data["has_protected_content"] = True
-        if message.document is not None:
-            data["document"] = copy.deepcopy(message.document)
+        if message.document is not None or message.photo is not None:
+            if message.document is not None:
+                data["document"] = copy.deepcopy(message.document)
+            if message.photo is not None:
+                data["photo"] = copy.deepcopy(message.photo)
             if message.text:
                 data["caption"] = message.text
             if message.entities:
                 data["caption_entities"] = copy.deepcopy(message.entities)
         else:
             data["text"] = message.text
-        if message.entities and message.document is None:
+        if message.entities and message.document is None and message.photo is None:
             data["entities"] = copy.deepcopy(message.entities)
         if message.link_preview_options:
             data["link_preview_options"] = copy.deepcopy(message.link_preview_options)
@@ -2702,6 +2728,56 @@ class BotApiEmulator:
         self._apply_keyboard(chat, keyboard)
         return self.message_json(message)
 
+    async def _m_send_photo(self, params: dict[str, str]) -> JSON:
+        markup, keyboard = self._reply_markup(params)
+        caption = format_text(
+            params.get("caption") or None,
+            params.get("parse_mode"),
+            params.get("caption_entities"),
+            strict_entities=self.strict_html_entities,
+        ) if (params.get("caption") or "").strip() else None  # fmt: skip
+        chat = self._chat(params)
+        reply_to = self._reply_target(chat, params)
+        self._check_can_send(chat)
+        self._check_markup_server(markup)
+        if caption is not None and utf16_len(caption.text) > MAX_CAPTION_LENGTH:
+            raise bad_request("message caption is too long")
+        stored = self._input_file(params, "photo")
+        if len(stored.data) > MAX_PHOTO_BYTES:
+            raise bad_request("PHOTO_SAVE_FILE_INVALID")
+        size = image_size(stored.data)
+        if size is None:
+            raise bad_request("IMAGE_PROCESS_FAILED")
+        width, height = size
+        if width + height > 10000 or max(width, height) > 20 * min(width, height):
+            raise bad_request("PHOTO_INVALID_DIMENSIONS")
+        scale = min(1.0, PHOTO_SIDE / max(width, height))
+        self._check_rate(chat)
+        photo = [
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": round(width * scale),
+                "height": round(height * scale),
+                "file_size": len(stored.data),
+            }
+        ]
+        message = self._store(
+            chat,
+            self.bot_user,
+            caption.text if caption else "",
+            caption.spans if caption else [],
+            reply_markup=markup,
+            reply_to=reply_to,
+            protected=_to_bool(params.get("protect_content")),
+            silent=_to_bool(params.get("disable_notification")),
+            source=caption.source if caption else None,
+            parse_mode=(caption.parse_mode or None) if caption else None,
+            photo=photo,
+        )
+        self._apply_keyboard(chat, keyboard)
+        return self.message_json(message)
+
     async def _m_forward_message(self, params: dict[str, str]) -> JSON:
         chat = self._chat(params)
         source = self._source_message(params, "forward")
@@ -3214,10 +3290,12 @@ class BotApiEmulator:
         return self._chat_for(person, person.id)
 
     def file_data(self, message: ChatMessage) -> bytes:
-        """The bytes of the document a message carries."""
-        if message.document is None:
-            raise ValueError(f"message {message.message_id} carries no document")
-        return self.files[message.document["file_id"]].data
+        """The bytes of the document or photo a message carries."""
+        if message.document is not None:
+            return self.files[message.document["file_id"]].data
+        if message.photo is not None:
+            return self.files[message.photo[-1]["file_id"]].data
+        raise ValueError(f"message {message.message_id} carries no document")
 
     async def remove_bot(self, chat_id: int, by: User | int | None = None) -> None:
         """Kick the bot from a group."""
@@ -3322,6 +3400,14 @@ class BotApiEmulator:
 
     # -- the sandbox page ----------------------------------------------------------------------
 
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        """A file the bot sent (a photo on the page)."""
+        stored = self.files.get(request.match_info["file_id"])
+        if stored is None:
+            return web.Response(status=404, text="no such file")
+        kind = "image/png" if stored.data.startswith(b"\x89PNG") else stored.mime_type
+        return web.Response(body=stored.data, content_type=kind)
+
     async def _handle_index(self, request: web.Request) -> web.StreamResponse:
         page = STATIC_DIR / "index.html"
         return web.Response(body=page.read_bytes(), content_type="text/html", charset="utf-8")
@@ -3357,6 +3443,9 @@ class BotApiEmulator:
             "via_bot": self.bot_user.username if message.via_bot else None,
             "forwarded_from": forwarded,
             "document": message.document.get("file_name") if message.document else None,
+            "photo": (
+                f"/sandbox/api/file/{message.photo[-1]['file_id']}" if message.photo else None
+            ),
         }
 
     def sandbox_state(self, since: int = 0) -> JSON:
