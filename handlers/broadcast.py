@@ -29,11 +29,10 @@ from bot.broadcaster import (
     failures_csv,
     stop_keyboard,
 )
-from bot.sandbox.emulator import EntityParseError, parse_html, utf16_len
 from bot.services import Services, services
+from bot.telegram_text import MAX_TEXT_LENGTH, EntityParseError, parse_html, split_html, utf16_len
 from handlers.auth import require_organizer
 from handlers.common import acknowledge, reply_html
-from knowledge.render import split_html
 from knowledge.store import Audience, Broadcast
 from knowledge.store.broadcasts import (
     CANCELLED,
@@ -47,7 +46,6 @@ from knowledge.store.broadcasts import (
 )
 from knowledge.store.subscriptions import GROUP, clean_team, team_key
 
-MAX_TEXT = 4096  # visible characters (UTF-16 units) of one Telegram message
 PREVIEW_LIMIT = 3000  # the part of the text shown in the preview, below the header
 MAX_TEAM_BUTTONS = 40
 # Formatting an organizer applied in their Telegram client: PTB's text_html renders these.
@@ -122,8 +120,8 @@ def checked_html(text: str) -> str | None:
         return str(exc)
     if not plain.strip():
         return "公告内容为空"
-    if utf16_len(plain) > MAX_TEXT:
-        return f"公告过长（{utf16_len(plain)} 字，上限 {MAX_TEXT}）"
+    if utf16_len(plain) > MAX_TEXT_LENGTH:
+        return f"公告过长（{utf16_len(plain)} 字，上限 {MAX_TEXT_LENGTH}）"
     return None
 
 

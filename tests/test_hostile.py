@@ -34,10 +34,11 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.sandbox import ChatMessage, User
-from bot.sandbox.emulator import finalize_text, format_text, utf16_len
+from bot.sandbox.emulator import finalize_text, format_text
+from bot.telegram_text import MAX_TEXT_LENGTH, split_html, to_plain, utf16_len
 from knowledge.base import KnowledgeBase
 from knowledge.matcher import INTENTS, Answer
-from knowledge.render import render_answer, render_faq, split_html, to_plain
+from knowledge.render import render_answer, render_faq
 from knowledge.store import Store
 
 GROUP = ORGANIZER_GROUP
@@ -66,7 +67,7 @@ def examples(n: int) -> settings:
 def accepted(html_text: str) -> str:
     """What Telegram shows for this HTML, or AssertionError with the refusal."""
     formatted = format_text(html_text, "HTML", None)  # raises ApiError like sendMessage would
-    assert utf16_len(formatted.text) <= 4096, utf16_len(formatted.text)
+    assert utf16_len(formatted.text) <= MAX_TEXT_LENGTH, utf16_len(formatted.text)
     return formatted.text
 
 

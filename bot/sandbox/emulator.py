@@ -30,16 +30,26 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from bot.telegram_text import (
+    MAX_CALLBACK_ANSWER_LENGTH,
+    MAX_CALLBACK_DATA_BYTES,
+    MAX_CAPTION_LENGTH,
+    MAX_INLINE_BUTTONS,
+    MAX_INLINE_RESULTS,
+    MAX_TEXT_LENGTH,
+    EntityParseError,
+    Span,
+    byte_offset,
+    checked_link,
+    is_space,
+    parse_html,
+    utf16_len,
+)
+
 JSON = dict[str, Any]
 T = TypeVar("T")
 
 STATIC_DIR = Path(__file__).with_name("static")
-MAX_TEXT_LENGTH = 4096  # UTF-16 code units, after entity parsing
-MAX_CALLBACK_DATA_BYTES = 64
-MAX_CALLBACK_ANSWER_LENGTH = 200
-MAX_INLINE_BUTTONS = 100
-MAX_INLINE_RESULTS = 50
-MAX_CAPTION_LENGTH = 1024  # UTF-16 code units, after entity parsing
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload through the Bot API
 
 # Update types delivered when allowed_updates is unset or empty (Telegram's default).
@@ -182,22 +192,9 @@ NOT_MODIFIED = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Formatted text: TDLib's HTML / MarkdownV2 / Markdown parsers, entity clean-up and rendering
+# Formatted text: TDLib's MarkdownV2 / Markdown parsers (HTML: bot/telegram_text.py), entity
+# clean-up and rendering
 # ---------------------------------------------------------------------------------------------
-
-
-class EntityParseError(Exception):
-    """TDLib's reason for refusing marked-up text (wrapped as "can't parse entities: ...")."""
-
-
-@dataclass
-class Span:
-    """An entity in Python character offsets; ``extra`` holds url/language/user fields."""
-
-    type: str
-    start: int
-    end: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # Entities whose text is hidden data (kept even when they cover whitespace only).
@@ -227,319 +224,6 @@ _PRIORITY = {
     "custom_emoji": 99,
 }
 ENTITY_TYPES = frozenset(_PRIORITY)
-_HTML_TAGS = frozenset(
-    {
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "s",
-        "strike",
-        "del",
-        "u",
-        "ins",
-        "tg-spoiler",
-        "tg-emoji",
-        "span",
-        "pre",
-        "code",
-        "blockquote",
-    }
-)
-_NAMED_HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram's offsets and limits."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _byte_offset(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-8", "surrogatepass"))
-
-
-def _is_space(ch: str) -> bool:
-    return ch in " \t\r\n\0\v\f"
-
-
-def _ascii_lower(text: str) -> str:
-    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
-
-
-def _decode_html_entity(text: str, pos: int) -> tuple[str, int]:
-    """Decode ``&...;`` at pos like TDLib; returns ("", pos) when it is not an entity."""
-    n = len(text)
-
-    def at(k: int) -> str:
-        return text[k] if k < n else "\0"
-
-    end = pos + 1
-    code = 0
-    if at(pos + 1) == "#":
-        end += 1
-        if at(pos + 2) == "x":
-            end += 1
-            while at(end) in "0123456789abcdefABCDEF" and at(end) != "\0":
-                code = code * 16 + int(at(end), 16)
-                end += 1
-        else:
-            while "0" <= at(end) <= "9":
-                code = code * 10 + int(at(end))
-                end += 1
-        if code == 0 or code >= 0x10FFFF or end - pos >= 10:
-            return "", pos
-        decoded = chr(code)
-    else:
-        while at(end).isascii() and at(end).isalpha():
-            end += 1
-        decoded = _NAMED_HTML_ENTITIES.get(text[pos + 1 : end], "")
-        if not decoded:
-            return "", pos
-    if at(end) == ";":
-        end += 1
-    return decoded, end
-
-
-def _checked_link(url: str) -> str | None:
-    """TDLib's get_checked_link: a usable URL, "http://"-prefixed if bare, or None."""
-    url = url.strip()
-    if not url:
-        return None
-    if "://" not in url:
-        host = url.split("/", 1)[0]
-        if re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?", host):
-            return "http://" + url
-        return None
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:  # "http://a.b)]" (a bracket makes it an IPv6 literal): not a link
-        return None
-    scheme = parts.scheme.lower()
-    if scheme in ("http", "https"):
-        return url if hostname else None
-    if scheme in ("tg", "ton"):
-        return url
-    return None
-
-
-def parse_html(text: str, *, strict_entities: bool = True) -> tuple[str, list[Span]]:
-    """Parse Telegram HTML the way TDLib's parse_html does; raise EntityParseError on errors.
-
-    With ``strict_entities`` an unknown named entity such as ``&nbsp;`` is refused; Telegram
-    itself leaves such text as it is, which shows the raw ``&nbsp;`` to the user.
-    """
-    n = len(text)
-
-    def at(k: int) -> str:
-        return text[k] if k < n else "\0"
-
-    def offset(k: int) -> int:
-        return _byte_offset(text, k)
-
-    out: list[str] = []
-    spans: list[Span] = []
-    nested: list[tuple[str, str, int]] = []  # tag, argument, start in out
-    i = 0
-    while i < n:
-        c = text[i]
-        if c == "&":
-            decoded, end = _decode_html_entity(text, i)
-            if decoded:
-                if 0xD800 <= ord(decoded) <= 0xDFFF:
-                    raise EntityParseError(
-                        "Text contains invalid Unicode characters after decoding HTML "
-                        "entities, check for unmatched surrogate code units"
-                    )
-                out.append(decoded)
-                i = end
-                continue
-            named = re.match(r"&([A-Za-z][A-Za-z0-9]*);", text[i:])
-            if strict_entities and named:
-                raise EntityParseError(
-                    f'Unsupported HTML entity "{named.group(0)}" at byte offset {offset(i)}'
-                )
-        if c != "<":
-            out.append(c)
-            i += 1
-            continue
-        begin = i
-        i += 1
-        if at(i) != "/":
-            while not _is_space(at(i)) and at(i) != ">":
-                i += 1
-            if i >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {offset(begin)}")
-            tag = _ascii_lower(text[begin + 1 : i])
-            if tag not in _HTML_TAGS:
-                raise EntityParseError(
-                    f'Unsupported start tag "{tag}" at byte offset {offset(begin)}'
-                )
-            argument = ""
-            while at(i) != ">":
-                while i < n and _is_space(at(i)):
-                    i += 1
-                if at(i) == ">":
-                    break
-                attr_begin = i
-                while not _is_space(at(i)) and at(i) not in "=>":
-                    i += 1
-                name = text[attr_begin:i]
-                if not name:
-                    raise EntityParseError(
-                        f'Empty attribute name in the tag "{tag}" at byte offset {offset(begin)}'
-                    )
-                while i < n and _is_space(at(i)):
-                    i += 1
-                if at(i) != "=":
-                    if tag == "blockquote" and name == "expandable":
-                        argument = "1"
-                        if i >= n:
-                            raise EntityParseError(
-                                f"Unclosed start tag at byte offset {offset(begin)}"
-                            )
-                        continue
-                    raise EntityParseError(
-                        "Expected equal sign in declaration of an attribute of the tag "
-                        f'"{tag}" at byte offset {offset(begin)}'
-                    )
-                i += 1
-                while i < n and _is_space(at(i)):
-                    i += 1
-                if i >= n:
-                    raise EntityParseError(
-                        f'Unclosed start tag "{tag}" at byte offset {offset(begin)}'
-                    )
-                if at(i) not in "'\"":
-                    token_begin = i
-                    while at(i).isascii() and (at(i).isalnum() or at(i) in ".-"):
-                        i += 1
-                    value = _ascii_lower(text[token_begin:i])
-                    if not _is_space(at(i)) and at(i) != ">":
-                        raise EntityParseError(
-                            f"Unexpected end of name token at byte offset {offset(token_begin)}"
-                        )
-                else:
-                    quote = at(i)
-                    i += 1
-                    chars: list[str] = []
-                    while i < n and at(i) != quote:
-                        if at(i) == "&":
-                            decoded, end = _decode_html_entity(text, i)
-                            if decoded:
-                                chars.append(decoded)
-                                i = end
-                                continue
-                        chars.append(text[i])
-                        i += 1
-                    if at(i) == quote:
-                        i += 1
-                    value = "".join(chars)
-                if i >= n:
-                    raise EntityParseError(f"Unclosed start tag at byte offset {offset(begin)}")
-                if tag == "a" and name == "href":
-                    argument = value
-                elif tag == "code" and name == "class" and value.startswith("language-"):
-                    argument = value[9:]
-                elif tag == "span" and name == "class" and value.startswith("tg-"):
-                    argument = value[3:]
-                elif tag == "tg-emoji" and name == "emoji-id":
-                    argument = value
-                elif tag == "blockquote" and name == "expandable":
-                    argument = "1"
-            if tag == "span" and argument != "spoiler":
-                raise EntityParseError(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {offset(begin)}'
-                )
-            nested.append((tag, argument, len(out)))
-            i += 1
-            continue
-        # an end tag
-        if not nested:
-            raise EntityParseError(f"Unexpected end tag at byte offset {offset(begin)}")
-        while not _is_space(at(i)) and at(i) != ">":
-            i += 1
-        end_tag = _ascii_lower(text[begin + 2 : i])
-        while i < n and _is_space(at(i)):
-            i += 1
-        if at(i) != ">":
-            raise EntityParseError(f"Unclosed end tag at byte offset {offset(begin)}")
-        tag, argument, start = nested[-1]
-        if end_tag and end_tag != tag:
-            raise EntityParseError(
-                f'Unmatched end tag at byte offset {offset(begin)}, expected "</{tag}>", '
-                f'found "</{end_tag}>"'
-            )
-        if len(out) > start:
-            _close_html_tag(tag, argument, start, len(out), out, spans)
-        nested.pop()
-        i += 1
-    if nested:
-        raise EntityParseError(f"Can't find end tag corresponding to start tag {nested[-1][0]}")
-    for span in spans:
-        if span.type == "code":
-            span.extra.pop("language", None)
-    return "".join(out), spans
-
-
-def _close_html_tag(
-    tag: str, argument: str, start: int, end: int, out: list[str], spans: list[Span]
-) -> None:
-    simple = {
-        "i": "italic",
-        "em": "italic",
-        "b": "bold",
-        "strong": "bold",
-        "s": "strikethrough",
-        "strike": "strikethrough",
-        "del": "strikethrough",
-        "u": "underline",
-        "ins": "underline",
-        "tg-spoiler": "spoiler",
-        "span": "spoiler",
-    }
-    if tag in simple:
-        spans.append(Span(simple[tag], start, end))
-    elif tag == "tg-emoji":
-        if not argument.isdigit() or int(argument) == 0:
-            raise EntityParseError("Invalid custom emoji identifier specified")
-        spans.append(Span("custom_emoji", start, end, {"custom_emoji_id": argument}))
-    elif tag == "a":
-        url = argument or "".join(out[start:end])
-        user = re.fullmatch(r"tg://user\?id=(\d+)", url.strip())
-        if user:
-            spans.append(Span("text_mention", start, end, {"user_id": int(user.group(1))}))
-        else:
-            checked = _checked_link(url)
-            if checked:
-                spans.append(Span("text_link", start, end, {"url": checked}))
-    elif tag == "pre":
-        last = spans[-1] if spans else None
-        if (
-            last is not None
-            and last.type == "code"
-            and (last.start, last.end) == (start, end)
-            and last.extra.get("language")
-        ):
-            last.type = "pre"
-        else:
-            spans.append(Span("pre", start, end))
-    elif tag == "code":
-        last = spans[-1] if spans else None
-        if (
-            last is not None
-            and last.type == "pre"
-            and (last.start, last.end) == (start, end)
-            and argument
-        ):
-            last.extra["language"] = argument
-        else:
-            extra = {"language": argument} if argument else {}
-            spans.append(Span("code", start, end, extra))
-    elif tag == "blockquote":
-        kind = "expandable_blockquote" if argument else "blockquote"
-        spans.append(Span(kind, start, end))
 
 
 _MDV2_RESERVED = "_*[]()~`>#+-=|{}.!"
@@ -640,7 +324,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Span]]:
                 kind = "pre"
                 i += 3
                 lang_end = i
-                while not _is_space(at(lang_end)) and at(lang_end) != "`":
+                while not is_space(at(lang_end)) and at(lang_end) != "`":
                     lang_end += 1
                 if i != lang_end and lang_end < n and at(lang_end) != "`":
                     argument = text[i:lang_end]
@@ -680,7 +364,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Span]]:
                     i += 1
                 if at(i) != ")":
                     raise EntityParseError(
-                        f"Can't find end of a URL at byte offset {_byte_offset(text, url_begin)}"
+                        f"Can't find end of a URL at byte offset {byte_offset(text, url_begin)}"
                     )
                 url = "".join(chars)
             elif kind == "text_link":
@@ -692,7 +376,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Span]]:
                 extra = {"custom_emoji_id": emoji.group(1)}
             else:
                 user = re.fullmatch(r"tg://user\?id=(\d+)", url.strip())
-                checked = None if user else _checked_link(url)
+                checked = None if user else checked_link(url)
                 if user:
                     kind, extra = "text_mention", {"user_id": int(user.group(1))}
                 elif checked:
@@ -712,7 +396,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Span]]:
         kind, _, _, begin = nested[-1]
         raise EntityParseError(
             f"Can't find end of {_MDV2_NAMES[kind]} entity at byte offset "
-            f"{_byte_offset(text, begin)}"
+            f"{byte_offset(text, begin)}"
         )
     if quote is not None and len(out) > quote[1]:
         spans.append(Span(quote[0], quote[1], len(out)))
@@ -744,7 +428,7 @@ def parse_markdown(text: str) -> tuple[str, list[Span]]:
             i += 2
             is_pre = True
             lang_end = i
-            while lang_end < n and not _is_space(text[lang_end]) and text[lang_end] != "`":
+            while lang_end < n and not is_space(text[lang_end]) and text[lang_end] != "`":
                 lang_end += 1
             if i != lang_end and lang_end < n and text[lang_end] != "`":
                 language = text[i:lang_end]
@@ -757,7 +441,7 @@ def parse_markdown(text: str) -> tuple[str, list[Span]]:
             i += 1
         if i >= n:
             raise EntityParseError(
-                f"Can't find end of the entity starting at byte offset {_byte_offset(text, begin)}"
+                f"Can't find end of the entity starting at byte offset {byte_offset(text, begin)}"
             )
         if len(out) > start:
             if c == "_":
@@ -778,7 +462,7 @@ def parse_markdown(text: str) -> tuple[str, list[Span]]:
                     url = text[i + 2 : close]
                     i = close
             url = url or "".join(out[start:])
-            checked = _checked_link(url)
+            checked = checked_link(url)
             if checked and len(out) > start:
                 spans.append(Span("text_link", start, len(out), {"url": checked}))
         if is_pre:
@@ -893,7 +577,7 @@ def spans_from_entities(text: str, entities: list[JSON]) -> list[Span]:
             continue  # TDLib drops entities that do not fit the text
         extra = {k: v for k, v in entity.items() if k not in ("type", "offset", "length")}
         if kind == "text_link":
-            checked = _checked_link(str(extra.get("url", "")))
+            checked = checked_link(str(extra.get("url", "")))
             if checked is None:
                 url = extra.get("url", "")
                 raise bad_request(f"entity URL '{url}' is invalid: Wrong HTTP URL")
@@ -957,7 +641,7 @@ def _open_tag(span: Span, text: str) -> tuple[str, str] | None:
     if kind == "text_mention":
         return f'<a href="tg://user?id={span.extra.get("user_id", 0)}">', "</a>"
     if kind == "url":
-        url = _checked_link(text[span.start : span.end])
+        url = checked_link(text[span.start : span.end])
         return (f'<a href="{html.escape(url)}">', "</a>") if url else None
     if kind == "custom_emoji":
         return f'<tg-emoji emoji-id="{html.escape(span.extra["custom_emoji_id"])}">', "</tg-emoji>"
@@ -2037,7 +1721,7 @@ class BotApiEmulator:
             if data is not None and len(data.encode("utf-8")) > MAX_CALLBACK_DATA_BYTES:
                 raise bad_request("BUTTON_DATA_INVALID")
             url = button.get("url")
-            if url is not None and _checked_link(url) is None:
+            if url is not None and checked_link(url) is None:
                 raise bad_request("BUTTON_URL_INVALID")
 
     # -- storing messages ----------------------------------------------------------------------
