@@ -1,9 +1,9 @@
 """Broadcasts: the organizers' flow end to end, the delivery engine under faults, a crash and
 resume, the pacer, and what the emulator does for them (sendDocument, flood limits under load).
 
-The policy for a send in flight when the bot dies (bot/broadcaster.py): at most once. Such a
-delivery becomes 'unknown', is not resent on restart, is counted apart in the report and the
-CSV, and organizers may resend it on purpose with 🔁.
+The policy for a send in flight when the bot dies (handlers/broadcast/jobs.py): at most once.
+Such a delivery becomes 'unknown', is not resent on restart, is counted apart in the report and
+the CSV, and organizers may resend it on purpose with 🔁.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from conftest import (
 from telegram import Bot, Chat, Message, MessageEntity
 from telegram.error import RetryAfter
 
-from bot.broadcaster import Pacer, Slot, broadcast_send, broadcaster_of, retry_seconds
+from bot.pacer import Pacer, Slot, broadcast_send, retry_seconds
 from bot.sandbox import BotApiEmulator, ChatMessage, User
-from handlers.broadcast import body_html, checked_html, parse_command
+from handlers.broadcast.compose import body_html, checked_html, parse_command
+from handlers.broadcast.jobs import broadcaster_of
 from knowledge.store import Audience, Broadcast, Store
 
 ANNOUNCEMENT = "📢 初赛作品提交截止时间延长至 6 月 10 日"

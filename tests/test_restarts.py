@@ -336,7 +336,7 @@ def judge(session: Session, report: RestartReport) -> None:
             elif len(got) > want:
                 report.duplicates.append(f"{what}: {len(got)} messages in {chat_id}: {got}")
     # The announcement: once to every subscriber, or (in flight when the bot was killed) marked
-    # unknown and not sent again — bot/broadcaster.py's promise.
+    # unknown and not sent again — handlers/broadcast/jobs.py's promise.
     unknown = {c for (c,) in session.rows("select chat_id from deliveries where status = ?",
                                           "unknown")}  # fmt: skip
     subscribers = session.rows("select chat_id from subscriptions where active = 1")
@@ -470,7 +470,7 @@ async def test_subscription_choice_handled_twice_stays_chosen(world: World) -> N
 
 @pytest.mark.xfail(
     strict=True,
-    reason="handlers/broadcast.py: /broadcast handled again after a crash writes a second "
+    reason="handlers/broadcast/flows.py: /broadcast handled again after a crash writes a second "
     "draft; the command's message could be its key",
 )
 async def test_broadcast_command_handled_twice_makes_one_draft(world: World) -> None:
