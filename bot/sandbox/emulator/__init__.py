@@ -10,7 +10,7 @@ One module per concern; ``BotApiEmulator`` (server.py) is built from the layers 
 
 - model.py       the data: users, chats, messages, calls, fault rules, rate limits
 - errors.py      refusals worded and coded as the Bot API words and codes them
-- formatting.py  MarkdownV2/Markdown parsing, entity clean-up and rendering (HTML parsing and
+- formatting.py  MarkdownV2 parsing, entity clean-up and rendering (HTML parsing and
                  Telegram's limits are bot/telegram_text.py, shared with the bot)
 - state.py       the world (users, groups, messages), change notification, the update queue
 - messages.py    request parameters, reply markup, storing a message the bot sends

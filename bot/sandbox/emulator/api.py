@@ -58,23 +58,6 @@ from bot.telegram_text import (
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload through the Bot API
 
 
-CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
-
-
 # Real Bot API methods this emulator does not model: refused loudly rather than faked.
 UNEMULATED_METHODS = frozenset(
     name.lower()
@@ -118,6 +101,19 @@ UNEMULATED_METHODS = frozenset(
         "setMessageReaction",
         "copyMessages",
         "forwardMessages",
+        "logOut",
+        "close",
+        "deleteMessages",
+        "setMyDescription",
+        "getMyDescription",
+        "setMyShortDescription",
+        "getMyShortDescription",
+        "setMyName",
+        "getMyName",
+        "sendChatAction",
+        "getChatMemberCount",
+        "setChatMenuButton",
+        "getChatMenuButton",
     )
 )
 
@@ -133,8 +129,6 @@ class BotApiMethods(MessageStore, FaultInjection):
         """Bot API method (lower case) -> its implementation; tests may wrap one."""
         return {
             "getme": self._m_get_me,
-            "logout": self._m_log_out,
-            "close": self._m_close,
             "getupdates": self._m_get_updates,
             "setwebhook": self._m_set_webhook,
             "deletewebhook": self._m_delete_webhook,
@@ -143,28 +137,17 @@ class BotApiMethods(MessageStore, FaultInjection):
             "editmessagetext": self._m_edit_message_text,
             "editmessagereplymarkup": self._m_edit_message_reply_markup,
             "deletemessage": self._m_delete_message,
-            "deletemessages": self._m_delete_messages,
             "answercallbackquery": self._m_answer_callback_query,
             "answerinlinequery": self._m_answer_inline_query,
             "setmycommands": self._m_set_my_commands,
             "getmycommands": self._m_get_my_commands,
             "deletemycommands": self._m_delete_my_commands,
-            "setmydescription": self._m_set_my_description,
-            "getmydescription": self._m_get_my_description,
-            "setmyshortdescription": self._m_set_my_short_description,
-            "getmyshortdescription": self._m_get_my_short_description,
-            "setmyname": self._m_set_my_name,
-            "getmyname": self._m_get_my_name,
-            "sendchataction": self._m_send_chat_action,
             "copymessage": self._m_copy_message,
             "senddocument": self._m_send_document,
             "forwardmessage": self._m_forward_message,
             "getchat": self._m_get_chat,
             "getchatmember": self._m_get_chat_member,
             "getchatadministrators": self._m_get_chat_administrators,
-            "getchatmembercount": self._m_get_chat_member_count,
-            "setchatmenubutton": self._m_set_chat_menu_button,
-            "getchatmenubutton": self._m_get_chat_menu_button,
         }
 
     async def _handle_not_found(self, request: web.Request) -> web.Response:
@@ -258,13 +241,6 @@ class BotApiMethods(MessageStore, FaultInjection):
             }
         )
         return me
-
-    async def _m_log_out(self, params: dict[str, str]) -> bool:
-        self.logged_out = True
-        return True
-
-    async def _m_close(self, params: dict[str, str]) -> bool:
-        return True
 
     def _confirm(self, offset: int) -> None:
         if offset > 0:
@@ -470,16 +446,6 @@ class BotApiMethods(MessageStore, FaultInjection):
         self._delete(chat, message_id)
         return True
 
-    async def _m_delete_messages(self, params: dict[str, str]) -> bool:
-        chat = self._chat(params)
-        ids = self._json_param(params, "message_ids", "message identifiers")
-        if not isinstance(ids, list) or not ids:
-            raise bad_request("message identifiers are not specified")
-        for message_id in ids:
-            with contextlib.suppress(ApiError):
-                self._delete(chat, message_id if isinstance(message_id, int) else None)
-        return True
-
     async def _m_answer_callback_query(self, params: dict[str, str]) -> bool:
         query_id = (params.get("callback_query_id") or "").strip()
         query = self._queries.get(query_id)
@@ -633,52 +599,6 @@ class BotApiMethods(MessageStore, FaultInjection):
 
     async def _m_delete_my_commands(self, params: dict[str, str]) -> bool:
         self.commands.pop(self._command_scope(params), None)
-        return True
-
-    def _set_text_setting(self, params: dict[str, str], kind: str, key: str, limit: int) -> bool:
-        value = params.get(key) or ""
-        if len(value) > limit:
-            raise bad_request(f"{kind.replace('_', ' ')} is too long")
-        language = (params.get("language_code") or "").strip()
-        if value:
-            self.descriptions[(kind, language)] = value
-        else:
-            self.descriptions.pop((kind, language), None)
-        return True
-
-    def _get_text_setting(self, params: dict[str, str], kind: str, key: str) -> JSON:
-        language = (params.get("language_code") or "").strip()
-        fallback = self.bot_user.first_name if kind == "name" else ""
-        value = self.descriptions.get(
-            (kind, language), self.descriptions.get((kind, ""), fallback)
-        )
-        return {key: value}
-
-    async def _m_set_my_description(self, params: dict[str, str]) -> bool:
-        return self._set_text_setting(params, "description", "description", 512)
-
-    async def _m_get_my_description(self, params: dict[str, str]) -> JSON:
-        return self._get_text_setting(params, "description", "description")
-
-    async def _m_set_my_short_description(self, params: dict[str, str]) -> bool:
-        return self._set_text_setting(params, "short_description", "short_description", 120)
-
-    async def _m_get_my_short_description(self, params: dict[str, str]) -> JSON:
-        return self._get_text_setting(params, "short_description", "short_description")
-
-    async def _m_set_my_name(self, params: dict[str, str]) -> bool:
-        return self._set_text_setting(params, "name", "name", 64)
-
-    async def _m_get_my_name(self, params: dict[str, str]) -> JSON:
-        return self._get_text_setting(params, "name", "name")
-
-    async def _m_send_chat_action(self, params: dict[str, str]) -> bool:
-        action = (params.get("action") or "").strip().lower()
-        if action not in CHAT_ACTIONS:
-            raise bad_request("wrong parameter action in request")
-        chat = self._chat(params)
-        self._check_can_send(chat)
-        self.chat_actions.append((chat.id, action))
         return True
 
     def _source_message(self, params: dict[str, str], what: str) -> ChatMessage:
@@ -894,37 +814,3 @@ class BotApiMethods(MessageStore, FaultInjection):
         if chat.bot_status == "administrator":
             admins.append(self._member_json(chat, self.bot_user))
         return admins
-
-    async def _m_get_chat_member_count(self, params: dict[str, str]) -> int:
-        chat = self._chat(params)
-        if chat.type == "private":
-            return 2
-        active = ("creator", "administrator", "member", "restricted")
-        return sum(1 for s in chat.members.values() if s in active) + 1
-
-    async def _m_set_chat_menu_button(self, params: dict[str, str]) -> bool:
-        button = self._json_param(params, "menu_button", "menu button") or {"type": "default"}
-        if not isinstance(button, dict) or button.get("type") not in (
-            "commands",
-            "web_app",
-            "default",
-        ):
-            raise bad_request("can't parse menu button: Unsupported type specified")
-        if button["type"] == "web_app" and not isinstance(button.get("text"), str):
-            raise bad_request("can't parse menu button: Can't find field \"text\"")
-        if (params.get("chat_id") or "").strip():
-            chat = self._chat(params)
-            if chat.type != "private":
-                raise bad_request("chat not found")
-            chat.menu_button = None if button["type"] == "default" else button
-        else:
-            self.default_menu_button = (
-                {"type": "commands"} if button["type"] == "default" else button
-            )
-        return True
-
-    async def _m_get_chat_menu_button(self, params: dict[str, str]) -> JSON:
-        if (params.get("chat_id") or "").strip():
-            chat = self._chat(params)
-            return copy.deepcopy(chat.menu_button or self.default_menu_button)
-        return copy.deepcopy(self.default_menu_button)

@@ -1,4 +1,4 @@
-"""Formatted text as TDLib handles it: MarkdownV2 and Markdown parsing, entity clean-up
+"""Formatted text as TDLib handles it: MarkdownV2 parsing, entity clean-up
 (fix_formatted_text), automatic entities, and rendering back to canonical HTML.
 
 HTML parsing, UTF-16 lengths and Telegram's limits are bot/telegram_text.py, which the bot
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.emulator.errors import bad_request
+from bot.sandbox.emulator.errors import ApiError, bad_request
 from bot.sandbox.emulator.model import JSON
 from bot.telegram_text import (
     EntityParseError,
@@ -228,74 +228,6 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Span]]:
         )
     if quote is not None and len(out) > quote[1]:
         spans.append(Span(quote[0], quote[1], len(out)))
-    return "".join(out), spans
-
-
-def parse_markdown(text: str) -> tuple[str, list[Span]]:
-    """Parse legacy Markdown the way TDLib's parse_markdown does."""
-    n = len(text)
-    out: list[str] = []
-    spans: list[Span] = []
-    i = 0
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n and text[i + 1] in "_*`[":
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if c not in "_*`[":
-            out.append(c)
-            i += 1
-            continue
-        begin = i
-        end_char = "]" if c == "[" else c
-        is_pre = False
-        language = ""
-        i += 1
-        if c == "`" and text.startswith("``", i):
-            i += 2
-            is_pre = True
-            lang_end = i
-            while lang_end < n and not is_space(text[lang_end]) and text[lang_end] != "`":
-                lang_end += 1
-            if i != lang_end and lang_end < n and text[lang_end] != "`":
-                language = text[i:lang_end]
-                i = lang_end
-            if i < n and text[i] in "\r\n":
-                i += 2 if i + 1 < n and text[i + 1] in "\r\n" and text[i] != text[i + 1] else 1
-        start = len(out)
-        while i < n and (text[i] != end_char or (is_pre and not text.startswith("``", i + 1))):
-            out.append(text[i])
-            i += 1
-        if i >= n:
-            raise EntityParseError(
-                f"Can't find end of the entity starting at byte offset {byte_offset(text, begin)}"
-            )
-        if len(out) > start:
-            if c == "_":
-                spans.append(Span("italic", start, len(out)))
-            elif c == "*":
-                spans.append(Span("bold", start, len(out)))
-            elif is_pre:
-                spans.append(
-                    Span("pre", start, len(out), {"language": language} if language else {})
-                )
-            elif c == "`":
-                spans.append(Span("code", start, len(out)))
-        if c == "[":
-            url = ""
-            if i + 1 < n and text[i + 1] == "(":
-                close = text.find(")", i + 2)
-                if close != -1:
-                    url = text[i + 2 : close]
-                    i = close
-            url = url or "".join(out[start:])
-            checked = checked_link(url)
-            if checked and len(out) > start:
-                spans.append(Span("text_link", start, len(out), {"url": checked}))
-        if is_pre:
-            i += 2
-        i += 1
     return "".join(out), spans
 
 
@@ -530,8 +462,8 @@ def format_text(
             text, spans = parse_html(raw, strict_entities=strict_entities)
         elif mode == "markdownv2":
             text, spans = parse_markdown_v2(raw)
-        elif mode == "markdown":
-            text, spans = parse_markdown(raw)
+        elif mode == "markdown":  # legacy Markdown: neither the bot nor a test sends it
+            raise ApiError(501, "Not Implemented: parse_mode Markdown is not emulated")
         elif mode in ("", "none"):
             text, spans = raw, []
             if entities:

@@ -124,7 +124,6 @@ class Chat:
     messages: dict[int, ChatMessage] = field(default_factory=dict)
     next_message_id: int = 1
     reply_keyboard: JSON | None = None
-    menu_button: JSON | None = None
 
     def to_json(self) -> JSON:
         """The Bot API Chat object."""

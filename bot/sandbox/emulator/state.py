@@ -111,13 +111,9 @@ class EmulatorState:
         self.updates_log: list[JSON] = []  # every update ever created
         self.callback_answers: list[CallbackAnswer] = []
         self.inline_answers: dict[str, InlineAnswer] = {}
-        self.chat_actions: list[tuple[int, str]] = []
         self.webhook_deliveries: list[JSON] = []
         self.dropped_updates: list[JSON] = []
         self.commands: dict[tuple[str, int | None, int | None, str], list[JSON]] = {}
-        self.descriptions: dict[tuple[str, str], str] = {}
-        self.default_menu_button: JSON = {"type": "commands"}
-        self.logged_out = False
 
         self._rng = random.Random(seed)
         self._faults: list[FaultRule] = []
@@ -139,7 +135,6 @@ class EmulatorState:
         self._private_buckets: dict[int, tuple[float, float]] = {}
         self.files: dict[str, StoredFile] = {}  # file_id -> what the bot uploaded
         self._version = 0
-        self._calls_seen: set[int] = set()
         self._changed = asyncio.Event()
         self._updates_event = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -208,20 +203,6 @@ class EmulatorState:
                 if m.message_id > floor and (m.from_bot or not from_bot)
             ]
             return found if len(found) >= count else None
-
-        return await self.wait_for(ready, timeout)
-
-    async def wait_for_call(self, method: str, timeout: float = 5.0) -> CallRecord:  # noqa: ASYNC109 - the brief's wait_for(..., timeout=) API
-        """Wait for the next finished call to ``method`` not yet returned by this helper."""
-        seen = self._calls_seen
-
-        def ready() -> CallRecord | None:
-            for index, call in enumerate(self.calls):
-                done = call.ok is not None and index not in seen
-                if done and call.method.lower() == method.lower():
-                    seen.add(index)
-                    return call
-            return None
 
         return await self.wait_for(ready, timeout)
 

@@ -242,11 +242,3 @@ class UserSide(MessageStore):
         to them; no update is sent. For tests and benchmarks with many recipients."""
         person = self._user(user)
         return self._chat_for(person, person.id)
-
-    async def remove_bot(self, chat_id: int, by: User | int | None = None) -> None:
-        """Kick the bot from a group."""
-        chat = self._group(chat_id)
-        old = chat.bot_status
-        chat.bot_status = "kicked"
-        actor = self._user(by) if by is not None else self.bot_user
-        self._member_update(chat, actor, old, "kicked")
