@@ -98,6 +98,7 @@ def check_answer(kb: KnowledgeBase, text: str) -> Answer:
     return answer
 
 
+@pytest.mark.slow
 @examples(250)
 @given(HOSTILE)
 def test_matcher_and_replies_take_any_text(
@@ -132,6 +133,7 @@ def test_matcher_and_replies_take_edge_cases(knowledge: KnowledgeBase, text: str
     check_answer(knowledge, text)
 
 
+@pytest.mark.slow
 @examples(100)
 @given(st.lists(st.tuples(hostile_text, st.sampled_from(["b", "i", "code", "blockquote", ""])),
                 min_size=1, max_size=6),
@@ -240,6 +242,8 @@ def is_command(message: ChatMessage) -> bool:
     return first is not None and first["type"] == "bot_command" and first["offset"] == 0
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @examples(150)
 @given(HOSTILE)
 @example(("markdown", "[x](http://a.b)]]"))  # the emulator could not deliver these once
@@ -259,6 +263,7 @@ def test_bot_replies_to_any_private_text_and_every_reply_is_accepted(
         assert replies, f"no reply to {sent.text[:80]!r}"
 
 
+@pytest.mark.e2e
 @examples(50)
 @given(st.sampled_from(["/start", "/help", "/tracks", "/myquestions", "/ticket", "/answer",
                         "/queue", "/stats", "/faq", "/merge", "/nosuchcommand"]),
@@ -275,6 +280,7 @@ def test_commands_with_hostile_arguments_are_refused_or_answered(
     assert snapshot(live.world.settings.db_path, TABLES) == before
 
 
+@pytest.mark.e2e
 @examples(40)
 @given(hostile_text)
 def test_group_mentions_with_hostile_text(live: Live, text: str) -> None:
@@ -289,6 +295,8 @@ def test_group_mentions_with_hostile_text(live: Live, text: str) -> None:
         live.questions += 1
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @examples(25)
 @given(hostile_text, hostile_text, hostile_text)
 def test_hostile_ticket_from_question_to_answer_to_faq(
@@ -487,6 +495,7 @@ async def test_replayed_updates_change_nothing(world: World, armed: FinishLine) 
     assert not armed.errors, armed.errors
 
 
+@pytest.mark.e2e
 async def test_wrong_webhook_secret_is_refused_and_nothing_runs(tmp_path: Path) -> None:
     import aiohttp
 

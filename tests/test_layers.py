@@ -125,6 +125,7 @@ def test_import_reader_sees_every_form(source: str, expected: list[str]) -> None
     assert [i.module for i in found if _is(i.module, "telegram", "bot", "handlers")] == expected
 
 
+@pytest.mark.slow
 def test_starting_the_bot_does_not_load_the_emulator() -> None:
     """What the imports above promise, checked where it matters: a fresh interpreter that loads
     the command line, the application and every handler has no bot.sandbox module."""

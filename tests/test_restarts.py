@@ -382,6 +382,8 @@ async def run_restarts(
     return total
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_kill_9_at_random_points_loses_nothing_and_writes_nothing_twice(
     tmp_path: Path,
@@ -393,6 +395,8 @@ async def test_kill_9_at_random_points_loses_nothing_and_writes_nothing_twice(
     assert report.outcomes["sent"] == 2 and report.outcomes["subscribed"] == 6, report.lines()
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 async def test_stop_and_start_between_every_cycle_keeps_everything(tmp_path: Path) -> None:
     """SIGTERM: the bot finishes what it holds; the next start carries on where it was."""
