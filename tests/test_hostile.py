@@ -107,6 +107,7 @@ def test_matcher_and_replies_take_any_text(
     check_answer(knowledge, pair[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     [
