@@ -11,12 +11,13 @@ from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
-from bot.broadcaster import BROADCASTER, Broadcaster, Pacer, broadcaster_of
 from bot.config import Settings
 from bot.inbox import InboxProcessor, InboxQueue, replay
 from bot.metrics import MeteredApplication
+from bot.pacer import Pacer
 from bot.services import KEY, Services, attach
 from handlers import tickets
+from handlers.broadcast.jobs import BROADCASTER, Broadcaster, broadcaster_of
 from knowledge.base import KnowledgeBase
 from knowledge.store import Store
 

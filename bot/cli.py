@@ -16,11 +16,12 @@ from typing import TextIO
 import yaml
 
 from bot.config import ConfigError, Settings
+from bot.telegram_text import to_plain
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
 from knowledge.evaluation import evaluate, evaluate_faq, read_cases, read_faq_set
 from knowledge.matcher import Answer
-from knowledge.render import render_problem, render_track, render_tracks, to_plain
+from knowledge.render import render_problem, render_track, render_tracks
 from knowledge.store import EXPORTS, Export, Store, db_path_from_env
 
 DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"

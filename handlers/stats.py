@@ -32,11 +32,11 @@ from telegram.ext import (
 
 from bot.metrics import metrics_of
 from bot.services import KEY, Services, services
+from bot.telegram_text import split_html
 from handlers import tickets
 from handlers.auth import require_organizer
 from handlers.common import acknowledge
 from knowledge.chart import draw_report  # Pillow itself loads on the first chart
-from knowledge.render import split_html
 from knowledge.report import (
     DEFAULT_DAYS,
     MAX_DAYS,

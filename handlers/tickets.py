@@ -24,11 +24,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.services import KEY, Services, services
+from bot.telegram_text import split_html
 from handlers.auth import require_organizer
 from handlers.common import acknowledge, nav_row, reply_html, user_lang
 from handlers.menu import expired
 from handlers.subscriptions import subscriber_line
-from knowledge.render import render_faq, split_html
+from knowledge.render import render_faq
 from knowledge.store import Question, Ticket
 from knowledge.store.tickets import ANSWERED, CLOSED, MERGED, OPEN
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping
 
 from knowledge.catalogue import Catalogue, Problem, Track
@@ -176,68 +175,3 @@ def _ordinal(number: str, lang: str) -> str:
     if lang == "en" or not number.isdigit() or not 0 < int(number) < 10:
         return number
     return "零一二三四五六七八九"[int(number)]
-
-
-def to_plain(text: str) -> str:
-    """Telegram HTML to plain text, for the command line."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
-TELEGRAM_LIMIT = 4096
-_TOKEN = re.compile(r"<[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[^<&]|[<&]")
-
-
-def visible_length(text: str) -> int:
-    """Length Telegram counts for an HTML message: the text without tags, in UTF-16 units."""
-    plain = to_plain(text)
-    return len(plain.encode("utf-16-le")) // 2
-
-
-def split_html(text: str, limit: int = TELEGRAM_LIMIT - 96) -> list[str]:
-    """Split HTML into messages of at most `limit` visible units, at a line break if one is near,
-    closing the tags open at a cut and opening them again in the next part."""
-    if visible_length(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    chunk: list[str] = []
-    stack: list[tuple[str, str]] = []  # (tag name, opening tag) still open
-    size = 0
-    last_break: tuple[int, list[tuple[str, str]]] | None = None
-
-    def cut(at: int, open_tags: list[tuple[str, str]]) -> None:
-        nonlocal chunk, size, last_break
-        head, tail = chunk[:at], chunk[at:]
-        parts.append("".join(head) + "".join(f"</{name}>" for name, _ in reversed(open_tags)))
-        chunk = [opening for _, opening in open_tags] + tail
-        size = sum(_units(tok) for tok in tail)
-        last_break = None
-
-    for token in _TOKEN.findall(text):
-        if token.startswith("</"):
-            name = token[2:-1].strip().lower()
-            if stack and stack[-1][0] == name:
-                stack.pop()
-            chunk.append(token)
-            continue
-        if token.startswith("<") and len(token) > 1:
-            name = re.split(r"[\s>/]", token[1:], maxsplit=1)[0].lower()
-            stack.append((name, token))
-            chunk.append(token)
-            continue
-        units = _units(token)
-        if size + units > limit:
-            if last_break is not None and last_break[0] > len(chunk) // 2:
-                cut(last_break[0], last_break[1])
-            else:
-                cut(len(chunk), list(stack))
-        chunk.append(token)
-        size += units
-        if token == "\n":
-            last_break = (len(chunk), list(stack))
-    if chunk:
-        parts.append("".join(chunk))
-    return [p.strip("\n") or p for p in parts if to_plain(p).strip()]
-
-
-def _units(token: str) -> int:
-    return len(html.unescape(token).encode("utf-16-le")) // 2

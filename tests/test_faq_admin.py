@@ -204,6 +204,7 @@ ENTRIES = [
 ]
 
 
+@pytest.mark.slow
 def test_cli_faq_import_export_round_trip(tmp_path: Path) -> None:
     source = tmp_path / "faq.yaml"
     source.write_text(yaml.safe_dump(ENTRIES, allow_unicode=True), encoding="utf-8")
@@ -243,6 +244,7 @@ def test_cli_faq_import_export_round_trip(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_cli_faq_import_rejects_a_bad_file_and_changes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "bot.db"
     bad = tmp_path / "bad.yaml"
@@ -255,6 +257,8 @@ def test_cli_faq_import_rejects_a_bad_file_and_changes_nothing(tmp_path: Path) -
     assert yaml.safe_load(cli(db, "faq", "export").stdout) == []
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 async def test_bot_answers_from_an_imported_faq(tmp_path: Path) -> None:
     source = tmp_path / "faq.yaml"
     source.write_text(yaml.safe_dump(ENTRIES, allow_unicode=True), encoding="utf-8")

@@ -122,6 +122,7 @@ def run_cli(
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_run_with_a_bad_value_exits_2_naming_it(tmp_path: Path) -> None:
     code, output = run_cli("run", env={"TELEGRAM_BOT_TOKEN": "", "PORT": "eighty"}, cwd=tmp_path)
     assert code == 2
@@ -204,6 +205,8 @@ async def health(port: int) -> tuple[int, dict[str, Any]]:
         return response.status, await response.json()
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "sig"),
     [("polling", signal.SIGTERM), ("polling", signal.SIGINT), ("webhook", signal.SIGTERM)],
@@ -255,6 +258,8 @@ async def test_run_finishes_the_handler_in_flight_and_exits_0(
     assert SECRET not in output
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 async def test_run_with_a_rejected_token_exits_1_without_printing_it(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:

@@ -27,6 +27,8 @@ from bot.sandbox import CallbackAnswer, ChatMessage, User
 from bot.services import KEY
 from handlers.tickets import check_overdue
 
+pytestmark = pytest.mark.e2e
+
 GROUP = ORGANIZER_GROUP
 XIAOHONG = User(1002, "小红", username="xiaohong", language_code="zh-hans")
 XIAOGANG = User(1003, "小刚", language_code="zh-hans")
