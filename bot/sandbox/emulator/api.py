@@ -44,6 +44,7 @@ from bot.sandbox.emulator.model import (
     StoredFile,
     User,
     Webhook,
+    image_size,
     to_bool,
     to_int,
 )
@@ -56,13 +57,14 @@ from bot.telegram_text import (
 )
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload through the Bot API
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a photo: 10 MB, width + height at most 10000, ratio ≤ 20
+PHOTO_SIDE = 1280  # Telegram keeps a photo at most this wide or high
 
 
 # Real Bot API methods this emulator does not model: refused loudly rather than faked.
 UNEMULATED_METHODS = frozenset(
     name.lower()
     for name in (
-        "sendPhoto",
         "sendAudio",
         "sendVideo",
         "sendAnimation",
@@ -144,6 +146,7 @@ class BotApiMethods(MessageStore, FaultInjection):
             "deletemycommands": self._m_delete_my_commands,
             "copymessage": self._m_copy_message,
             "senddocument": self._m_send_document,
+            "sendphoto": self._m_send_photo,
             "forwardmessage": self._m_forward_message,
             "getchat": self._m_get_chat,
             "getchatmember": self._m_get_chat_member,
@@ -709,6 +712,56 @@ class BotApiMethods(MessageStore, FaultInjection):
             source=caption.source if caption else None,
             parse_mode=(caption.parse_mode or None) if caption else None,
             document=document,
+        )
+        self._apply_keyboard(chat, keyboard)
+        return self.message_json(message)
+
+    async def _m_send_photo(self, params: dict[str, str]) -> JSON:
+        markup, keyboard = self._reply_markup(params)
+        caption = format_text(
+            params.get("caption") or None,
+            params.get("parse_mode"),
+            params.get("caption_entities"),
+            strict_entities=self.strict_html_entities,
+        ) if (params.get("caption") or "").strip() else None  # fmt: skip
+        chat = self._chat(params)
+        reply_to = self._reply_target(chat, params)
+        self._check_can_send(chat)
+        self._check_markup_server(markup)
+        if caption is not None and utf16_len(caption.text) > MAX_CAPTION_LENGTH:
+            raise bad_request("message caption is too long")
+        stored = self._input_file(params, "photo")
+        if len(stored.data) > MAX_PHOTO_BYTES:
+            raise bad_request("PHOTO_SAVE_FILE_INVALID")
+        size = image_size(stored.data)
+        if size is None:
+            raise bad_request("IMAGE_PROCESS_FAILED")
+        width, height = size
+        if width + height > 10000 or max(width, height) > 20 * min(width, height):
+            raise bad_request("PHOTO_INVALID_DIMENSIONS")
+        scale = min(1.0, PHOTO_SIDE / max(width, height))
+        self._check_rate(chat)
+        photo = [
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": round(width * scale),
+                "height": round(height * scale),
+                "file_size": len(stored.data),
+            }
+        ]
+        message = self._store(
+            chat,
+            self.bot_user,
+            caption.text if caption else "",
+            caption.spans if caption else [],
+            reply_markup=markup,
+            reply_to=reply_to,
+            protected=to_bool(params.get("protect_content")),
+            silent=to_bool(params.get("disable_notification")),
+            source=caption.source if caption else None,
+            parse_mode=(caption.parse_mode or None) if caption else None,
+            photo=photo,
         )
         self._apply_keyboard(chat, keyboard)
         return self.message_json(message)

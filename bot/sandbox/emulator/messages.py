@@ -264,6 +264,7 @@ class MessageStore(EmulatorState):
         source: str | None = None,
         parse_mode: str | None = None,
         document: JSON | None = None,
+        photo: list[JSON] | None = None,
     ) -> ChatMessage:
         message = ChatMessage(
             chat_id=chat.id,
@@ -283,6 +284,7 @@ class MessageStore(EmulatorState):
             source=source,
             parse_mode=parse_mode,
             document=copy.deepcopy(document),
+            photo=copy.deepcopy(photo),
             spans=spans,
         )
         chat.next_message_id += 1
@@ -311,15 +313,18 @@ class MessageStore(EmulatorState):
             data["edit_date"] = message.edit_date
         if message.has_protected_content:
             data["has_protected_content"] = True
-        if message.document is not None:
-            data["document"] = copy.deepcopy(message.document)
+        if message.document is not None or message.photo is not None:
+            if message.document is not None:
+                data["document"] = copy.deepcopy(message.document)
+            if message.photo is not None:
+                data["photo"] = copy.deepcopy(message.photo)
             if message.text:
                 data["caption"] = message.text
             if message.entities:
                 data["caption_entities"] = copy.deepcopy(message.entities)
         else:
             data["text"] = message.text
-        if message.entities and message.document is None:
+        if message.entities and message.document is None and message.photo is None:
             data["entities"] = copy.deepcopy(message.entities)
         if message.link_preview_options:
             data["link_preview_options"] = copy.deepcopy(message.link_preview_options)

@@ -64,6 +64,7 @@ class ChatMessage:
     source: str | None = None  # the text parameter exactly as the bot sent it
     parse_mode: str | None = None
     document: JSON | None = None  # the Document object; `text` then holds the caption
+    photo: list[JSON] | None = None  # PhotoSize objects; `text` then holds the caption
     deleted: bool = False
     version: int = 0
     spans: list[Span] = field(default_factory=list, repr=False)
@@ -88,6 +89,23 @@ class ChatMessage:
             if button["text"] == label and "callback_data" in button:
                 return str(button["callback_data"])
         raise KeyError(f"no callback button {label!r} on message {self.message_id}")
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG file; None for anything else."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header
+                return (
+                    int.from_bytes(data[i + 7 : i + 9], "big"),
+                    int.from_bytes(data[i + 5 : i + 7], "big"),
+                )
+            i += 2 + length
+    return None
 
 
 @dataclass

@@ -22,6 +22,14 @@ STATIC_DIR = Path(__file__).parent.parent / "static"  # bot/sandbox/static
 class SandboxPage(UserSide):
     """The chat page: a contestant and the organizers' group side by side."""
 
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        """A file the bot sent (a photo on the page)."""
+        stored = self.files.get(request.match_info["file_id"])
+        if stored is None:
+            return web.Response(status=404, text="no such file")
+        kind = "image/png" if stored.data.startswith(b"\x89PNG") else stored.mime_type
+        return web.Response(body=stored.data, content_type=kind)
+
     async def _handle_index(self, request: web.Request) -> web.StreamResponse:
         page = STATIC_DIR / "index.html"
         return web.Response(body=page.read_bytes(), content_type="text/html", charset="utf-8")
@@ -57,6 +65,9 @@ class SandboxPage(UserSide):
             "via_bot": self.bot_user.username if message.via_bot else None,
             "forwarded_from": forwarded,
             "document": message.document.get("file_name") if message.document else None,
+            "photo": (
+                f"/sandbox/api/file/{message.photo[-1]['file_id']}" if message.photo else None
+            ),
         }
 
     def sandbox_state(self, since: int = 0) -> JSON:

@@ -38,6 +38,7 @@ class BotApiEmulator(BotApiMethods, SandboxPage, WebhookDelivery):
         app.router.add_get("/sandbox/api/state", self._handle_state)
         app.router.add_post("/sandbox/api/send", self._handle_send)
         app.router.add_post("/sandbox/api/press", self._handle_press)
+        app.router.add_get("/sandbox/api/file/{file_id}", self._handle_file)
         app.router.add_route("*", "/{tail:.*}", self._handle_not_found)
         return app
 

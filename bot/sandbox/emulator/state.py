@@ -370,10 +370,12 @@ class EmulatorState:
         return copy.deepcopy(message)
 
     def file_data(self, message: ChatMessage) -> bytes:
-        """The bytes of the document a message carries."""
-        if message.document is None:
-            raise ValueError(f"message {message.message_id} carries no document")
-        return self.files[message.document["file_id"]].data
+        """The bytes of the document or photo a message carries."""
+        if message.document is not None:
+            return self.files[message.document["file_id"]].data
+        if message.photo is not None:
+            return self.files[message.photo[-1]["file_id"]].data
+        raise ValueError(f"message {message.message_id} carries no document")
 
     def chat(self, chat_id: int) -> Chat:
         """The chat with this id."""
