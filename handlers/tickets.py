@@ -26,10 +26,18 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.services import KEY, Services, services
 from bot.telegram_text import split_html
 from handlers.auth import require_organizer
-from handlers.common import acknowledge, nav_row, reply_html, user_lang
+from handlers.common import (
+    acknowledge,
+    nav_row,
+    problem_button,
+    reply_html,
+    track_button,
+    user_lang,
+)
 from handlers.menu import expired
 from handlers.subscriptions import subscriber_line
-from knowledge.render import render_faq
+from knowledge.matcher import Answer
+from knowledge.render import render_faq, render_understood
 from knowledge.store import Question, Ticket
 from knowledge.store.tickets import ANSWERED, CLOSED, MERGED, OPEN
 
@@ -120,29 +128,48 @@ def ask_organizers_button(question_id: int, lang: str) -> InlineKeyboardButton:
 
 
 async def offer_escalation(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, question: Question, lang: str
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: Question,
+    lang: str,
+    answer: Answer | None = None,
 ) -> None:
-    """Say the catalogue cannot answer; offer similar answered questions and 提交给组委会."""
+    """Say what was understood and that only the organizers can answer; offer similar answered
+    questions and 提交给组委会."""
     message = update.effective_message
     assert message is not None
-    text, markup = escalation_offer(services(context), question, lang)
+    text, markup = escalation_offer(services(context), question, lang, answer=answer)
     await reply_html(message, text, markup)
 
 
 def escalation_offer(
-    svc: Services, question: Question, lang: str, *, asked: bool = False
+    svc: Services,
+    question: Question,
+    lang: str,
+    *,
+    asked: bool = False,
+    answer: Answer | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The offer under an escalation; `asked` when the contestant pressed 问组委会 under an
-    answer (the catalogue did answer something, so the text must not say it did not)."""
+    """The offer under an escalation: what the bot understood (the topic, the problem or track
+    named, with its button), similar answered questions, 提交给组委会. `asked` when the
+    contestant pressed 问组委会 under an answer (the catalogue did answer something, so the
+    text must not say it did not)."""
     rows: list[list[InlineKeyboardButton]] = []
+    catalogue = svc.kb.catalogue
+    about = answer.about[0] if answer is not None and answer.about else ""
+    if (problem := catalogue.problem(about)) is not None:
+        rows.append([problem_button(problem)])
+    elif (track := catalogue.track(about)) is not None:
+        rows.append([track_button(track, lang)])
     for entry in svc.kb.similar_faq(question.text, limit=3):
         rows.append([InlineKeyboardButton(f"📖 {_clip(entry.question, 24)}",
                                           callback_data=f"tk:f:{entry.id}")])  # fmt: skip
     for ticket in similar_answered(svc, question.text, limit=3 - len(rows)):
         rows.append([InlineKeyboardButton(f"📖 {_clip(ticket.question, 24)}",
                                           callback_data=f"tk:a:{ticket.id}")])  # fmt: skip
-    text = tx(lang, "confirm" if asked else "escalate")
-    if rows:
+    understood = render_understood(answer, catalogue, lang) if answer and not asked else ""
+    text = understood or tx(lang, "confirm" if asked else "escalate")
+    if len(rows) > (1 if about else 0):
         text += "\n" + tx(lang, "similar")
     rows.append([InlineKeyboardButton(tx(lang, "submit"), callback_data=f"tk:n:{question.id}")])
     rows.append(nav_row(lang))

@@ -75,6 +75,8 @@ class Answer:
     score: float = 0.0
     note: str = ""  # why: "no_track:9", "no_problem:3-9", "did_you_mean", "topic:prize" …
     terms: tuple[str, ...] = field(default=(), compare=False)
+    # What an escalated question names (a problem or a track id), so the reply can say so.
+    about: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,24 @@ class Matcher:
         answer = self._read(self.match_by_rules(text))
         if answer.intent == "escalate" and self._faq:
             # Only the organizers can answer it: perhaps they already have.
-            return self._match_faq(answer.query) or answer
+            answer = self._match_faq(answer.query) or answer
+        if answer.intent == "escalate":
+            return self._understood(answer)
         return answer
+
+    def _understood(self, answer: Answer) -> Answer:
+        """An escalation with what it is about: its topic and any problem or track it names."""
+        norm = self._norm(answer.query)
+        note = answer.note
+        if not note.startswith("topic:") and (topic := self._escalation_topic(norm)):
+            note = f"topic:{topic}"
+        ref = find_reference(norm) or find_track_name(norm, self.vocabulary, strict=True)
+        about: tuple[str, ...] = ()
+        if ref is not None and (track := self._track_of(ref)) in self.track_ids:
+            about = (track,)
+            if ref.problem is not None and (pid := self._problem_of(track, ref)) in self.problems:
+                about = (pid,)
+        return replace(answer, note=note, about=about)
 
     def _read(self, rule: Answer) -> Answer:
         """The rules' answer, or the intent model's where it reads the question otherwise."""

@@ -163,7 +163,7 @@ ENGLISH = {
     "theme": "3 problems fit:",
     "did_you_mean": "Did you mean one of these problems?",
     "help": "I answer questions about the 2024",
-    "escalate": "The catalogue does not answer this",
+    "escalate": "About prizes: the catalogue does not answer this",
     "faq": "<b>Organizers' answer</b> (2024-05-03)",
 }
 CHINESE = {
@@ -175,7 +175,7 @@ CHINESE = {
     "theme": "找到 3 道相关赛题：",
     "did_you_mean": "你是想问下面哪道赛题？",
     "help": "我是「数据要素×」大赛湖北分赛的答疑助手",
-    "escalate": "这个问题赛题目录里没有答案",
+    "escalate": "关于奖项和奖金：赛题目录里没有答案",
     "faq": "<b>组委会答复</b>（2024-05-03）",
 }
 
