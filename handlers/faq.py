@@ -101,7 +101,7 @@ def suggestions(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, InlineKeyboard
     for group in svc.kb.group_questions([(t.id, t.question) for t in answered.values()]):
         askers = sum(1 + len(svc.store.merged_into(i)) for i in group)
         head = answered[group[0]]
-        if askers > 1 and not svc.kb.similar_questions(head.question, entries, 1):
+        if askers > 1 and not svc.kb.similar_questions(head.question, entries, 1, strict=True):
             clusters.append((askers, head, group))
     if not clusters:
         return "没有反复被问、尚未存为 FAQ 的已回复问题。", None

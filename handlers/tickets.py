@@ -190,7 +190,7 @@ def similar_open(svc: Services, ticket: Ticket) -> list[int]:
     if ticket.status != OPEN:
         return []
     others = [(t.id, t.question) for t in svc.store.open_tickets() if t.id != ticket.id]
-    return sorted(svc.kb.similar_questions(ticket.question, others, limit=10))
+    return sorted(svc.kb.similar_questions(ticket.question, others, limit=10, strict=True))
 
 
 async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -741,7 +741,7 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 def open_like_faq(svc: Services, question: str) -> list[int]:
     """Open tickets (not merged) that ask what a FAQ entry's question asks, oldest first."""
     open_ = [(t.id, t.question) for t in svc.store.open_tickets()]
-    return sorted(svc.kb.similar_questions(question, open_, limit=20))
+    return sorted(svc.kb.similar_questions(question, open_, limit=20, strict=True))
 
 
 async def offer_faq_to_open(

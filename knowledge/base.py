@@ -65,13 +65,19 @@ class KnowledgeBase:
         return FaqIndex(items, self.embedder, vectors)
 
     def similar_questions(
-        self, question: str, items: Sequence[tuple[int, str]], limit: int = 3
+        self,
+        question: str,
+        items: Sequence[tuple[int, str]],
+        limit: int = 3,
+        *,
+        strict: bool = False,
     ) -> list[int]:
         """Ids of the items (id, question) that ask much what the question asks, most alike
         first: the ranking FAQ entries get, without the ones that ask another stage,
-        direction, kind or object."""
+        direction, kind or object; strict: alike enough to be answered together."""
         index = self._index(items)
-        return [h.entry_id for h in index.similar(question, limit) if not h.why_not]
+        hits = index.similar(question, limit, strict=strict)
+        return [h.entry_id for h in hits if not h.why_not]
 
     def group_questions(self, items: Sequence[tuple[int, str]]) -> list[list[int]]:
         """The items (id, question) in groups that ask the same thing, largest first."""

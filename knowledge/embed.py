@@ -78,6 +78,11 @@ class Remembering:
     def embed(self, texts: Sequence[str]) -> Any:
         return self._embed(texts, keep=False)
 
+    def forget(self) -> None:
+        """Drop what is remembered in memory (benchmarks time the model, not the cache)."""
+        with self._lock:
+            self._recent.clear()
+
     def embed_kept(self, texts: Sequence[str]) -> Any:
         """Like embed(), reading and writing the database for texts not in memory."""
         return self._embed(texts, keep=True)

@@ -31,8 +31,12 @@ MODEL_FILE = "faq_model.json"
 # do not (请问, 老师好).
 BUCKETS = 1024
 CONFLICTS = ("stage", "direction", "kind", "point", "object", "numbers")
-# Cosine from which an entry is worth offering as related (chosen on the development FAQ set).
-SIMILAR_FLOOR = 0.88
+# Cosine from which an entry is worth offering as related (a button, never the answer): most
+# rewordings score above it (FAQ training sets), unrelated questions about 0.8.
+SIMILAR_FLOOR = 0.84
+# Cosine from which two questions are put in one group (similar open tickets, /faq suggest):
+# stricter, since a group is answered at once.
+GROUP_FLOOR = 0.9
 UNRELATED_COSINE = 0.8  # e5 scores unrelated Chinese questions about this high
 SIMILAR_FLOOR_WORDS = 0.35  # the same, comparing words
 
@@ -297,8 +301,12 @@ class FaqIndex:
             return hits[0]
         return None
 
-    def similar(self, question: str, k: int = 3) -> list[FaqHit]:
+    def similar(self, question: str, k: int = 3, *, strict: bool = False) -> list[FaqHit]:
+        """The k most alike entries worth offering as related; strict: alike enough to be put
+        in one group with the question (GROUP_FLOOR)."""
         floor = SIMILAR_FLOOR if self.matrix is not None else SIMILAR_FLOOR_WORDS
+        if strict and self.matrix is not None:
+            floor = GROUP_FLOOR
         return [h for h in self.hits(question, k) if h.score >= floor]
 
     def groups(self) -> list[list[int]]:
@@ -309,7 +317,7 @@ class FaqIndex:
 
         def alike(a: int, b: int) -> bool:
             if scores is not None:
-                return float(scores[a, b]) >= SIMILAR_FLOOR
+                return float(scores[a, b]) >= GROUP_FLOOR
             return dice(self.grams(a), self.grams(b)) >= SIMILAR_FLOOR_WORDS
 
         heads: list[int] = []

@@ -136,7 +136,7 @@ async def test_faq_add_list_and_usage(world: World) -> None:
     )
     # Works in a private chat with an organizer too, and takes effect for the next question.
     assert (await command(world, "/faq", ORGANIZER, ORGANIZER.id)).startswith("📌 FAQ 共 2 条")
-    (reply,) = await world.say("一个队伍最多可以有几个人？")
+    (reply,) = await world.say("每队最多几人？")
     assert reply.text.endswith("每队最多 5 人。")
 
 
