@@ -31,9 +31,9 @@ MODEL_FILE = "faq_model.json"
 # do not (请问, 老师好).
 BUCKETS = 1024
 CONFLICTS = ("stage", "direction", "kind", "point", "object", "numbers")
-# Cosine from which an entry is worth offering as related (a button, never the answer): most
-# rewordings score above it (FAQ training sets), unrelated questions about 0.8.
-SIMILAR_FLOOR = 0.84
+# Cosine from which an entry is worth offering as related (a button, never the answer): unrelated
+# questions about the same contest score up to about 0.87 (决赛在哪里 vs 奖金多少).
+SIMILAR_FLOOR = 0.88
 # Cosine from which two questions are put in one group (similar open tickets, /faq suggest):
 # stricter, since a group is answered at once.
 GROUP_FLOOR = 0.9

@@ -174,7 +174,9 @@ def _question_pair(a: str, b: str, embedder: Embedder | None) -> PairFeatures:
     return pair_features(score, score - baseline, asked(a), asked(b), ga, gb)
 
 
-def fit_acceptor(rows: list[PairFeatures], labels: list[int], l2: float = 1.0) -> Acceptor:
+def fit_acceptor(
+    rows: list[PairFeatures], labels: list[int], l2: float = 1.0, l2_dense: float | None = None
+) -> Acceptor:
     """Logistic regression by Newton's method (the first dense feature is the bias); the
     threshold is set by choose_threshold()."""
     import numpy as np
@@ -190,6 +192,8 @@ def fit_acceptor(rows: list[PairFeatures], labels: list[int], l2: float = 1.0) -
     xs, y = x[:, used], np.array(labels, dtype=float)
     w = np.zeros(xs.shape[1])
     penalty = l2 * np.eye(len(w))
+    if l2_dense is not None:
+        penalty[:width, :width] = l2_dense * np.eye(width)
     penalty[0, 0] = 0.0
     for _ in range(12):  # Newton converges in a few steps
         p = 1 / (1 + np.exp(-(xs @ w)))

@@ -307,7 +307,7 @@ async def test_staff_name_shown_to_a_duplicate_asker_with_show_staff_names(
 async def test_english_contestant_is_answered_in_english(world: World) -> None:
     alice = world.emulator.add_user(User(2002, "Alice", username="alice", language_code="en"))
     (offer,) = await world.say("How much is the first prize?", alice)
-    assert offer.text.startswith("The catalogue does not answer this")
+    assert offer.text.startswith("About prizes: the catalogue does not answer this")
     await world.press(offer, "Send to the organizers", alice)
     done = await bot_says(world, alice.id, "Sent as", after=offer.message_id)
     assert done.text.startswith("✅ Sent as #1.")
