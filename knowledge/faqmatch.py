@@ -89,6 +89,11 @@ _SLOTS: dict[str, dict[str, tuple[str, ...]]] = {
 _DECISIVE = frozenset({"税", "证书", "发票", "老师", "代码", "名额"})
 
 
+# 一等奖 vs 二等奖, 前三名: numerals that rank, which digits_for_numerals leaves as words.
+_NUMERALS = {c: str(n) for n, c in enumerate("一二三四五六七八九十", start=1)} | {"两": "2"}
+_RANKS = re.compile(r"([一二两三四五六七八九十])(?=\s*(?:等奖|等|名|强|届))")
+
+
 @dataclass(frozen=True)
 class Asked:
     """What a question asks: its slots and its numbers."""
@@ -121,7 +126,7 @@ def asked(text: str) -> Asked:
         frozenset(found["kind"]),
         frozenset(found["object"]),
         frozenset(found["point"]),
-        tuple(re.findall(r"\d+", norm)),
+        tuple(re.findall(r"\d+", _RANKS.sub(lambda m: _NUMERALS[m[1]], norm))),
     )
 
 

@@ -175,10 +175,11 @@ def _question_pair(a: str, b: str, embedder: Embedder | None) -> PairFeatures:
 
 
 def fit_acceptor(
-    rows: list[PairFeatures], labels: list[int], l2: float = 1.0, l2_dense: float | None = None
+    rows: list[PairFeatures], labels: list[int], l2: float = 1.0, l2_dense: float = 0.01
 ) -> Acceptor:
     """Logistic regression by Newton's method (the first dense feature is the bias); the
-    threshold is set by choose_threshold()."""
+    threshold is set by choose_threshold(). The hashed weights are held back harder (l2) than
+    the few dense ones (l2_dense): chosen by holding out each FAQ training set in turn."""
     import numpy as np
 
     width = len(rows[0].dense)
@@ -192,8 +193,7 @@ def fit_acceptor(
     xs, y = x[:, used], np.array(labels, dtype=float)
     w = np.zeros(xs.shape[1])
     penalty = l2 * np.eye(len(w))
-    if l2_dense is not None:
-        penalty[:width, :width] = l2_dense * np.eye(width)
+    penalty[:width, :width] = l2_dense * np.eye(width)
     penalty[0, 0] = 0.0
     for _ in range(12):  # Newton converges in a few steps
         p = 1 / (1 + np.exp(-(xs @ w)))
