@@ -229,7 +229,7 @@ def compose_digest(
         lines.append(f"✅ 没有等待超过 {settings.sla_minutes} 分钟的问题。")
     lines.append("")
     start, end = day_bounds(yesterday, yesterday, ZoneInfo(settings.timezone))
-    found = group_topics(store.escalated_between(start, end))[:TOPICS]
+    found = group_topics(store.escalated_between(start, end), svc.kb.group_questions)[:TOPICS]
     topics = store.save_topics(
         day.isoformat(), [(t.label, t.question_ids, t.askers) for t in found]
     )

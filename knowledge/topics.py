@@ -7,7 +7,7 @@ say) can take its place without its callers changing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,12 +45,18 @@ class Topic:
         return len(self.question_ids)
 
 
-def group_topics(questions: Sequence[Asked]) -> list[Topic]:
-    """Group questions that read alike; the topics with most askers first (then most
-    questions, then the earliest)."""
+def group_topics(
+    questions: Sequence[Asked],
+    grouper: Callable[[Sequence[tuple[int, str]]], list[list[int]]] | None = None,
+) -> list[Topic]:
+    """Group questions that ask the same thing — by `grouper` (KnowledgeBase.group_questions:
+    by meaning, never across a stage, direction or kind) where given, else by shared wording;
+    the topics with most askers first (then most questions, then the earliest)."""
     keys = [_pairs(q.text) for q in questions]
     groups: list[list[int]] = []  # indices into questions
-    for i, key in enumerate(keys):
+    if grouper is not None:
+        groups = [sorted(g) for g in grouper([(n, q.text) for n, q in enumerate(questions)])]
+    for i, key in enumerate(keys if grouper is None else []):
         best, best_score = -1, 0.0
         for g, members in enumerate(groups):
             score = max(_dice(key, keys[m]) for m in members[:COMPARED])

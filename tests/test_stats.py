@@ -35,6 +35,7 @@ from bot.config import ConfigError, Settings
 from bot.sandbox import ChatMessage, User
 from bot.services import KEY
 from handlers.stats import check_digest, due_day
+from knowledge.base import KnowledgeBase
 from knowledge.chart import draw_report, font, nice_ticks
 from knowledge.report import build_report, caption, percentile
 from knowledge.store import Store
@@ -210,6 +211,19 @@ def test_topics_group_rewordings_and_rank_by_askers() -> None:
         ("队伍最多几个人", (6,), 1),
         ("Can we submit in English?", (8,), 1),
     ]
+
+
+def test_topics_grouped_by_meaning_where_the_knowledge_base_groups_them(kb: KnowledgeBase) -> None:
+    questions = [
+        Asked(1, 1, "决赛在哪里举办？"),
+        Asked(2, 2, "决赛地点在哪"),  # no shared wording to speak of: grouped by meaning
+        Asked(3, 3, "决赛什么时候举办？"),  # when, not where: its own topic
+        Asked(4, 4, "一等奖奖金是多少？"),
+    ]
+    if kb.embedder is None:
+        pytest.skip("sentence embeddings are Linux x86-64 only")
+    topics = group_topics(questions, kb.group_questions)
+    assert [t.question_ids for t in topics] == [(1, 2), (3,), (4,)]
 
 
 # --- settings, schedule ---------------------------------------------------------------------
