@@ -73,6 +73,7 @@ class Remembering:
         self.store = store
         self.size = size
         self._recent: OrderedDict[str, Any] = OrderedDict()
+        self._kept: set[str] = set()  # remembered texts known to be in the database
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Any:
@@ -82,6 +83,7 @@ class Remembering:
         """Drop what is remembered in memory (benchmarks time the model, not the cache)."""
         with self._lock:
             self._recent.clear()
+            self._kept.clear()
 
     def embed_kept(self, texts: Sequence[str]) -> Any:
         """Like embed(), reading and writing the database for texts not in memory."""
@@ -92,6 +94,8 @@ class Remembering:
 
         with self._lock:
             known = {t: self._recent[t] for t in texts if t in self._recent}
+            # Remembered from a question, now worth keeping (a ticket's): into the database.
+            unkept = {t: known[t] for t in known if keep and t not in self._kept}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing and keep:
             for text, stored in self.store.stored_vectors(self.name, missing).items():
@@ -99,16 +103,21 @@ class Remembering:
             missing = [t for t in missing if t not in known]
         if missing:
             fresh = dict(zip(missing, self.inner.embed(missing), strict=True))
-            if keep:
-                raw = {t: np.asarray(v, dtype=np.float32).tobytes() for t, v in fresh.items()}
-                self.store.store_vectors(self.name, raw)
             known.update(fresh)
+            if keep:
+                unkept.update(fresh)
+        if unkept:
+            raw = {t: np.asarray(v, dtype=np.float32).tobytes() for t, v in unkept.items()}
+            self.store.store_vectors(self.name, raw)
         with self._lock:
             for text in texts:
                 self._recent[text] = known[text]
                 self._recent.move_to_end(text)
+            if keep:
+                self._kept.update(texts)
             while len(self._recent) > self.size:
-                self._recent.popitem(last=False)
+                text, _ = self._recent.popitem(last=False)
+                self._kept.discard(text)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([np.asarray(known[t], dtype=np.float32) for t in texts])

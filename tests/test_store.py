@@ -432,3 +432,12 @@ def test_store_plain_embeddings_are_remembered_in_memory_but_not_kept(tmp_path: 
     remembering.embed(["问题"])
     assert inner.asked == ["问题"]
     assert Store(tmp_path / "bot.db").stored_vectors("counting", ["问题"]) == {}
+
+
+def test_store_a_question_remembered_then_kept_reaches_the_database(tmp_path: Path) -> None:
+    inner = CountingEmbedder()
+    remembering = Remembering(inner, Store(tmp_path / "bot.db"))
+    remembering.embed(["问题"])  # asked: memory only
+    remembering.embed_kept(["问题"])  # became a ticket: worth keeping
+    assert inner.asked == ["问题"]
+    assert set(Store(tmp_path / "bot.db").stored_vectors("counting", ["问题"])) == {"问题"}
