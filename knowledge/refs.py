@@ -158,7 +158,7 @@ def _later_problem(text: str, ref: Reference) -> Reference:
     2-2; 金融赛道第二题哦不对第三题 → 4-3)."""
     if ref.problem is None or ref.problem < 0:
         return ref
-    found = list(_BARE_PROBLEM.finditer(text, ref.span[1]))
+    found = list(_BARE_PROBLEM.finditer(text, ref.span[0]))  # the reference's own one too
     kept = [m for m in found if not _SET_ASIDE.search(text[max(0, m.start() - 4) : m.start()])]
     if len(kept) < 2:
         return ref  # only the problem of the track reference itself
