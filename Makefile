@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 BROWSER := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
 	/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 
-.PHONY: run test eval bench lint soak clean screenshot train
+.PHONY: run test test-fast eval bench lint soak clean screenshot train
 
 # Reinstall only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -29,12 +29,18 @@ run: $(STAMP)
 test: $(STAMP) $(BROWSER)
 	$(BIN)/python -m pytest
 
-# Accuracy on the development questions and on the FAQ test set; `make eval ARGS=-v` lists
+# While working: the pure tests only, no emulator world (e2e) and nothing slow, in seconds.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not e2e and not slow"
+
+# Accuracy on the development questions and on the two FAQ test sets; `make eval ARGS=-v` lists
 # the misses.
 eval: $(STAMP)
 	$(BIN)/contest-bot eval $(ARGS)
 	$(BIN)/contest-bot eval-faq tests/data/faq/faqtest_entries.jsonl \
 		tests/data/faq/faqtest_questions.jsonl $(ARGS)
+	$(BIN)/contest-bot eval-faq tests/data/faq2/faqtest2_entries.jsonl \
+		tests/data/faq2/faqtest2_questions.jsonl $(ARGS)
 
 # Retrain the intent model and the FAQ acceptor (knowledge/data/) from training/.
 train: $(STAMP)

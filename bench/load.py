@@ -27,9 +27,9 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application, shutdown, startup
-from bot.broadcaster import Pacer
 from bot.config import Settings
 from bot.main import run_webhook
+from bot.pacer import Pacer
 from bot.sandbox import BotApiEmulator, ChatMessage, User
 from bot.web import BotServer, webhook_url
 from knowledge.store import Store

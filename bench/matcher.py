@@ -10,7 +10,6 @@ from pathlib import Path
 
 from knowledge.base import KnowledgeBase
 from knowledge.evaluation import read_cases
-from knowledge.matcher import Matcher
 from knowledge.normalize import normalize
 from knowledge.store import FaqEntry, Store
 
@@ -36,12 +35,14 @@ def synthetic_faq(count: int, seed: int = 7) -> list[FaqEntry]:
     return entries
 
 
-def timed_questions(matcher: Matcher, questions: list[str]) -> list[float]:
+def timed_questions(kb: KnowledgeBase, questions: list[str]) -> list[float]:
     latencies = []
     for q in questions:
         normalize.cache_clear()  # the same question repeated must not be a cache hit
+        if kb.embedder is not None:
+            kb.embedder.forget()  # nor may its embedding be
         start = time.perf_counter()
-        matcher.match(q)
+        kb.matcher.match(q)
         latencies.append((time.perf_counter() - start) * 1000)
     return latencies
 
@@ -60,17 +61,30 @@ def report(label: str, latencies: list[float]) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
         start = time.perf_counter()
-        kb = KnowledgeBase(Store(Path(tmp) / "bench.db"))
+        kb = KnowledgeBase(Store(path))
         build = (time.perf_counter() - start) * 1000
-    print(f"{'load + index build':<28} {build:.0f} ms (target ≤ 1000 ms)")
-    base = [case.q for case in read_cases(DEVSET)]
-    questions = (base * (QUESTIONS // len(base) + 1))[:QUESTIONS]
-    report("catalogue only (≤ 5 ms)", timed_questions(kb.matcher, questions))
-    start = time.perf_counter()
-    kb.matcher.set_faq(synthetic_faq(FAQ_ENTRIES))
-    faq_build = (time.perf_counter() - start) * 1000
-    print(f"{'FAQ index, 5,000 entries':<28} {faq_build:.0f} ms")
-    ranking = "embeddings" if kb.matcher.faq_index.matrix is not None else "words"
-    # Embedding a question costs milliseconds: 2,000 questions give a steady p99.
-    report(f"with 5,000 FAQ, {ranking} (≤ 30 ms)", timed_questions(kb.matcher, questions[:2000]))
+        print(f"{'load + index build':<28} {build:.0f} ms (target ≤ 1000 ms)")
+        base = [case.q for case in read_cases(DEVSET)]
+        questions = (base * (QUESTIONS // len(base) + 1))[:QUESTIONS]
+        report("catalogue only (≤ 5 ms)", timed_questions(kb, questions))
+
+        kb.store.db.table("faq").insert_all(
+            {"question": e.question, "answer": e.answer, "created_at": e.created_at,
+             "updated_at": e.updated_at}
+            for e in synthetic_faq(FAQ_ENTRIES)
+        )  # fmt: skip
+        start = time.perf_counter()
+        kb.refresh_faq()
+        first = time.perf_counter() - start
+        ranking = "embeddings" if kb.matcher.faq_index.matrix is not None else "words"
+        print(f"{'FAQ, 5,000 entries, first':<28} {first:.1f} s (each question embedded once)")
+        start = time.perf_counter()
+        kb = KnowledgeBase(Store(path))
+        restart = (time.perf_counter() - start) * 1000
+        print(
+            f"{'start-up with 5,000 FAQ':<28} {restart:.0f} ms (target ≤ 2000 ms; vectors stored)"
+        )
+        # Embedding a question costs milliseconds: 2,000 questions give a steady p99.
+        report(f"with 5,000 FAQ, {ranking} (≤ 30 ms)", timed_questions(kb, questions[:2000]))

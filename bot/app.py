@@ -14,13 +14,14 @@ from telegram.ext import Application, ApplicationBuilder
 
 import handlers
 from bot.backups import schedule_backups
-from bot.broadcaster import BROADCASTER, Broadcaster, Pacer, broadcaster_of
 from bot.config import Settings, StartupError
 from bot.inbox import InboxProcessor, InboxQueue, replay
 from bot.memory import schedule_trim
 from bot.metrics import MeteredApplication
+from bot.pacer import Pacer
 from bot.services import KEY, Services, attach
 from handlers import tickets
+from handlers.broadcast.jobs import BROADCASTER, Broadcaster, broadcaster_of
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
 from knowledge.store import Store

@@ -11,18 +11,20 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
 
 import yaml
 
+from bot.config import ConfigError, Settings
+from bot.telegram_text import to_plain
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
 from knowledge.evaluation import evaluate, evaluate_faq, read_cases, read_faq_set
 from knowledge.matcher import Answer
-from knowledge.render import render_problem, render_track, render_tracks, to_plain
+from knowledge.render import render_problem, render_track, render_tracks
 from knowledge.store import EXPORTS, Export, Store, db_path_from_env
 
 DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"
@@ -264,6 +266,42 @@ def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """The /stats picture of the last N days (TIMEZONE's days) to a PNG; its caption to out."""
+    from knowledge.chart import draw_report
+    from knowledge.report import build_report, caption
+
+    try:
+        timezone = Settings.from_env().timezone
+    except ConfigError as exc:
+        print(f"report: configuration error: {exc}", file=sys.stderr)
+        return 2
+    store = existing_store("report")
+    if store is None:
+        return 1
+    try:
+        report = build_report(store, args.days, timezone, datetime.now(UTC))
+    finally:
+        store.close()
+    png = draw_report(report)
+    try:
+        Path(args.output).write_bytes(png)
+    except OSError as exc:
+        print(f"report: cannot write {args.output}: {exc}", file=sys.stderr)
+        return 1
+    out.write(caption(report) + "\n")
+    print(f"chart written to {args.output} ({len(png)} bytes)", file=sys.stderr)
+    return 0
+
+
+def days_arg(value: str) -> int:
+    from knowledge.report import MAX_DAYS
+
+    if not value.isdigit() or not 1 <= int(value) <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"a number of days from 1 to {MAX_DAYS}")
+    return int(value)
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from bot.main import run
 
@@ -303,6 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["json", "csv"], default="json")
     export.add_argument("-o", "--output", metavar="FILE", help="a file instead of stdout")
 
+    report = sub.add_parser("report", help="draw the /stats chart of the last days to a PNG")
+    report.add_argument("--days", type=days_arg, default=7, help="how many days (default 7)")
+    report.add_argument("-o", "--output", metavar="FILE", default="report.png")
+
     backup = sub.add_parser("backup", help="copy the database to PATH while the bot runs")
     backup.add_argument("path", metavar="PATH", help="a file, or a folder for a dated file")
     restore = sub.add_parser(
@@ -332,6 +374,7 @@ COMMANDS = {
     "export": cmd_export,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "report": cmd_report,
 }
 
 

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,6 +52,7 @@ class Settings:
     backup_keep: int = 8
     user_burst: int = 3  # messages and presses one contestant may send at once
     user_per_minute: int = 40  # … and refilled per minute; 0: no limit
+    digest_time: time | None = None  # the daily digest in the organizers' group; None: off
 
     @property
     def sandbox(self) -> bool:
@@ -124,6 +126,7 @@ class Settings:
             backup_keep=_positive(get("BACKUP_KEEP"), "BACKUP_KEEP", 8),
             user_burst=_positive(get("USER_BURST"), "USER_BURST", 3),
             user_per_minute=_positive(get("USER_PER_MINUTE"), "USER_PER_MINUTE", 40, zero=True),
+            digest_time=_clock_time(get("DIGEST_TIME"), "DIGEST_TIME"),
         )
 
     @property
@@ -186,6 +189,16 @@ def _bool(value: str | None, name: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false")
+
+
+def _clock_time(value: str | None, name: str) -> time | None:
+    """HH:MM on a 24-hour clock; empty or "off": None."""
+    if value is None or value.lower() == "off":
+        return None
+    found = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+    if found is None:
+        raise ConfigError(f"{name} must be a time of day as HH:MM (24-hour clock) or off")
+    return time(int(found.group(1)), int(found.group(2)))
 
 
 def _rate(value: str | None) -> float:

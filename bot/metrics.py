@@ -70,6 +70,13 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.digest_checks = Counter(
+            "contest_bot_digest_checks",
+            "Checks for the daily digest, by outcome: posted, done (posted before or being "
+            "sent), failed.",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.up = Gauge(
             "contest_bot_up", "1 while the bot takes updates, else 0.", registry=self.registry
         )

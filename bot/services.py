@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
@@ -11,6 +13,10 @@ from telegram.ext import Application, ContextTypes
 from bot.config import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -25,6 +31,8 @@ class Services:
     posting: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Held while a contestant is told a ticket's number, so they are told once.
     confirming: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # What time it is, for the daily digest and /stats; tests put a clock of their own here.
+    clock: Callable[[], datetime] = utc_now
 
 
 KEY = "services"

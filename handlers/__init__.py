@@ -14,6 +14,7 @@ from handlers import (
     flood,
     inline,
     menu,
+    stats,
     subscriptions,
     tickets,
 )
@@ -27,6 +28,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # 2. Tickets: contestants' /myquestions and buttons, organizers' commands and buttons.
     tickets.register(app)
     faq.register(app)
+    # Organizers' figures: /stats, the daily digest and its topics; before the matcher, since
+    # in their group a reply to a topic's prompt is the topic's answer.
+    stats.register(app)
     # Subscriptions (/subscribe, /team, 🔔) and organizers' /broadcast and their buttons.
     subscriptions.register(app)
     broadcast.register(app)

@@ -71,7 +71,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )  # fmt: skip
     lang = user_lang(update)
     if answer.intent == "escalate":
-        await tickets.offer_escalation(update, context, logged, lang)
+        await tickets.offer_escalation(update, context, logged, lang, answer)
         return
     if answer.intent in ("problem", "track") and answer.ids:
         remember_shown(update, context, answer.ids[0])

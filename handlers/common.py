@@ -10,8 +10,9 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services import services
+from bot.telegram_text import split_html
 from knowledge.catalogue import Catalogue, Problem, Track
-from knowledge.render import lang_of, split_html, track_label
+from knowledge.render import lang_of, track_label
 
 log = logging.getLogger(__name__)
 

@@ -6,16 +6,20 @@ import html
 import re
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.services import services
 from handlers.auth import require_organizer
 from handlers.common import reply_html
+from handlers.tickets import offer_faq_to_open
+
+SUGGESTIONS = 5  # clusters shown by /faq suggest
 
 NO_FAQ = "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
 USAGE = (
-    "用法：\n/faq list\n/faq add 问题 | 答案\n/faq edit 编号 新问题 | 新答案（一边留空则不变）\n"
+    "用法：\n/faq list\n/faq suggest（反复被问、已回复未存的问题）\n/faq add 问题 | 答案\n"
+    "/faq edit 编号 新问题 | 新答案（一边留空则不变）\n"
     "/faq del 编号"
 )
 
@@ -50,6 +54,11 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         entry = svc.store.add_faq(question.strip(), answer.strip())
         svc.kb.refresh_faq()
         await message.reply_html(f"已添加 FAQ #{entry.id}。")
+        await offer_faq_to_open(context, message, entry.id)
+        return
+    if action == "suggest":
+        text, markup = suggestions(context)
+        await reply_html(message, text, markup)
         return
     if action == "edit":
         em = re.match(r"^#?(\d+)\s+(.*)$", rest, flags=re.DOTALL)
@@ -80,6 +89,31 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_html(f"已删除 FAQ #{faq_id}。")
         return
     await message.reply_html(USAGE)
+
+
+def suggestions(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Answered questions not saved as FAQ, grouped by what they ask; the groups asked more
+    than once (merged duplicates count as askers), each with a button that saves it."""
+    svc = services(context)
+    answered = {t.id: t for t in svc.store.answered_like(limit=500)}
+    entries = [(e.id, e.question) for e in svc.kb.faq.values()]
+    clusters = []
+    for group in svc.kb.group_questions([(t.id, t.question) for t in answered.values()]):
+        askers = sum(1 + len(svc.store.merged_into(i)) for i in group)
+        head = answered[group[0]]
+        if askers > 1 and not svc.kb.similar_questions(head.question, entries, 1, strict=True):
+            clusters.append((askers, head, group))
+    if not clusters:
+        return "没有反复被问、尚未存为 FAQ 的已回复问题。", None
+    clusters.sort(key=lambda c: -c[0])
+    lines, rows = ["📌 这些问题被反复问到，已回复但还不是 FAQ："], []
+    for n, (askers, head, group) in enumerate(clusters[:SUGGESTIONS], 1):
+        ids = " ".join(f"#{i}" for i in group)
+        lines.append(f"{n}. {html.escape(head.question)}（{askers} 位提问者：{ids}）")
+        lines.append(f"  → {html.escape((head.answer or '')[:80])}")
+        rows.append([InlineKeyboardButton(f"📌 {n}. 存为FAQ（#{head.id}）",
+                                          callback_data=f"tk:faq:{head.id}")])  # fmt: skip
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

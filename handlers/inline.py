@@ -9,9 +9,10 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, InlineQueryHandler
 
 from bot.services import services
+from bot.telegram_text import split_html
 from handlers.common import user_lang
 from knowledge.catalogue import Problem
-from knowledge.render import render_problem, split_html
+from knowledge.render import render_problem
 
 MAX_RESULTS = 10
 

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import html
 import logging
-import math
 import re
-import statistics
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,12 +24,20 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.services import KEY, Services, services
+from bot.telegram_text import split_html
 from handlers.auth import require_organizer
-from handlers.common import acknowledge, nav_row, reply_html, user_lang
+from handlers.common import (
+    acknowledge,
+    nav_row,
+    problem_button,
+    reply_html,
+    track_button,
+    user_lang,
+)
 from handlers.menu import expired
 from handlers.subscriptions import subscriber_line
-from knowledge.matcher import similarity
-from knowledge.render import render_faq, split_html
+from knowledge.matcher import Answer
+from knowledge.render import render_faq, render_understood
 from knowledge.store import Question, Ticket
 from knowledge.store.tickets import ANSWERED, CLOSED, MERGED, OPEN
 
@@ -130,29 +136,48 @@ def ask_organizers_button(question_id: int, lang: str) -> InlineKeyboardButton:
 
 
 async def offer_escalation(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, question: Question, lang: str
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: Question,
+    lang: str,
+    answer: Answer | None = None,
 ) -> None:
-    """Say the catalogue cannot answer; offer similar answered questions and 提交给组委会."""
+    """Say what was understood and that only the organizers can answer; offer similar answered
+    questions and 提交给组委会."""
     message = update.effective_message
     assert message is not None
-    text, markup = escalation_offer(services(context), question, lang)
+    text, markup = escalation_offer(services(context), question, lang, answer=answer)
     await reply_html(message, text, markup)
 
 
 def escalation_offer(
-    svc: Services, question: Question, lang: str, *, asked: bool = False
+    svc: Services,
+    question: Question,
+    lang: str,
+    *,
+    asked: bool = False,
+    answer: Answer | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The offer under an escalation; `asked` when the contestant pressed 问组委会 under an
-    answer (the catalogue did answer something, so the text must not say it did not)."""
+    """The offer under an escalation: what the bot understood (the topic, the problem or track
+    named, with its button), similar answered questions, 提交给组委会. `asked` when the
+    contestant pressed 问组委会 under an answer (the catalogue did answer something, so the
+    text must not say it did not)."""
     rows: list[list[InlineKeyboardButton]] = []
+    catalogue = svc.kb.catalogue
+    about = answer.about[0] if answer is not None and answer.about else ""
+    if (problem := catalogue.problem(about)) is not None:
+        rows.append([problem_button(problem)])
+    elif (track := catalogue.track(about)) is not None:
+        rows.append([track_button(track, lang)])
     for entry in svc.kb.similar_faq(question.text, limit=3):
         rows.append([InlineKeyboardButton(f"📖 {_clip(entry.question, 24)}",
                                           callback_data=f"tk:f:{entry.id}")])  # fmt: skip
     for ticket in similar_answered(svc, question.text, limit=3 - len(rows)):
         rows.append([InlineKeyboardButton(f"📖 {_clip(ticket.question, 24)}",
                                           callback_data=f"tk:a:{ticket.id}")])  # fmt: skip
-    text = tx(lang, "confirm" if asked else "escalate")
-    if rows:
+    understood = render_understood(answer, catalogue, lang) if answer and not asked else ""
+    text = understood or tx(lang, "confirm" if asked else "escalate")
+    if len(rows) > (1 if about else 0):
         text += "\n" + tx(lang, "similar")
     rows.append([InlineKeyboardButton(tx(lang, "submit"), callback_data=f"tk:n:{question.id}")])
     rows.append(nav_row(lang))
@@ -160,12 +185,20 @@ def escalation_offer(
 
 
 def similar_answered(svc: Services, text: str, limit: int) -> list[Ticket]:
+    """Answered questions not saved as FAQ that ask what the text asks, by the FAQ's ranking."""
     if limit <= 0:
         return []
-    scored = [(similarity(text, t.question), t) for t in svc.store.answered_like()]
-    scored = [(s, t) for s, t in scored if s >= 0.45]
-    scored.sort(key=lambda st: -st[0])
-    return [t for _, t in scored[:limit]]
+    answered = {t.id: t for t in svc.store.answered_like()}
+    ids = svc.kb.similar_questions(text, [(t.id, t.question) for t in answered.values()], limit)
+    return [answered[i] for i in ids]
+
+
+def similar_open(svc: Services, ticket: Ticket) -> list[int]:
+    """Other open tickets that ask what this one asks (ids, oldest first): answer once."""
+    if ticket.status != OPEN:
+        return []
+    others = [(t.id, t.question) for t in svc.store.open_tickets() if t.id != ticket.id]
+    return sorted(svc.kb.similar_questions(ticket.question, others, limit=10, strict=True))
 
 
 async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -340,8 +373,15 @@ async def my_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 # --- organizers ---------------------------------------------------------------------------------
 
 
-def post_text(svc: Services, ticket: Ticket) -> str:
-    """The ticket as the organizers see it in their group."""
+def post_view(svc: Services, ticket: Ticket) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The ticket's post in the organizers' group: its text and its buttons."""
+    similar = similar_open(svc, ticket)
+    return post_text(svc, ticket, similar), post_keyboard(ticket, similar)
+
+
+def post_text(svc: Services, ticket: Ticket, similar: list[int] | None = None) -> str:
+    """The ticket as the organizers see it in their group; similar: open tickets that ask the
+    same thing."""
     catalogue = svc.kb.catalogue
     who = html.escape(ticket.user_name)
     if ticket.username:
@@ -367,24 +407,26 @@ def post_text(svc: Services, ticket: Ticket) -> str:
             lines.append(f"⚠️ 未送达：{html.escape(ticket.delivery_error)}")
         if ticket.faq_id:
             lines.append(f"📌 已存为 FAQ #{ticket.faq_id}")
+    if similar:
+        lines.append(f"另有 {len(similar)} 个相似问题：" + " ".join(f"#{i}" for i in similar))
     if ticket.status == OPEN:
         lines.append(f"<i>回复此消息即可答复，或 /answer {ticket.id} 内容</i>")
     return "\n".join(lines)
 
 
-def post_keyboard(ticket: Ticket) -> InlineKeyboardMarkup | None:
+def post_keyboard(ticket: Ticket, similar: list[int] | None = None) -> InlineKeyboardMarkup | None:
     if ticket.status == OPEN:
-        return InlineKeyboardMarkup(
+        rows = [
             [
-                [
-                    InlineKeyboardButton("✋ 认领", callback_data=f"tk:claim:{ticket.id}"),
-                    InlineKeyboardButton(
-                        "🚫 关闭（无需回复）", callback_data=f"tk:close:{ticket.id}"
-                    ),
-                ],
-                [InlineKeyboardButton("🔗 合并到…", callback_data=f"tk:merge:{ticket.id}")],
-            ]
-        )
+                InlineKeyboardButton("✋ 认领", callback_data=f"tk:claim:{ticket.id}"),
+                InlineKeyboardButton("🚫 关闭（无需回复）", callback_data=f"tk:close:{ticket.id}"),
+            ],
+            [InlineKeyboardButton("🔗 合并到…", callback_data=f"tk:merge:{ticket.id}")],
+        ]
+        if similar:
+            label = f"🧲 合并这 {len(similar)} 个相似问题到 #{ticket.id}"
+            rows.append([InlineKeyboardButton(label, callback_data=f"tk:mgs:{ticket.id}")])
+        return InlineKeyboardMarkup(rows)
     if ticket.status == ANSWERED and not ticket.faq_id:
         return InlineKeyboardMarkup(
             [[InlineKeyboardButton("📌 存为FAQ", callback_data=f"tk:faq:{ticket.id}")]]
@@ -419,9 +461,8 @@ async def post_ticket(bot: Bot, svc: Services, ticket: Ticket) -> None:
     async with svc.posting:
         if svc.store.group_message_of(ticket.id, chat_id) is not None:
             return  # posted already (by whoever held the lock before)
-        sent = await _send_to_group(
-            bot, chat_id, post_text(svc, ticket), None, post_keyboard(ticket)
-        )
+        text, markup = post_view(svc, ticket)
+        sent = await _send_to_group(bot, chat_id, text, None, markup)
         if sent is not None:
             svc.store.link_message(chat_id, sent.message_id, ticket.id, "post")
 
@@ -435,10 +476,11 @@ async def refresh_post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> No
     message_id = svc.store.group_message_of(ticket.id, chat_id)
     if message_id is None:
         return
+    text, markup = post_view(svc, ticket)
     try:
         await context.bot.edit_message_text(
-            split_html(post_text(svc, ticket))[0], chat_id, message_id,
-            parse_mode=ParseMode.HTML, reply_markup=post_keyboard(ticket),
+            split_html(text)[0], chat_id, message_id, parse_mode=ParseMode.HTML,
+            reply_markup=markup,
         )  # fmt: skip
     except TelegramError as exc:  # the post only shows the state; the database holds it
         if "not modified" not in exc.message:
@@ -689,6 +731,14 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         elif isinstance(query.message, Message):
             with contextlib.suppress(BadRequest):
                 await query.message.edit_text(result, parse_mode=ParseMode.HTML)
+    elif action == "mgs":
+        await acknowledge(query)
+        similar = similar_open(svc, ticket)
+        if not similar:
+            await _tell(query.message, f"#{ticket.id} 现在没有待回复的相似问题。")
+            return
+        results = [await _merge(context, other, ticket.id) for other in similar]
+        await _tell(query.message, "\n".join(results))
     elif action == "faq":
         if ticket.status != ANSWERED or not ticket.answer:
             await acknowledge(query, "只有已回复的问题可以存为 FAQ。", show_alert=True)
@@ -713,6 +763,7 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             f"📌 #{ticket.id} 已存为 FAQ #{faq_id}，相似问题今后直接由机器人回答。\n"
             f"改写问题：/faq edit {faq_id} 新的问题 | 答案（留空保持不变）",
         )
+        await offer_faq_to_open(context, query.message, faq_id)
     else:
         await acknowledge(query, "这个按钮已过期。")
 
@@ -737,6 +788,54 @@ async def _notify_closed(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> 
             )  # fmt: skip
         return
     svc.store.link_message(ticket.chat_id, sent.message_id, ticket.id, "closed")
+
+
+def open_like_faq(svc: Services, question: str) -> list[int]:
+    """Open tickets (not merged) that ask what a FAQ entry's question asks, oldest first."""
+    open_ = [(t.id, t.question) for t in svc.store.open_tickets()]
+    return sorted(svc.kb.similar_questions(question, open_, limit=20, strict=True))
+
+
+async def offer_faq_to_open(
+    context: ContextTypes.DEFAULT_TYPE, where: object, faq_id: int
+) -> None:
+    """After an entry is saved: list the open tickets it seems to answer, with one button that
+    sends it to their askers (the organizers read the list before pressing)."""
+    svc = services(context)
+    entry = svc.kb.faq.get(faq_id)
+    waiting = open_like_faq(svc, entry.question) if entry else []
+    if not waiting or not isinstance(where, Message):
+        return
+    tickets = [t for tid in waiting if (t := svc.store.ticket(tid))]
+    lines = [f"有 {len(tickets)} 个待回复问题与 FAQ #{faq_id} 相似："]
+    lines += [f"#{t.id} {html.escape(_clip(t.question, 40))}" for t in tickets]
+    button = InlineKeyboardButton(
+        f"📣 用 FAQ #{faq_id} 答复这 {len(tickets)} 位提问者", callback_data=f"tk:fn:{faq_id}"
+    )
+    await _send_to_group(
+        context.bot, where.chat.id, "\n".join(lines), reply_to=where.message_id,
+        markup=InlineKeyboardMarkup([[button]]),
+    )  # fmt: skip
+
+
+async def notify_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """📣 under a saved entry: answer the open tickets that ask what it answers, with it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await require_organizer(update, context) or update.effective_user is None:
+        return
+    await acknowledge(query)
+    svc = services(context)
+    faq_id = int(query.data.rsplit(":", 1)[1])
+    entry = svc.kb.faq.get(faq_id)
+    if entry is None:
+        await _tell(query.message, f"FAQ #{faq_id} 已不存在。")
+        return
+    reports = [
+        await deliver_answer(context, tid, entry.answer, update.effective_user)
+        for tid in open_like_faq(svc, entry.question)
+    ]
+    await _tell(query.message, "\n".join(reports) or "没有待回复的相似问题了。")
 
 
 async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -772,49 +871,7 @@ async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if ticket is None:
         await message.reply_html(f"没有问题 #{int(args[0])}。")
         return
-    await reply_html(message, post_text(svc, ticket), post_keyboard(ticket))
-
-
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: questions, answered by the bot vs escalated, open tickets, time to answer."""
-    message = update.effective_message
-    if message is None or not await require_organizer(update, context):
-        return
-    await reply_html(message, stats_text(services(context)))
-
-
-def stats_text(svc: Services) -> str:
-    counts = svc.store.question_counts()
-    total = sum(counts.values())
-    escalated = counts.get("escalate", 0)
-    rows = svc.store.ticket_rows()
-    open_count = sum(1 for r in rows if r["status"] == OPEN)
-    waits = sorted(
-        (
-            datetime.fromisoformat(r["first_answered_at"])
-            - datetime.fromisoformat(r["created_at"])
-        ).total_seconds()
-        / 60
-        for r in rows
-        if r["first_answered_at"]
-    )
-    lines = [
-        "📊 <b>统计</b>",
-        f"提问：{total}（机器人直接回答 {total - escalated}，需转组委会 {escalated}）",
-        f"提交的工单：{len(rows)}，待回复 {open_count}",
-    ]
-    if waits:
-        p90 = waits[math.ceil(0.9 * len(waits)) - 1]
-        lines.append(
-            f"首次回复用时：中位数 {statistics.median(waits):.1f} 分钟，P90 {p90:.1f} 分钟"
-        )
-    per_track = svc.store.questions_per_track()
-    if per_track:
-        lines.append("按赛道（机器人回答的提问）：")
-        for track in svc.kb.catalogue.tracks:
-            if per_track.get(track.id):
-                lines.append(f"  赛道{track.ordinal} · {track.name}：{per_track[track.id]}")
-    return "\n".join(lines)
+    await reply_html(message, *post_view(svc, ticket))
 
 
 # --- SLA ---------------------------------------------------------------------------------------
@@ -865,10 +922,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("merge", merge_command))
     app.add_handler(CommandHandler("queue", queue_command))
     app.add_handler(CommandHandler("ticket", ticket_command))
-    app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CallbackQueryHandler(contestant_button, pattern=r"^tk:[qnfa]:\d+$"))
+    app.add_handler(CallbackQueryHandler(notify_faq_button, pattern=r"^tk:fn:\d+$"))
     app.add_handler(
         CallbackQueryHandler(
-            organizer_button, pattern=r"^tk:(claim|close|merge|faq):\d+$|^tk:mg:\d+:\d+$"
+            organizer_button, pattern=r"^tk:(claim|close|merge|mgs|faq):\d+$|^tk:mg:\d+:\d+$"
         )
     )

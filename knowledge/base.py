@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from knowledge.catalogue import Catalogue, load_seed, seed_path_from_env
+from knowledge.embed import Remembering, load_embedder
+from knowledge.faqmatch import FaqIndex
 from knowledge.followup import resolve
 from knowledge.matcher import Answer, Matcher
 from knowledge.render import render_answer
@@ -22,13 +25,26 @@ class KnowledgeBase:
         self.load_report: LoadReport = store.load_catalogue(load_seed(seed))
         self.catalogue: Catalogue = store.catalogue()
         self.faq: dict[int, FaqEntry] = {}
-        self.matcher = Matcher(self.catalogue, vocabulary=load_vocabulary(self.catalogue, seed))
+        inner = load_embedder()
+        # Questions are compared by meaning where the model is installed (knowledge/embed.py).
+        self.embedder = Remembering(inner, store) if inner is not None else None
+        self.matcher = Matcher(
+            self.catalogue,
+            vocabulary=load_vocabulary(self.catalogue, seed),
+            embedder=self.embedder,
+        )
         self.refresh_faq()
 
     def refresh_faq(self) -> None:
-        """Re-read FAQ entries after organizers changed them."""
+        """Re-read FAQ entries after organizers changed them; their vectors come from the
+        database, so only a new or edited question is embedded."""
         self.faq = {e.id: e for e in self.store.faq_entries()}
-        self.matcher.set_faq(self.faq.values())
+        entries = list(self.faq.values())
+        vectors = None
+        if self.embedder is not None and entries:
+            matrix = self.embedder.embed_kept([e.question for e in entries])
+            vectors = {e.id: v for e, v in zip(entries, matrix, strict=True)}
+        self.matcher.set_faq(entries, vectors)
 
     def ask(self, question: str, shown: str | None = None) -> Answer:
         """What answers a question; shown is what the chat last showed ("3-4", "3"), so a
@@ -39,6 +55,34 @@ class KnowledgeBase:
 
     def similar_faq(self, question: str, limit: int = 3) -> list[FaqEntry]:
         return self.matcher.similar_faq(question, limit)
+
+    def _index(self, items: Sequence[tuple[int, str]]) -> FaqIndex:
+        """An index over questions other than the FAQ's (tickets), ranked the same way."""
+        vectors = None
+        if self.embedder is not None and items:
+            matrix = self.embedder.embed_kept([text for _, text in items])
+            vectors = {i: v for (i, _), v in zip(items, matrix, strict=True)}
+        return FaqIndex(items, self.embedder, vectors)
+
+    def similar_questions(
+        self,
+        question: str,
+        items: Sequence[tuple[int, str]],
+        limit: int = 3,
+        *,
+        strict: bool = False,
+    ) -> list[int]:
+        """Ids of the items (id, question) that ask much what the question asks, most alike
+        first: the ranking FAQ entries get, without the ones that ask another stage,
+        direction, kind or object; strict: alike enough to be answered together."""
+        index = self._index(items)
+        hits = index.similar(question, limit, strict=strict)
+        return [h.entry_id for h in hits if not h.why_not]
+
+    def group_questions(self, items: Sequence[tuple[int, str]]) -> list[list[int]]:
+        """The items (id, question) in groups that ask the same thing, largest first."""
+        groups = self._index(items).groups()
+        return sorted(groups, key=len, reverse=True)
 
     def reply(self, answer: Answer, lang: str = "zh") -> str:
         """The HTML reply for an answer."""

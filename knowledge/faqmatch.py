@@ -11,10 +11,12 @@ Anything less is offered as “相关的组委会答复”, never given as the a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -24,10 +26,17 @@ from knowledge.normalize import normalize
 from knowledge.refs import digits_for_numerals
 
 MODEL_FILE = "faq_model.json"
-FEATURES = 10  # length of pair_features()
-ACCEPT = 0.85  # chosen on the development FAQ set: wrong entries ≤ 1 in 100
-# Cosine from which an entry is worth offering as related (chosen on the development FAQ set).
+# What an entry asks and the question does not, and the reverse, as hashed character pairs: the
+# acceptor learns from examples which differences change a question (公章 vs 截止时间) and which
+# do not (请问, 老师好).
+BUCKETS = 1024
+CONFLICTS = ("stage", "direction", "kind", "point", "object", "numbers")
+# Cosine from which an entry is worth offering as related (a button, never the answer): unrelated
+# questions about the same contest score up to about 0.87 (决赛在哪里 vs 奖金多少).
 SIMILAR_FLOOR = 0.88
+# Cosine from which two questions are put in one group (similar open tickets, /faq suggest):
+# stricter, since a group is answered at once.
+GROUP_FLOOR = 0.9
 UNRELATED_COSINE = 0.8  # e5 scores unrelated Chinese questions about this high
 SIMILAR_FLOOR_WORDS = 0.35  # the same, comparing words
 
@@ -80,6 +89,11 @@ _SLOTS: dict[str, dict[str, tuple[str, ...]]] = {
 _DECISIVE = frozenset({"税", "证书", "发票", "老师", "代码", "名额"})
 
 
+# 一等奖 vs 二等奖, 前三名: numerals that rank, which digits_for_numerals leaves as words.
+_NUMERALS = {c: str(n) for n, c in enumerate("一二三四五六七八九十", start=1)} | {"两": "2"}
+_RANKS = re.compile(r"([一二两三四五六七八九十])(?=\s*(?:等奖|等|名|强|届))")
+
+
 @dataclass(frozen=True)
 class Asked:
     """What a question asks: its slots and its numbers."""
@@ -112,7 +126,7 @@ def asked(text: str) -> Asked:
         frozenset(found["kind"]),
         frozenset(found["object"]),
         frozenset(found["point"]),
-        tuple(re.findall(r"\d+", norm)),
+        tuple(re.findall(r"\d+", _RANKS.sub(lambda m: _NUMERALS[m[1]], norm))),
     )
 
 
@@ -138,24 +152,63 @@ def conflicts(q: Asked, e: Asked) -> list[str]:
     return why
 
 
+@dataclass(frozen=True)
+class PairFeatures:
+    """What the acceptor weighs for a (question, entry) pair: dense values and the buckets of
+    the character pairs only one side has (entry side first, then question side)."""
+
+    dense: tuple[float, ...]
+    buckets: tuple[int, ...]
+
+
 def pair_features(
     score: float, margin: float, q: Asked, e: Asked, qg: set[str], eg: set[str]
-) -> list[float]:
-    """What the acceptor weighs: similarity, lead over the next entry, shared wording (qg, eg:
-    character pairs), agreement of slots."""
-    shared = len(q.object & e.object)
-    return [
+) -> PairFeatures:
+    """Similarity, lead over the next entry, shared wording (qg, eg: character pairs), slot
+    conflicts, and the wording only one side has."""
+    why = conflicts(q, e)
+    dense = (
         1.0,
         score,
         margin,
-        _dice(qg, eg),
+        dice(qg, eg),
         len(qg - eg) / max(1, len(qg)),
-        float(shared),
-        float(len(q.object ^ e.object)),
-        float(bool(q.kind & e.kind)),
-        float(bool(q.kind) != bool(e.kind)),
-        float(bool(e.stage) and not q.stage),
-    ]
+        len(eg - qg) / max(1, len(eg)),
+        *(float(c in why) for c in CONFLICTS),
+    )
+    buckets = [_bucket(g) for g in eg - qg] + [BUCKETS + _bucket(g) for g in qg - eg]
+    return PairFeatures(dense, tuple(buckets))
+
+
+@dataclass(frozen=True)
+class Acceptor:
+    """Logistic regression over PairFeatures, trained by `make train` (knowledge/train.py);
+    `accept` is the probability from which an entry is given as the answer, chosen in training
+    so that questions of held-out FAQ sets get a wrong entry at most 1 time in 200."""
+
+    dense: tuple[float, ...]
+    hashed: tuple[float, ...]
+    accept: float
+
+    def probability(self, x: PairFeatures) -> float:
+        z = sum(w * v for w, v in zip(self.dense, x.dense, strict=True))
+        z += sum(self.hashed[b] for b in x.buckets)
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accept": round(self.accept, 4),
+            "dense": [round(w, 4) for w in self.dense],
+            "hashed": [round(w, 4) for w in self.hashed],
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Acceptor:
+        return cls(tuple(raw["dense"]), tuple(raw["hashed"]), float(raw["accept"]))
+
+
+def _bucket(gram: str) -> int:
+    return zlib.crc32(gram.encode("utf-8")) % BUCKETS
 
 
 @dataclass(frozen=True)
@@ -180,9 +233,10 @@ class FaqIndex:
         for entry_id, question in entries:
             self.ids.append(entry_id)
             self.questions.append(question)
-        self.asked = [asked(q) for q in self.questions]
+        self._asked: dict[int, Asked] = {}
+        self._grams: dict[int, set[str]] = {}
         self.embedder = embedder
-        self.weights = _load_weights(embedder is not None)
+        self.acceptor = load_acceptor(embedder is not None)
         self.matrix: Any = None
         if embedder is not None and self.ids:
             import numpy as np
@@ -194,9 +248,19 @@ class FaqIndex:
                 vectors.update(zip(missing, fresh, strict=True))
             self.vectors = vectors
             self.matrix = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in self.ids])
-        self._grams = [_bigrams(q) for q in self.questions]
         # With one entry there is no next one to lead: lead over what unrelated questions score.
         self.baseline = UNRELATED_COSINE if self.matrix is not None else 0.0
+
+    def asked(self, i: int) -> Asked:
+        """What entry i asks (read when first needed: most entries are never near a question)."""
+        if i not in self._asked:
+            self._asked[i] = asked(self.questions[i])
+        return self._asked[i]
+
+    def grams(self, i: int) -> set[str]:
+        if i not in self._grams:
+            self._grams[i] = bigrams(self.questions[i])
+        return self._grams[i]
 
     def rank(self, question: str, k: int = 5) -> list[tuple[int, float]]:
         """(position, similarity) of the k most alike entries, best first."""
@@ -206,63 +270,90 @@ class FaqIndex:
             scores = self.matrix @ self.embedder.embed([question])[0]
             order = scores.argsort()[::-1][:k]
             return [(int(i), float(scores[i])) for i in order]
-        grams = _bigrams(question)
-        scored = [(i, _dice(grams, g)) for i, g in enumerate(self._grams)]
+        grams = bigrams(question)
+        scored = [(i, dice(grams, self.grams(i))) for i in range(len(self.ids))]
         scored.sort(key=lambda pair: -pair[1])
         return scored[:k]
 
     def hits(self, question: str, k: int = 5) -> list[FaqHit]:
         """The k most alike entries with the acceptor's confidence and any conflicts."""
         ranked = self.rank(question, k + 1)
-        q, grams = asked(question), _bigrams(question)
+        q, grams = asked(question), bigrams(question)
         out = []
         for n, (i, score) in enumerate(ranked[:k]):
             following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
-            e = self.asked[i]
-            x = pair_features(score, score - following, q, e, grams, self._grams[i])
-            z = sum(w * v for w, v in zip(self.weights, x, strict=True))
-            confidence = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+            e = self.asked(i)
+            x = pair_features(score, score - following, q, e, grams, self.grams(i))
+            confidence = self.acceptor.probability(x)
             out.append(FaqHit(self.ids[i], score, confidence, tuple(conflicts(q, e))))
         return out
 
-    def candidates(self, question: str, k: int) -> list[tuple[list[float], int]]:
-        """(acceptor features, entry id) of the top k entries nothing forbids: training pairs."""
+    def candidates(self, question: str, k: int) -> list[tuple[PairFeatures, int]]:
+        """(acceptor features, entry id) of the k most alike entries: training pairs."""
         ranked = self.rank(question, k + 1)
-        q, grams = asked(question), _bigrams(question)
+        q, grams = asked(question), bigrams(question)
         out = []
         for n, (i, score) in enumerate(ranked[:k]):
-            if conflicts(q, self.asked[i]):
-                continue
             following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
-            x = pair_features(score, score - following, q, self.asked[i], grams, self._grams[i])
+            x = pair_features(score, score - following, q, self.asked(i), grams, self.grams(i))
             out.append((x, self.ids[i]))
         return out
 
     def answer(self, question: str) -> FaqHit | None:
         """The entry that answers the question, or None: only the top one, only when sure."""
         hits = self.hits(question, 1)
-        if hits and not hits[0].why_not and hits[0].confidence >= ACCEPT:
+        if hits and not hits[0].why_not and hits[0].confidence >= self.acceptor.accept:
             return hits[0]
         return None
 
-    def similar(self, question: str, k: int = 3) -> list[FaqHit]:
+    def similar(self, question: str, k: int = 3, *, strict: bool = False) -> list[FaqHit]:
+        """The k most alike entries worth offering as related; strict: alike enough to be put
+        in one group with the question (GROUP_FLOOR)."""
         floor = SIMILAR_FLOOR if self.matrix is not None else SIMILAR_FLOOR_WORDS
+        if strict and self.matrix is not None:
+            floor = GROUP_FLOOR
         return [h for h in self.hits(question, k) if h.score >= floor]
 
+    def groups(self) -> list[list[int]]:
+        """The entries put in groups that ask the same thing (ids, each group in the entries'
+        order): an entry joins the first group whose first entry it is similar to (the floor of
+        similar()) and asks nothing different from. Singletons included."""
+        scores = self.matrix @ self.matrix.T if self.matrix is not None else None
 
-def _load_weights(embedded: bool) -> Sequence[float]:
+        def alike(a: int, b: int) -> bool:
+            if scores is not None:
+                return float(scores[a, b]) >= GROUP_FLOOR
+            return dice(self.grams(a), self.grams(b)) >= SIMILAR_FLOOR_WORDS
+
+        heads: list[int] = []
+        members: dict[int, list[int]] = {}
+        for i in range(len(self.ids)):
+            for head in heads:
+                if alike(i, head) and not conflicts(self.asked(i), self.asked(head)):
+                    members[head].append(i)
+                    break
+            else:
+                heads.append(i)
+                members[i] = [i]
+        return [[self.ids[i] for i in members[h]] for h in heads]
+
+
+def load_acceptor(embedded: bool) -> Acceptor:
+    """The shipped acceptor for ranking by embeddings or by words."""
     data = resources.files("knowledge").joinpath("data", MODEL_FILE)
     if data.is_file():
         raw = json.loads(data.read_text(encoding="utf-8"))
-        return [float(w) for w in raw["embeddings" if embedded else "words"]]
-    # Untrained: answer only on near-identical questions.
-    return [-40.0, 45.0, *[0.0] * (FEATURES - 2)]
+        with contextlib.suppress(KeyError, TypeError):  # a file from before `make train`
+            return Acceptor.from_json(raw["embeddings" if embedded else "words"])
+    # Untrained: answer only near-identical questions.
+    dense = (-40.0, 45.0, *[0.0] * (4 + len(CONFLICTS)))
+    return Acceptor(dense, (0.0,) * (2 * BUCKETS), 0.99)
 
 
-def _bigrams(text: str) -> set[str]:
+def bigrams(text: str) -> set[str]:
     s = re.sub(r"\s+", "", normalize(text))
     return {s[i : i + 2] for i in range(len(s) - 1)} or {s}
 
 
-def _dice(a: set[str], b: set[str]) -> float:
+def dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / max(1, len(a) + len(b))

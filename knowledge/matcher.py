@@ -75,6 +75,8 @@ class Answer:
     score: float = 0.0
     note: str = ""  # why: "no_track:9", "no_problem:3-9", "did_you_mean", "topic:prize" …
     terms: tuple[str, ...] = field(default=(), compare=False)
+    # What an escalated question names (a problem or a track id), so the reply can say so.
+    about: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -188,18 +190,63 @@ class Matcher:
 
     def _norm(self, q: str) -> str:
         # "数据要素×金融服务" is the competition's name for a track, not content.
-        norm = normalize(_COMPETITION_NAME.sub(" ", q))
+        norm = normalize(_COMPETITION_NAME.sub(" ", _without_list_numbers(q)))
         norm = _PINYIN_WORDS.sub(lambda m: "赛道" if m[1] == "dao" else "赛题", norm)
         return digits_for_numerals(fix_homophones(norm, self._name_sounds))
 
     def match(self, text: str) -> Answer:
         """Read a question and decide what answers it: the rules find references, phrases and
         candidates; the intent model, where there is one, decides what is asked."""
+        excluded, text = self._exclusions(text)
         answer = self._read(self.match_by_rules(text))
+        if excluded and answer.intent == "search":
+            kept = tuple(i for i in answer.ids if self.problems[i].track_id not in excluded)
+            if len(kept) > 1:
+                answer = replace(answer, ids=kept)
+            elif kept:
+                answer = replace(answer, intent="problem", ids=kept)
         if answer.intent == "escalate" and self._faq:
             # Only the organizers can answer it: perhaps they already have.
-            return self._match_faq(answer.query) or answer
+            answer = self._match_faq(answer.query) or answer
+        if answer.intent == "escalate":
+            return self._understood(answer)
         return answer
+
+    def _exclusions(self, text: str) -> tuple[frozenset[str], str]:
+        """Tracks a question leaves out (除了医疗赛道…, 不算交通的, except finance) and the
+        question without those words; a question that leaves out nothing is returned as is."""
+        norm = self._norm(text)
+        excluded: set[str] = set()
+        for m in _EXCLUDING.finditer(norm):
+            span = norm[m.end() : m.end() + 16]
+            span = re.split(r"[，,。；;？?！!]", span)[0]
+            ref = find_reference(span) or find_track_name(span, self.vocabulary, strict=False)
+            if ref is None or ref.problem is not None:
+                continue
+            track = self._track_of(ref)
+            if track in self.track_ids:
+                excluded.add(track)
+                cut = m.end() + ref.span[1]
+                rest = re.match(
+                    r"\s*(?:的|那个|这个)?\s*(?:赛道|方向|领域|板块|track)?(?:以外|之外)?",
+                    norm[cut:],
+                )
+                norm = norm[: m.start()] + " " + norm[cut + (rest.end() if rest else 0) :]
+        return frozenset(excluded), (norm if excluded else text)
+
+    def _understood(self, answer: Answer) -> Answer:
+        """An escalation with what it is about: its topic and any problem or track it names."""
+        norm = self._norm(answer.query)
+        note = answer.note
+        if not note.startswith("topic:") and (topic := self._escalation_topic(norm)):
+            note = f"topic:{topic}"
+        ref = find_reference(norm) or find_track_name(norm, self.vocabulary, strict=True)
+        about: tuple[str, ...] = ()
+        if ref is not None and (track := self._track_of(ref)) in self.track_ids:
+            about = (track,)
+            if ref.problem is not None and (pid := self._problem_of(track, ref)) in self.problems:
+                about = (pid,)
+        return replace(answer, note=note, about=about)
 
     def _read(self, rule: Answer) -> Answer:
         """The rules' answer, or the intent model's where it reads the question otherwise."""
@@ -455,7 +502,10 @@ class Matcher:
             return Answer(q, "escalate", score=ranked[0][1] if ranked else 0.0, note="no_match")
         best = ranked[0][1]
         if _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN):
-            fitting = tuple(pid for pid, s in ranked if s >= max(0.34, best * 0.5))
+            # A list asked for: every problem that has the theme, wherever in its text.
+            fitting = self._theme_members(terms) or tuple(
+                pid for pid, s in ranked if s >= max(0.34, best * 0.5)
+            )
             if len(fitting) > 1:
                 return Answer(q, "search", fitting, round(best, 3), note="theme", terms=names)
             # A theme only one problem has: that problem is the answer.
@@ -583,6 +633,20 @@ class Matcher:
         ranked = sorted(((pid, s / total) for pid, s in scores.items()), key=_rank_key)
         return ranked
 
+    def _theme_members(self, terms: list[_Term]) -> tuple[str, ...]:
+        """The problems that have every specific phrase of a theme (农业 and 金融) in their
+        text, in the order of the catalogue; () when the theme has no specific phrase or no
+        problem has them all."""
+        specific = max(2, int(self._n * THEME_SHARE))
+        members: set[str] | None = None
+        for term in terms:
+            if not term.docs or len(term.docs) > specific:
+                continue
+            members = set(term.docs) if members is None else members & term.docs
+        if not members:
+            return ()
+        return tuple(pid for pid in self.problems if pid in members)
+
     def _partial_credit(self, phrase: str) -> dict[str, float]:
         if phrase not in self._partial:
             credit: dict[str, float] = {}
@@ -631,6 +695,29 @@ class Matcher:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+# The numbers of a numbered list (①…②…, 1、… 2、…, 1) … 2) …): not references to anything.
+_CIRCLED = re.compile(r"[①-⑳]\s*")
+_LIST_NUMBER = re.compile(
+    r"(?:^|(?<=[\s，,。；;！!？?]))(?:\d{1,2}[、.．)）]|[(（]\d{1,2}[)）])(?!\d)\s*"
+)
+
+
+def _without_list_numbers(text: str) -> str:
+    text = _CIRCLED.sub(" ", text)
+    if len(_LIST_NUMBER.findall(text)) >= 2 or re.match(r"\s*[(（]\d{1,2}[)）]", text):
+        text = _LIST_NUMBER.sub(" ", text)
+    return text
+
+
+# A phrase in more than this share of the problems (数据, 提升) does not make a theme.
+THEME_SHARE = 0.3
+# Words before a track a question leaves out (除了医疗赛道, except finance).
+_EXCLUDING = re.compile(
+    r"除了|除去|除开|不包括|不包含|不含|不算|排除|不要|不看|except|excluding|other than|"
+    r"besides|apart from|not in"
+)
 
 
 def _similar_documents(docs: dict[str, str]) -> dict[str, list[str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.catalogue import chinese_number
 from knowledge.lexicon import GLOSSARY
@@ -112,7 +112,7 @@ _TRACK_PATTERNS = [
 # After a track's name: its Nth problem (第4题, 4号题, 赛题4; "4道题" counts them, it names
 # none), its last, or its Nth from the end (倒数第2题).
 _NTH_AFTER_NAME = re.compile(
-    r"^\s*(?:赛道|方向|领域|板块)?\s*\D{0,3}?(?:(?<!倒数)第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题)"
+    r"^\s*(?:的|那个|这个)?\s*(?:赛道|方向|领域|板块)?\s*\D{0,3}?(?:(?<!倒数)第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题)"
     r"|(\d+)\s*号\s*(?:赛题|题)|赛题\s*(\d+)|(?<!\d[道个])题\s*(\d+)"
     r"|(最后|末)(?:\s*(?:一|1)?\s*(?:道|个)?\s*(?:赛题|题)|\s*(?:一|1)\s*道)"
     r"|倒数\s*第\s*(\d+)\s*(?:道|个)?\s*(?:赛题|题)"
@@ -148,6 +148,23 @@ def _asked_problem(text: str) -> re.Match[str] | None:
     return (kept or found)[-1]
 
 
+# A problem named by its number alone, after its track was named (赛道八第三题和第四题…第四题).
+_BARE_PROBLEM = re.compile(r"第\s*(\d+)\s*(?:题|道|个)|(?<![\d\-.])(\d+)\s*题")
+
+
+def _later_problem(text: str, ref: Reference) -> Reference:
+    """A track reference with a problem, and more problem numbers later in the message: the
+    last one not set aside is the one asked about (商贸流通赛道第一题我看明白了，那第二题讲啥 →
+    2-2; 金融赛道第二题哦不对第三题 → 4-3)."""
+    if ref.problem is None or ref.problem < 0:
+        return ref
+    found = list(_BARE_PROBLEM.finditer(text, ref.span[0]))  # the reference's own one too
+    kept = [m for m in found if not _SET_ASIDE.search(text[max(0, m.start() - 4) : m.start()])]
+    if len(kept) < 2:
+        return ref  # only the problem of the track reference itself
+    return replace(ref, problem=int(kept[-1].group(1) or kept[-1].group(2)))
+
+
 def find_reference(text: str) -> Reference | None:
     """The numeric reference a question asks about, in normalized text (digits converted)."""
     m = _PROBLEM_REVERSED.search(text)
@@ -156,7 +173,7 @@ def find_reference(text: str) -> Reference | None:
     if m := _FIRST_LAST_OF.search(text):
         return Reference(int(m.group(2)), 1 if m.group(1) == "first" else -1, m.span())
     if m := _asked_problem(text):
-        return Reference(int(m.group(1)), int(m.group(2)), m.span())
+        return _later_problem(text, Reference(int(m.group(1)), int(m.group(2)), m.span()))
     if m := _LAST_TRACK.search(text):
         return Reference(-1, _last_or_nth(text[m.end() :]), m.span())
     for pattern in _TRACK_PATTERNS:
@@ -164,7 +181,7 @@ def find_reference(text: str) -> Reference | None:
             track = int(m.group(1))
             rest = text[m.end() :]
             problem = _last_or_nth(rest)
-            return Reference(track, problem, (m.start(), m.end()))
+            return _later_problem(text, Reference(track, problem, (m.start(), m.end())))
     return None
 
 
@@ -203,6 +220,7 @@ def find_track_name(text: str, vocabulary: Vocabulary, *, strict: bool) -> Refer
                 ref = Reference(
                     int(track_id), _last_or_nth(after), m.span(), by_name=True, marked=marked
                 )
+                ref = _later_problem(text, ref)
                 if best is None or _longer(ref, best):
                     best = ref
     # An English track word inside a longer catalogue phrase (smart tourism) is that phrase.

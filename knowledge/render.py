@@ -27,6 +27,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_problem": "{track}没有第 {number} 题，它共有 {n} 道赛题：",
         "problem": "<b>赛题 {id}：{title}</b>\n<i>{track}</i>\n\n{description}",
         "theme": "找到 {n} 道相关赛题：",
+        "fits": "（{terms}）",
+        "aspect": "💡 <b>{aspect}</b>：{text}",
+        "understood_problem": (
+            "关于<b>赛题 {id}</b>{topic}：赛题介绍里没有写这一点，我不替组委会猜测。"
+        ),
+        "understood_track": (
+            "关于<b>{track}</b>{topic}：赛题目录里没有写这一点，我不替组委会猜测。"
+        ),
+        "understood_topic": "关于{topic}：赛题目录里没有答案，我不替组委会猜测。",
         "did_you_mean": "你是想问下面哪道赛题？",
         "escalate": (
             "这个问题赛题目录里没有答案，我不替组委会猜测。\n"
@@ -52,6 +61,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_problem": "{track} has no problem {number}; it has {n} problems:",
         "problem": "<b>Problem {id}: {title}</b>\n<i>{track}</i>\n\n{description}",
         "theme": "{n} problems fit:",
+        "fits": " ({terms})",
+        "aspect": "💡 <b>{aspect}</b>: {text}",
+        "understood_problem": (
+            "About <b>problem {id}</b>{topic}: its text does not say, and I won't guess for the "
+            "organizers."
+        ),
+        "understood_track": (
+            "About <b>{track}</b>{topic}: the catalogue does not say, and I won't guess for the "
+            "organizers."
+        ),
+        "understood_topic": (
+            "About {topic}: the catalogue does not answer this, and I won't guess for the "
+            "organizers."
+        ),
         "did_you_mean": "Did you mean one of these problems?",
         "escalate": (
             "The catalogue does not answer this, and I won't guess for the organizers.\n"
@@ -61,6 +84,56 @@ TEXTS: dict[str, dict[str, str]] = {
         "problems_count": "{n} problems",
     },
 }
+
+
+# What a question may ask about one problem, the words that ask it, and the words of the
+# clauses of a problem's text that answer it. Language, not one catalogue's data.
+ASPECTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "data": (("数据", "资料", "data"), ("数据",)),
+    "goal": (
+        ("目标", "目的", "做什么", "做啥", "干什么", "干啥", "解决什么", "任务", "goal", "aim"),
+        ("提升", "提高", "实现", "推动", "助力", "支撑", "保障", "促进"),
+    ),
+    "scenario": (("场景", "应用在", "用在", "用于", "scenario", "use case"), ("场景", "应用")),
+    "direction": (
+        ("方向", "思路", "怎么做", "方案", "direction", "approach"),
+        ("探索", "构建", "建立", "开展", "利用", "融合"),
+    ),
+}
+ASPECT_NAMES = {
+    "zh": {"data": "数据", "goal": "目标", "scenario": "场景", "direction": "方向"},
+    "en": {"data": "Data", "goal": "Goal", "scenario": "Scenario", "direction": "Direction"},
+}
+# What the organizers are asked about, by escalation topic (knowledge/lexicon.ESCALATE_CUES).
+TOPIC_NAMES = {
+    "zh": {
+        "registration": "报名", "schedule": "时间安排", "prize": "奖项和奖金", "team": "组队",
+        "submission": "作品提交", "judging": "评审", "data_access": "数据获取",
+        "eligibility": "参赛资格", "contact": "联系方式", "venue": "地点", "fees": "费用",
+        "rules": "比赛规则", "organizer": "组委会事务",
+    },
+    "en": {
+        "registration": "registration", "schedule": "dates", "prize": "prizes",
+        "team": "teams", "submission": "submissions", "judging": "judging",
+        "data_access": "access to data", "eligibility": "eligibility", "contact": "contacts",
+        "venue": "the venue", "fees": "fees", "rules": "the rules", "organizer": "organizers",
+    },
+}  # fmt: skip
+_CLAUSE = re.compile(r"[^。；;！!？?，,]+[。；;！!？?，,]?")
+MAX_CLAUSES = 3
+
+
+def answering_clauses(problem: Problem, question: str) -> tuple[str, list[str]]:
+    """The aspect a question asks about a problem (data, goal, scenario, direction) and the
+    clauses of the problem's text that answer it; ("", []) when it asks about none."""
+    asked = question.lower()
+    for aspect, (asking, answering) in ASPECTS.items():
+        if any(w in asked for w in asking):
+            clauses = [c.strip() for c in _CLAUSE.findall(problem.description)]
+            found = [c.rstrip("，,。；;") for c in clauses if any(w in c for w in answering)]
+            if found:
+                return aspect, found[:MAX_CLAUSES]
+    return "", []
 
 
 def lang_of(language_code: str | None) -> str:
@@ -101,16 +174,44 @@ def render_track(catalogue: Catalogue, track: Track, lang: str = "zh") -> str:
     return "\n".join(lines)
 
 
-def render_problem(catalogue: Catalogue, problem: Problem, lang: str = "zh") -> str:
+def render_problem(
+    catalogue: Catalogue, problem: Problem, lang: str = "zh", question: str = ""
+) -> str:
+    """A problem's card; when the question asks one aspect of it (这题要用哪些数据), the
+    clauses that answer it come first, then the whole text."""
     track = catalogue.track(problem.track_id)
+    description = html.escape(problem.description)
+    aspect, clauses = answering_clauses(problem, question)
+    if clauses:
+        lead = "；".join(html.escape(c) for c in clauses)
+        name = ASPECT_NAMES.get(lang, ASPECT_NAMES["zh"])[aspect]
+        description = t(lang, "aspect", aspect=name, text=lead) + "\n\n" + description
     return t(
         lang,
         "problem",
         id=problem.id,
         title=html.escape(problem.title),
         track=html.escape(track.heading if track else ""),
-        description=html.escape(problem.description),
+        description=description,
     )
+
+
+def render_understood(answer: Answer, catalogue: Catalogue, lang: str = "zh") -> str:
+    """The first line of an escalation: what the bot understood — the topic and any problem or
+    track named — without claiming the catalogue has no answer when it was asked something
+    else about a problem."""
+    _, _, topic_key = answer.note.partition("topic:")
+    topic = TOPIC_NAMES.get(lang, TOPIC_NAMES["zh"]).get(topic_key, "")
+    about = answer.about[0] if answer.about else ""
+    of_topic = (f"的{topic}" if lang == "zh" else f", {topic}") if topic else ""
+    if (problem := catalogue.problem(about)) is not None:
+        return t(lang, "understood_problem", id=problem.id, topic=of_topic)
+    if (track := catalogue.track(about)) is not None:
+        label = html.escape(track_label(track, lang))
+        return t(lang, "understood_track", track=label, topic=of_topic)
+    if topic:
+        return t(lang, "understood_topic", topic=topic)
+    return ""
 
 
 def render_faq(entry: FaqEntry, lang: str = "zh") -> str:
@@ -155,20 +256,24 @@ def render_answer(
         return render_track(catalogue, track, lang)
     if answer.intent == "problem":
         problem = catalogue.problem(answer.ids[0])
-        return (
-            render_problem(catalogue, problem, lang) if problem else render_tracks(catalogue, lang)
-        )
+        if problem is None:
+            return render_tracks(catalogue, lang)
+        return render_problem(catalogue, problem, lang, answer.query)
     if answer.intent == "search":
         problems = [p for pid in answer.ids if (p := catalogue.problem(pid))]
         key = "did_you_mean" if answer.note == "did_you_mean" else "theme"
         head = t(lang, key, n=len(problems))
-        return "\n".join([head] + [f"• {problem_line(p)}" for p in problems])
+        return "\n".join(
+            [head] + [f"• {problem_line(p)}{_fits(p, answer, catalogue, lang)}" for p in problems]
+        )
     if answer.intent == "faq" and faq is not None:
         entry = faq.get(int(answer.ids[0].removeprefix("faq:")))
         if entry is not None:
             return render_faq(entry, lang)
     if answer.intent == "escalate":
-        return t(lang, "escalate")
+        understood = render_understood(answer, catalogue, lang)
+        tail = t(lang, "escalate").split("\n")[-1]  # 可以把问题转给组委会…
+        return f"{understood}\n{tail}" if understood else t(lang, "escalate")
     return render_help(catalogue, lang)
 
 
@@ -177,72 +282,21 @@ def render_help(catalogue: Catalogue, lang: str = "zh") -> str:
     return t(lang, "help", problems=len(catalogue.problems))
 
 
+def _fits(problem: Problem, answer: Answer, catalogue: Catalogue, lang: str) -> str:
+    """Why a problem is in a theme list: the question's phrases its text has, leaving out the
+    ones most problems have (数据)."""
+    if answer.note == "did_you_mean":
+        return ""
+    texts = [p.title + p.description for p in catalogue.problems]
+    common = {x for x in answer.terms if sum(x in text for text in texts) > len(texts) * 0.3}
+    own = problem.title + problem.description
+    terms = [x for x in answer.terms if x in own and x not in common]
+    if not terms:
+        return ""
+    return t(lang, "fits", terms="、".join(html.escape(x) for x in terms[:3]))
+
+
 def _ordinal(number: str, lang: str) -> str:
     if lang == "en" or not number.isdigit() or not 0 < int(number) < 10:
         return number
     return "零一二三四五六七八九"[int(number)]
-
-
-def to_plain(text: str) -> str:
-    """Telegram HTML to plain text, for the command line."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
-TELEGRAM_LIMIT = 4096
-_TOKEN = re.compile(r"<[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[^<&]|[<&]")
-
-
-def visible_length(text: str) -> int:
-    """Length Telegram counts for an HTML message: the text without tags, in UTF-16 units."""
-    plain = to_plain(text)
-    return len(plain.encode("utf-16-le")) // 2
-
-
-def split_html(text: str, limit: int = TELEGRAM_LIMIT - 96) -> list[str]:
-    """Split HTML into messages of at most `limit` visible units, at a line break if one is near,
-    closing the tags open at a cut and opening them again in the next part."""
-    if visible_length(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    chunk: list[str] = []
-    stack: list[tuple[str, str]] = []  # (tag name, opening tag) still open
-    size = 0
-    last_break: tuple[int, list[tuple[str, str]]] | None = None
-
-    def cut(at: int, open_tags: list[tuple[str, str]]) -> None:
-        nonlocal chunk, size, last_break
-        head, tail = chunk[:at], chunk[at:]
-        parts.append("".join(head) + "".join(f"</{name}>" for name, _ in reversed(open_tags)))
-        chunk = [opening for _, opening in open_tags] + tail
-        size = sum(_units(tok) for tok in tail)
-        last_break = None
-
-    for token in _TOKEN.findall(text):
-        if token.startswith("</"):
-            name = token[2:-1].strip().lower()
-            if stack and stack[-1][0] == name:
-                stack.pop()
-            chunk.append(token)
-            continue
-        if token.startswith("<") and len(token) > 1:
-            name = re.split(r"[\s>/]", token[1:], maxsplit=1)[0].lower()
-            stack.append((name, token))
-            chunk.append(token)
-            continue
-        units = _units(token)
-        if size + units > limit:
-            if last_break is not None and last_break[0] > len(chunk) // 2:
-                cut(last_break[0], last_break[1])
-            else:
-                cut(len(chunk), list(stack))
-        chunk.append(token)
-        size += units
-        if token == "\n":
-            last_break = (len(chunk), list(stack))
-    if chunk:
-        parts.append("".join(chunk))
-    return [p.strip("\n") or p for p in parts if to_plain(p).strip()]
-
-
-def _units(token: str) -> int:
-    return len(html.unescape(token).encode("utf-16-le")) // 2

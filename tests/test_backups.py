@@ -99,6 +99,7 @@ def test_first_backup_comes_an_interval_after_the_newest_one(tmp_path: Path) -> 
     assert first_delay(folder, every, now=now + 7 * 3600) == 60.0  # overdue: soon
 
 
+@pytest.mark.e2e
 async def test_scheduled_backups_run_every_interval_and_keep_the_newest(tmp_path: Path) -> None:
     world = await start_world(tmp_path, backup_every_hours=0.25 / 3600, backup_keep=2)
     try:
@@ -116,6 +117,7 @@ async def test_scheduled_backups_run_every_interval_and_keep_the_newest(tmp_path
     assert float(metrics.last_backup._value.get()) > 0
 
 
+@pytest.mark.e2e
 async def test_a_failing_backup_is_counted_and_the_bot_goes_on(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where BACKUP_DIR should be")
@@ -131,6 +133,7 @@ async def test_a_failing_backup_is_counted_and_the_bot_goes_on(tmp_path: Path) -
     assert backup_count(metrics.render().decode(), "ok") == 0
 
 
+@pytest.mark.e2e
 async def test_no_backups_when_the_interval_is_zero(tmp_path: Path) -> None:
     world = await start_world(tmp_path, backup_every_hours=0)
     try:

@@ -1,9 +1,9 @@
 """Broadcasts: the organizers' flow end to end, the delivery engine under faults, a crash and
 resume, the pacer, and what the emulator does for them (sendDocument, flood limits under load).
 
-The policy for a send in flight when the bot dies (bot/broadcaster.py): at most once. Such a
-delivery becomes 'unknown', is not resent on restart, is counted apart in the report and the
-CSV, and organizers may resend it on purpose with 🔁.
+The policy for a send in flight when the bot dies (handlers/broadcast/jobs.py): at most once.
+Such a delivery becomes 'unknown', is not resent on restart, is counted apart in the report and
+the CSV, and organizers may resend it on purpose with 🔁.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from conftest import (
 from telegram import Bot, Chat, Message, MessageEntity
 from telegram.error import RetryAfter
 
-from bot.broadcaster import Pacer, Slot, broadcast_send, broadcaster_of, retry_seconds
+from bot.pacer import Pacer, Slot, broadcast_send, retry_seconds
 from bot.sandbox import BotApiEmulator, ChatMessage, User
-from handlers.broadcast import body_html, checked_html, parse_command
+from handlers.broadcast.compose import body_html, checked_html, parse_command
+from handlers.broadcast.jobs import broadcaster_of
 from knowledge.store import Audience, Broadcast, Store
 
 ANNOUNCEMENT = "📢 初赛作品提交截止时间延长至 6 月 10 日"
@@ -231,6 +232,7 @@ async def test_cancel_a_draft_sends_nothing(world: World) -> None:
     assert not sends_to(world, {u.id for u in users})
 
 
+@pytest.mark.e2e
 async def test_cancel_while_sending_stops_and_reports(tmp_path: Path) -> None:
     world = await start_world(tmp_path, broadcast_rate=5.0)
     try:
@@ -258,6 +260,7 @@ def status_message(world: World, bc: Broadcast) -> ChatMessage:
     return world.emulator.message(ORGANIZER_GROUP, found.panel_message_id)
 
 
+@pytest.mark.e2e
 async def test_scheduled_broadcast_is_stored_survives_a_restart_and_is_sent_when_due(
     tmp_path: Path,
 ) -> None:
@@ -403,6 +406,7 @@ async def test_blocked_and_deactivated_become_inactive_and_are_not_retried(world
     assert world.store.delivery_counts(bc2.id)["sent"] == 2 and latest(world).total == 2
 
 
+@pytest.mark.e2e
 async def test_429_pauses_every_send_for_retry_after_and_is_not_an_attempt(
     tmp_path: Path,
 ) -> None:
@@ -508,6 +512,7 @@ async def test_a_5xx_that_was_in_fact_delivered_is_sent_again(world: World) -> N
     assert received(world, users) == {users[0].id: 2, users[1].id: 1}
 
 
+@pytest.mark.e2e
 async def test_contestants_are_answered_first_while_a_broadcast_runs(tmp_path: Path) -> None:
     world = await start_world(tmp_path, broadcast_rate=5.0)
     try:
@@ -541,6 +546,7 @@ async def restart(world: World) -> World:
     return await restart_world(world)
 
 
+@pytest.mark.e2e
 async def test_crash_mid_broadcast_resumes_exactly_once_and_in_flight_is_unknown(
     tmp_path: Path,
 ) -> None:
@@ -578,6 +584,7 @@ async def test_crash_mid_broadcast_resumes_exactly_once_and_in_flight_is_unknown
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_graceful_shutdown_mid_broadcast_leaves_nothing_unknown(tmp_path: Path) -> None:
     world = await start_world(tmp_path, broadcast_rate=10.0)
     try:
@@ -723,6 +730,7 @@ async def test_pacer_retries_an_interactive_429_and_hands_a_broadcast_429_back()
 # --- the emulator --------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 async def test_emulator_send_document_is_strict_and_keeps_the_file() -> None:
     async with BotApiEmulator(TOKEN, sandbox=False) as emulator:
         user = emulator.add_user(555, "小红")
@@ -747,6 +755,7 @@ async def test_emulator_send_document_is_strict_and_keeps_the_file() -> None:
         assert first.document is not None and first.document["mime_type"] == "text/csv"
 
 
+@pytest.mark.e2e
 async def test_emulator_flood_limits_hold_under_concurrent_load() -> None:
     async with BotApiEmulator(TOKEN, sandbox=False) as emulator:
         emulator.limits.global_per_second = 30

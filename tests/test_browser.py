@@ -23,6 +23,8 @@ from bot.config import Settings
 from bot.main import SANDBOX_ORGANIZER, SANDBOX_ORGANIZER_CHAT, SANDBOX_TOKEN
 from bot.sandbox import BotApiEmulator, run_sandbox
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "sandbox.png"
 # What the machine's closed network needs (no background connections, no QUIC), and root.

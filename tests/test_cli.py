@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 CLI = Path(sys.executable).parent / "contest-bot"
 TAGS = re.compile(r"</?(?:b|i|a|code|pre|s|u)\b[^>]*>")
 JSON_KEYS = {"q", "intent", "ids", "score", "reply"}

@@ -36,6 +36,8 @@ from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, Messa
 
 from bot.sandbox import BotApiEmulator, User, run_sandbox
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "123456789:TEST-token_for_the-emulator"
 GROUP = -100123
 

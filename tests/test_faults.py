@@ -43,6 +43,8 @@ from bot.sandbox import CallRecord, ChatMessage, User
 from handlers.common import LABELS
 from handlers.tickets import check_overdue
 
+pytestmark = pytest.mark.e2e
+
 GROUP = ORGANIZER_GROUP
 NOTICES = {labels[key] for labels in LABELS.values() for key in ("error", "network")}
 QUESTIONS = [
@@ -320,6 +322,7 @@ def judge(world: World, exchanges: list[Exchange], report: FaultReport) -> None:
             report.unexplained.append(f"answer to #{ticket.id}: nothing happened, nothing failed")
 
 
+@pytest.mark.slow
 async def test_hundred_messages_with_ten_percent_faults_each_answered_at_most_once(
     tmp_path: Path,
 ) -> None:
@@ -407,6 +410,7 @@ async def test_question_waits_for_a_database_locked_by_another_process(tmp_path:
         await stop_world(world)
 
 
+@pytest.mark.slow
 async def test_update_arriving_during_a_long_lock_is_kept_until_the_lock_goes(
     tmp_path: Path,
 ) -> None:

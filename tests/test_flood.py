@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, World, start_world, stop_world
 from harness import bot_messages, poll_until
 
@@ -66,6 +67,7 @@ async def idle(world: World) -> None:
     assert await poll_until(done), "updates left unhandled"
 
 
+@pytest.mark.e2e
 async def test_flooder_is_told_once_and_gets_a_bounded_share_while_others_are_answered(
     tmp_path: Path,
 ) -> None:
@@ -94,6 +96,7 @@ async def test_flooder_is_told_once_and_gets_a_bounded_share_while_others_are_an
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_english_flooder_is_told_in_english_and_button_presses_count_too(
     tmp_path: Path,
 ) -> None:
@@ -115,6 +118,7 @@ async def test_english_flooder_is_told_in_english_and_button_presses_count_too(
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_organizers_are_never_slowed_down(tmp_path: Path) -> None:
     world = await start_world(tmp_path, user_burst=1, user_per_minute=1)
     try:

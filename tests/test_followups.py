@@ -12,6 +12,8 @@ from conftest import CONTESTANT, World, restart_world, start_world, stop_world
 from bot.sandbox import ChatMessage, User
 from knowledge.store import CONTEXT_MINUTES
 
+pytestmark = pytest.mark.e2e
+
 GROUP = -100777
 BOT = "@contest_helper_bot"
 
@@ -42,6 +44,7 @@ async def test_this_problem_is_the_one_opened_by_a_deep_link(world: World) -> No
     assert shows_problem(reply, "2-3")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("next_one", ["下一道", "下一题"])
 async def test_next_problem_follows_the_typed_one_to_the_end_of_the_track(
     world: World, next_one: str

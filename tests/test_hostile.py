@@ -34,10 +34,11 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.sandbox import ChatMessage, User
-from bot.sandbox.emulator import finalize_text, format_text, utf16_len
+from bot.sandbox.emulator import finalize_text, format_text
+from bot.telegram_text import MAX_TEXT_LENGTH, split_html, to_plain, utf16_len
 from knowledge.base import KnowledgeBase
 from knowledge.matcher import INTENTS, Answer
-from knowledge.render import render_answer, render_faq, split_html, to_plain
+from knowledge.render import render_answer, render_faq
 from knowledge.store import Store
 
 GROUP = ORGANIZER_GROUP
@@ -66,7 +67,7 @@ def examples(n: int) -> settings:
 def accepted(html_text: str) -> str:
     """What Telegram shows for this HTML, or AssertionError with the refusal."""
     formatted = format_text(html_text, "HTML", None)  # raises ApiError like sendMessage would
-    assert utf16_len(formatted.text) <= 4096, utf16_len(formatted.text)
+    assert utf16_len(formatted.text) <= MAX_TEXT_LENGTH, utf16_len(formatted.text)
     return formatted.text
 
 
@@ -97,6 +98,7 @@ def check_answer(kb: KnowledgeBase, text: str) -> Answer:
     return answer
 
 
+@pytest.mark.slow
 @examples(250)
 @given(HOSTILE)
 def test_matcher_and_replies_take_any_text(
@@ -105,6 +107,7 @@ def test_matcher_and_replies_take_any_text(
     check_answer(knowledge, pair[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     [
@@ -131,6 +134,7 @@ def test_matcher_and_replies_take_edge_cases(knowledge: KnowledgeBase, text: str
     check_answer(knowledge, text)
 
 
+@pytest.mark.slow
 @examples(100)
 @given(st.lists(st.tuples(hostile_text, st.sampled_from(["b", "i", "code", "blockquote", ""])),
                 min_size=1, max_size=6),
@@ -239,6 +243,8 @@ def is_command(message: ChatMessage) -> bool:
     return first is not None and first["type"] == "bot_command" and first["offset"] == 0
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @examples(150)
 @given(HOSTILE)
 @example(("markdown", "[x](http://a.b)]]"))  # the emulator could not deliver these once
@@ -258,6 +264,7 @@ def test_bot_replies_to_any_private_text_and_every_reply_is_accepted(
         assert replies, f"no reply to {sent.text[:80]!r}"
 
 
+@pytest.mark.e2e
 @examples(50)
 @given(st.sampled_from(["/start", "/help", "/tracks", "/myquestions", "/ticket", "/answer",
                         "/queue", "/stats", "/faq", "/merge", "/nosuchcommand"]),
@@ -274,6 +281,7 @@ def test_commands_with_hostile_arguments_are_refused_or_answered(
     assert snapshot(live.world.settings.db_path, TABLES) == before
 
 
+@pytest.mark.e2e
 @examples(40)
 @given(hostile_text)
 def test_group_mentions_with_hostile_text(live: Live, text: str) -> None:
@@ -288,6 +296,8 @@ def test_group_mentions_with_hostile_text(live: Live, text: str) -> None:
         live.questions += 1
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @examples(25)
 @given(hostile_text, hostile_text, hostile_text)
 def test_hostile_ticket_from_question_to_answer_to_faq(
@@ -486,6 +496,7 @@ async def test_replayed_updates_change_nothing(world: World, armed: FinishLine) 
     assert not armed.errors, armed.errors
 
 
+@pytest.mark.e2e
 async def test_wrong_webhook_secret_is_refused_and_nothing_runs(tmp_path: Path) -> None:
     import aiohttp
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import CONTESTANT, World, buttons, start_world, stop_world
 
 JIANGSU = Path(__file__).resolve().parent / "data" / "jiangsu" / "catalogue.txt"
@@ -70,8 +71,36 @@ async def test_typed_tracks_help_and_nonexistent_numbers(world: World) -> None:
 
 async def test_escalation_says_so_honestly_and_offers_the_organizers(world: World) -> None:
     (reply,) = await world.say("一等奖奖金是多少？")
-    assert "赛题目录里没有答案" in reply.text
+    assert reply.text.startswith("关于奖项和奖金：赛题目录里没有答案")
     assert any("提交给组委会" in b for b in buttons(reply))
+
+
+async def test_escalation_about_a_problem_names_it_and_opens_it(world: World) -> None:
+    (reply,) = await world.say("3-4的数据在哪下载")
+    assert reply.text.startswith("关于赛题 3-4：赛题介绍里没有写这一点")
+    assert "目录里没有答案" not in reply.text  # the catalogue does describe 3-4
+    assert buttons(reply)[0] == "3-4 自动驾驶创新发展"
+    assert "提交给组委会" in buttons(reply)[-2]
+    card = await world.press(reply, "3-4 自动驾驶创新发展")
+    assert world.last(CONTESTANT.id).text.startswith("赛题 3-4：自动驾驶创新发展"), card
+
+
+async def test_question_about_one_aspect_leads_with_the_clauses_that_answer_it(
+    world: World,
+) -> None:
+    (reply,) = await world.say("3-4要用到哪些数据")
+    first, _, rest = reply.text.partition("\n\n")
+    assert first == "赛题 3-4：自动驾驶创新发展\n赛道三：数据要素×交通运输"
+    lead, _, whole = rest.partition("\n\n")
+    assert lead == "💡 数据：融合行驶习惯、车辆运行、环境感知、交通设施等多维数据"
+    assert whole.startswith("融合行驶习惯、车辆运行") and whole.endswith("保障安全运行。")
+
+
+async def test_theme_list_says_why_each_problem_fits(world: World) -> None:
+    (reply,) = await world.say("哪些题用到气象数据")
+    lines = reply.text.split("\n")
+    assert lines[0].startswith("找到")
+    assert all(line.endswith("（气象）") for line in lines[1:]), lines
 
 
 async def test_deep_links_open_a_problem_and_a_track(world: World) -> None:
@@ -141,6 +170,7 @@ async def test_every_callback_is_answered(world: World) -> None:
     assert len(pressed) == 2 and all(c.ok for c in pressed)
 
 
+@pytest.mark.e2e
 async def test_start_counts_the_problems_of_another_catalogue(tmp_path: Path) -> None:
     world = await start_world(tmp_path, seed_path=JIANGSU)
     try:

@@ -28,6 +28,12 @@ def xfail(reason: str) -> pytest.MarkDecorator:
 # --- references by number ------------------------------------------------------------------------
 
 PROBLEM_REFERENCES = [
+    # Several numbers in one message: the one asked about, not the first
+    ("赛道二第一题已经研究完了，想问下同赛道的第三题内容", "2-3"),
+    ("商贸流通赛道第一题我看明白了，那第二题讲啥", "2-2"),
+    ("金融那个赛道第二题哦不对第三题，讲什么的", "4-3"),
+    ("赛道八第三题和第四题我都看过了，想确认一下第四题的题目全文", "8-4"),
+    ("①3-4讲什么 ②4-1呢", "4-1"),  # list numbers are not references
     # 赛道三赛题4 style, Chinese and Arabic numerals in either place
     ("赛道六赛题二", "6-2"),
     ("赛道五赛题3", "5-3"),
@@ -654,3 +660,17 @@ def test_match_reference_fragments_never_raise(matcher: Matcher, parts: list[str
     assert answer.intent in INTENTS
     for pid in answer.ids:
         assert pid in matcher.problems or pid in matcher.track_ids
+
+
+def test_match_numbered_list_is_not_a_track_reference(matcher: Matcher) -> None:
+    assert matcher.match("①总共几个赛道 ②每个赛道几道题").intent == "tracks"
+    assert matcher.match("1、总共几个赛道 2、每个赛道几道题").intent == "tracks"
+    assert matcher.match("3.4").ids == ("3-4",)  # a dot between digits is still a reference
+
+
+def test_match_theme_list_leaves_out_an_excluded_track(matcher: Matcher) -> None:
+    every = matcher.match("哪些题用到气象数据")
+    assert every.intent == "search" and "3-1" in every.ids
+    answer = matcher.match("除了交通運輸賽道，還有哪些題目用到氣象資料")
+    assert answer.intent == "search"
+    assert set(answer.ids) == set(every.ids) - {"3-1"}

@@ -128,6 +128,7 @@ def run_cli(
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_run_with_a_bad_value_exits_2_naming_it(tmp_path: Path) -> None:
     code, output = run_cli("run", env={"TELEGRAM_BOT_TOKEN": "", "PORT": "eighty"}, cwd=tmp_path)
     assert code == 2
@@ -144,6 +145,7 @@ def one_line_exit_2(code: int, output: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["polling", "webhook", "sandbox"])
 def test_run_on_a_port_in_use_names_the_variable(tmp_path: Path, mode: str) -> None:
     with socket.socket() as taken:
@@ -167,6 +169,7 @@ def test_run_on_a_port_in_use_names_the_variable(tmp_path: Path, mode: str) -> N
     assert "another process is listening there" in line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("token", [TOKEN, ""], ids=["polling", "sandbox"])
 def test_run_with_a_database_folder_it_cannot_write_names_the_variable(
     tmp_path: Path, token: str
@@ -183,6 +186,7 @@ def test_run_with_a_database_folder_it_cannot_write_names_the_variable(
     assert "a file is in the way" in line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
@@ -282,6 +286,8 @@ async def health(port: int) -> tuple[int, dict[str, Any]]:
         return response.status, await response.json()
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "sig"),
     [("polling", signal.SIGTERM), ("polling", signal.SIGINT), ("webhook", signal.SIGTERM)],
@@ -333,6 +339,8 @@ async def test_run_finishes_the_handler_in_flight_and_exits_0(
     assert SECRET not in output
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 async def test_run_with_a_rejected_token_exits_1_without_printing_it(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:

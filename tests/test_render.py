@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from bot.telegram_text import (
+    MAX_TEXT_LENGTH,
+    EntityParseError,
+    parse_html,
+    to_plain,
+    visible_length,
+)
 from knowledge.catalogue import Catalogue, load_seed, parse_catalogue
 from knowledge.matcher import Answer
-from knowledge.render import (
-    lang_of,
-    render_answer,
-    render_help,
-    render_problem,
-    render_tracks,
-    to_plain,
-)
+from knowledge.render import lang_of, render_answer, render_help, render_problem, render_tracks
 from knowledge.store import FaqEntry
 
 JIANGSU = Path(__file__).resolve().parent / "data" / "jiangsu" / "catalogue.txt"
-ALLOWED_TAGS = {"b", "i", "a", "code"}
 STAMP = "2024-05-01T08:00:00+00:00"
 FAQ = {
     1: FaqEntry(
@@ -52,36 +50,16 @@ ANSWERS = {
 }
 
 
-class TelegramHtml(HTMLParser):
-    """Collects what Telegram would object to in a message with parse_mode=HTML."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.errors.append(f"tag <{tag}>")
-        if tag == "a" and [name for name, _ in attrs] != ["href"]:
-            self.errors.append("<a> without exactly one href")
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack.pop() != tag:
-            self.errors.append(f"unbalanced </{tag}>")
-
-    def handle_entityref(self, name: str) -> None:
-        if name not in ("lt", "gt", "amp", "quot"):
-            self.errors.append(f"entity &{name};")
-
-
 def telegram_html_errors(text: str) -> list[str]:
-    parser = TelegramHtml()
-    parser.feed(text)
-    parser.close()
-    errors = parser.errors + [f"unclosed <{tag}>" for tag in parser.stack]
-    outside_tags = re.sub(r"</?(?:b|i|code|a)(?: href=\"[^\"<>]*\")?>", "", text)
+    """Why Telegram would refuse this reply (its own parser), and where the renderer broke its
+    own rules: only <b>, <i>, <code> and <a href>, and every other "<", ">" and "&" escaped
+    (Telegram takes a bare "&" or ">", but only unescaped user text produces one)."""
+    errors: list[str] = []
+    try:
+        parse_html(text)
+    except EntityParseError as exc:
+        errors.append(str(exc))
+    outside_tags = re.sub(r"</?(?:b|i|code)>|<a href=\"[^\"<>]*\">|</a>", "", text)
     if re.search(r"[<>]", outside_tags):
         errors.append("bare < or >")
     if re.search(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)", outside_tags):
@@ -91,11 +69,15 @@ def telegram_html_errors(text: str) -> list[str]:
 
 def test_telegram_html_errors_catches_bad_markup() -> None:
     assert telegram_html_errors("<b>ok</b> <i>fine</i> &lt;&amp;") == []
-    assert telegram_html_errors("<b>open") == ["unclosed <b>"]
-    assert "tag <script>" in telegram_html_errors("<script></script>")
+    assert telegram_html_errors("<b>open") == ["Can't find end tag corresponding to start tag b"]
+    assert telegram_html_errors("<script></script>")[0].startswith(
+        'Unsupported start tag "script"'
+    )
+    assert telegram_html_errors("<strong>x</strong>") == ["bare < or >"]  # valid, not ours
+    assert telegram_html_errors("<a>x</a>") == ["bare < or >"]  # a link without href
     assert "bare &" in telegram_html_errors("a & b")
     assert "bare < or >" in telegram_html_errors("1 < 2")
-    assert "unbalanced </i>" in telegram_html_errors("<b>x</i>")
+    assert telegram_html_errors("<b>x</i>")[0].startswith("Unmatched end tag")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -120,17 +102,17 @@ def test_render_longest_problem_under_telegram_limit(catalogue: Catalogue) -> No
     longest = max(catalogue.problems, key=lambda p: len(p.title) + len(p.description))
     for lang in ("zh", "en"):
         text = render_problem(catalogue, longest, lang)
-        assert len(text) < 4096
-        assert len(to_plain(text).encode("utf-16-le")) // 2 < 4096  # Telegram counts UTF-16
+        assert len(text) < MAX_TEXT_LENGTH
+        assert visible_length(text) < MAX_TEXT_LENGTH  # Telegram counts UTF-16 units
 
 
 def test_render_every_track_and_the_list_under_telegram_limit(catalogue: Catalogue) -> None:
     for track in catalogue.tracks:
         text = render_answer(Answer(track.id, "track", (track.id,), 1.0), catalogue, FAQ)
-        assert len(text) < 4096
+        assert len(text) < MAX_TEXT_LENGTH
     every = Answer("all", "search", tuple(p.id for p in catalogue.problems), 0.5, note="theme")
-    assert len(render_answer(every, catalogue, FAQ)) < 4096
-    assert len(render_tracks(catalogue)) < 4096
+    assert len(render_answer(every, catalogue, FAQ)) < MAX_TEXT_LENGTH
+    assert len(render_tracks(catalogue)) < MAX_TEXT_LENGTH
 
 
 def test_render_faq_escapes_user_text(catalogue: Catalogue) -> None:
@@ -183,7 +165,7 @@ ENGLISH = {
     "theme": "3 problems fit:",
     "did_you_mean": "Did you mean one of these problems?",
     "help": "I answer questions about the 2024",
-    "escalate": "The catalogue does not answer this",
+    "escalate": "About prizes: the catalogue does not answer this",
     "faq": "<b>Organizers' answer</b> (2024-05-03)",
 }
 CHINESE = {
@@ -195,7 +177,7 @@ CHINESE = {
     "theme": "找到 3 道相关赛题：",
     "did_you_mean": "你是想问下面哪道赛题？",
     "help": "我是「数据要素×」大赛湖北分赛的答疑助手",
-    "escalate": "这个问题赛题目录里没有答案",
+    "escalate": "关于奖项和奖金：赛题目录里没有答案",
     "faq": "<b>组委会答复</b>（2024-05-03）",
 }
 

@@ -349,7 +349,7 @@ def judge(session: Session, report: RestartReport) -> None:
             elif len(got) > want:
                 report.duplicates.append(f"{what}: {len(got)} messages in {chat_id}: {got}")
     # The announcement: once to every subscriber, or (in flight when the bot was killed) marked
-    # unknown and not sent again — bot/broadcaster.py's promise.
+    # unknown and not sent again — handlers/broadcast/jobs.py's promise.
     unknown = {c for (c,) in session.rows("select chat_id from deliveries where status = ?",
                                           "unknown")}  # fmt: skip
     subscribers = session.rows("select chat_id from subscriptions where active = 1")
@@ -395,6 +395,8 @@ async def run_restarts(
     return total
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_kill_9_at_random_points_loses_nothing_and_writes_nothing_twice(
     tmp_path: Path,
@@ -406,6 +408,8 @@ async def test_kill_9_at_random_points_loses_nothing_and_writes_nothing_twice(
     assert report.outcomes["sent"] == 2 and report.outcomes["subscribed"] == 6, report.lines()
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 async def test_stop_and_start_between_every_cycle_keeps_everything(tmp_path: Path) -> None:
     """SIGTERM: the bot finishes what it holds; the next start carries on where it was."""
@@ -483,7 +487,7 @@ async def test_subscription_choice_handled_twice_stays_chosen(world: World) -> N
 
 @pytest.mark.xfail(
     strict=True,
-    reason="handlers/broadcast.py: /broadcast handled again after a crash writes a second "
+    reason="handlers/broadcast/flows.py: /broadcast handled again after a crash writes a second "
     "draft; the command's message could be its key",
 )
 async def test_broadcast_command_handled_twice_makes_one_draft(world: World) -> None:
@@ -538,6 +542,7 @@ async def submit_to_organizers(world: World, offer: ChatMessage) -> dict[str, An
     return press
 
 
+@pytest.mark.e2e
 async def test_submission_replayed_after_a_restart_is_confirmed_once(tmp_path: Path) -> None:
     world = await start_world(tmp_path)
     try:
@@ -554,6 +559,7 @@ async def test_submission_replayed_after_a_restart_is_confirmed_once(tmp_path: P
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_submission_killed_before_its_confirmation_is_confirmed_by_the_replay(
     tmp_path: Path,
 ) -> None:
@@ -575,6 +581,7 @@ async def test_submission_killed_before_its_confirmation_is_confirmed_by_the_rep
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_close_replayed_after_a_restart_tells_the_asker_once(tmp_path: Path) -> None:
     world = await start_world(tmp_path)
     try:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
 
 from knowledge.catalogue import DEFAULT_SEED, Catalogue, Problem, parse_catalogue
+from knowledge.embed import Remembering
 from knowledge.store import CONTEXT_MINUTES, DEFAULT_DB, LoadReport, Store, db_path_from_env
 from knowledge.store.schema import MIGRATIONS, Migration
 
@@ -389,3 +391,53 @@ def test_store_default_path_is_relative_to_working_directory(
     monkeypatch.chdir(tmp_path)
     Store(db_path_from_env())  # creates data/ on the way
     assert (tmp_path / "data" / "contest-bot.db").is_file()
+
+
+# --- sentence vectors ----------------------------------------------------------------------------
+
+
+class CountingEmbedder:
+    """A stand-in for the model that records what it was asked to embed."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        self.asked += texts
+        return np.array([[len(t), 1.0, 0.5] for t in texts], dtype=np.float32)
+
+
+def test_store_kept_vectors_are_read_back_after_a_restart_not_embedded_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bot.db"
+    first = CountingEmbedder()
+    kept = Remembering(first, Store(path)).embed_kept(["报名截止", "决赛地点"])
+    assert first.asked == ["报名截止", "决赛地点"]
+
+    second = CountingEmbedder()
+    again = Remembering(second, Store(path)).embed_kept(["决赛地点", "报名截止", "新问题"])
+    assert second.asked == ["新问题"]  # only what was never kept
+    assert again[0].tolist() == kept[1].tolist() and again[1].tolist() == kept[0].tolist()
+
+
+def test_store_plain_embeddings_are_remembered_in_memory_but_not_kept(tmp_path: Path) -> None:
+    inner = CountingEmbedder()
+    remembering = Remembering(inner, Store(tmp_path / "bot.db"))
+    remembering.embed(["问题"])
+    remembering.embed(["问题"])
+    assert inner.asked == ["问题"]
+    assert Store(tmp_path / "bot.db").stored_vectors("counting", ["问题"]) == {}
+
+
+def test_store_a_question_remembered_then_kept_reaches_the_database(tmp_path: Path) -> None:
+    inner = CountingEmbedder()
+    remembering = Remembering(inner, Store(tmp_path / "bot.db"))
+    remembering.embed(["问题"])  # asked: memory only
+    remembering.embed_kept(["问题"])  # became a ticket: worth keeping
+    assert inner.asked == ["问题"]
+    assert set(Store(tmp_path / "bot.db").stored_vectors("counting", ["问题"])) == {"问题"}

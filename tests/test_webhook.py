@@ -141,6 +141,7 @@ def test_webhook_url_derives_its_path_without_the_token() -> None:
     assert url != webhook_url(PUBLIC_URL, "654321:" + TOKEN.split(":")[1], SECRET)
 
 
+@pytest.mark.e2e
 async def test_webhook_is_set_with_secret_and_allowed_updates(hook: Hook) -> None:
     (call,) = hook.emulator.calls_to("setWebhook")
     assert call.params["url"] == hook.url
@@ -151,6 +152,7 @@ async def test_webhook_is_set_with_secret_and_allowed_updates(hook: Hook) -> Non
     assert hook.server.webhook_path == "/contest/telegram/" + hook.url.rsplit("/", 1)[1]
 
 
+@pytest.mark.e2e
 async def test_webhook_update_from_telegram_gets_its_reply(hook: Hook) -> None:
     sent = await hook.emulator.send_text(CONTESTANT, CONTESTANT.id, "/start")
     (reply,) = await hook.emulator.wait_for_messages(CONTESTANT.id, 1, after=sent, timeout=10)
@@ -159,6 +161,7 @@ async def test_webhook_update_from_telegram_gets_its_reply(hook: Hook) -> None:
     assert not hook.emulator.calls_to("getUpdates")  # nothing polled
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "headers",
     [
@@ -177,6 +180,7 @@ async def test_webhook_refuses_a_request_without_the_secret(
     assert not hook.emulator.chat_messages(CONTESTANT.id)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
 async def test_webhook_refuses_a_wrong_content_type(hook: Hook, content_type: str) -> None:
     headers = {SECRET_HEADER: SECRET, "Content-Type": content_type}
@@ -184,6 +188,7 @@ async def test_webhook_refuses_a_wrong_content_type(hook: Hook, content_type: st
     assert status == 403
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "body",
     [b"{not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": "x"}', b"\xff\xfe{}"],
@@ -194,6 +199,7 @@ async def test_webhook_refuses_bad_json_with_400(hook: Hook, body: bytes) -> Non
     assert status == 400
 
 
+@pytest.mark.e2e
 async def test_webhook_good_post_is_handled_and_counted(hook: Hook) -> None:
     first = await hook.emulator.send_text(CONTESTANT, CONTESTANT.id, "/start")  # opens the chat
     await hook.emulator.wait_for_messages(CONTESTANT.id, 1, after=first, timeout=10)
@@ -210,12 +216,14 @@ async def test_webhook_good_post_is_handled_and_counted(hook: Hook) -> None:
     assert 'contest_bot_updates_total{type="message"} 2.0' in lines
 
 
+@pytest.mark.e2e
 async def test_webhook_path_other_than_the_secret_one_is_404(hook: Hook) -> None:
     for path in ["/contest/telegram/" + "0" * 32, f"/bot{TOKEN}", "/contest"]:
         status, _ = await post(hook.local(path), json.dumps(UPDATE).encode(), GOOD_HEADERS)
         assert status in (404, 405), path
 
 
+@pytest.mark.e2e
 async def test_webhook_stop_deletes_the_webhook_and_telegram_keeps_new_updates(hook: Hook) -> None:
     hook.stop.set()
     await asyncio.wait_for(hook.task, 10)
@@ -227,6 +235,7 @@ async def test_webhook_stop_deletes_the_webhook_and_telegram_keeps_new_updates(h
     assert hook.emulator.pending_updates
 
 
+@pytest.mark.e2e
 async def test_webhook_is_set_again_when_something_deletes_it(tmp_path: Path) -> None:
     hook = await start_hook(tmp_path, check_seconds=0.05)
     try:
@@ -240,12 +249,14 @@ async def test_webhook_is_set_again_when_something_deletes_it(tmp_path: Path) ->
 # --- /healthz and /metrics --------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 async def test_healthz_is_200_with_a_json_body_while_the_webhook_runs(hook: Hook) -> None:
     status, content_type, text = await get(hook.local("/healthz"))
     assert (status, content_type.split(";")[0]) == (200, "application/json")
     assert json.loads(text) == {"status": "ok", "mode": "webhook", "database": True, "bot": True}
 
 
+@pytest.mark.e2e
 async def test_healthz_is_503_when_the_database_does_not_answer(hook: Hook) -> None:
     hook.store.close()
     status, _, text = await get(hook.local("/healthz"))
@@ -253,6 +264,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer(hook: Hook) -> N
     assert json.loads(text)["database"] is False
 
 
+@pytest.mark.e2e
 async def test_healthz_is_503_when_updates_are_not_taken(hook: Hook) -> None:
     hook.server.accepting = False  # as while stopping
     status, _ = await post(hook.endpoint, json.dumps(UPDATE).encode(), GOOD_HEADERS)

@@ -10,6 +10,8 @@ from knowledge.store.base import DEFAULT_DB, StoreBase, db_path_from_env, utcnow
 from knowledge.store.broadcasts import Broadcast, BroadcastStore, Delivery
 from knowledge.store.catalogue import CatalogueStore, LoadReport
 from knowledge.store.context import CONTEXT_MINUTES, ContextStore
+from knowledge.store.digests import DigestStore, DigestTopic
+from knowledge.store.embeddings import EmbeddingStore
 from knowledge.store.exports import EXPORTS, Export, ExportStore
 from knowledge.store.faq import FaqEntry, FaqStore
 from knowledge.store.figures import FigureStore
@@ -28,6 +30,8 @@ class Store(
     BroadcastStore,
     InboxStore,
     ContextStore,
+    DigestStore,
+    EmbeddingStore,
     StoreBase,
 ):
     """Every table of the bot behind one connection."""
@@ -40,6 +44,7 @@ __all__ = [
     "Audience",
     "Broadcast",
     "Delivery",
+    "DigestTopic",
     "Export",
     "FaqEntry",
     "LoadReport",

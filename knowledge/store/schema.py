@@ -211,3 +211,73 @@ def m007_chat_context(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append(m007_chat_context)
+
+
+def m008_digests(db: sqlite_utils.Database) -> None:
+    # One row per day's digest in the organizers' group (handlers/stats.py), claimed before it is
+    # sent: a restart neither posts it a second time nor skips it.
+    db.table("digests").create(
+        {
+            "day": str,  # the local date it is posted on (it tells about the day before)
+            "status": str,  # claimed, posted, failed
+            "attempts": int,
+            "message_id": int,
+            "error": str,
+            "claimed_at": str,
+            "posted_at": str,
+        },
+        pk="day",
+    )
+    # The topics a digest offers to answer at once, and the answer given.
+    db.table("digest_topics").create(
+        {
+            "id": int,
+            "day": str,
+            "position": int,
+            "label": str,
+            "question_ids": str,  # JSON list of questions.id
+            "askers": int,
+            "answer": str,
+            "answered_by": int,
+            "answered_by_name": str,
+            "answered_at": str,
+            "faq_id": int,
+        },
+        pk="id",
+    )
+    db.table("digest_topics").create_index(["day", "position"], unique=True)
+    # Prompts in the organizers' group that a reply to answers a topic.
+    db.table("topic_messages").create(
+        {"chat_id": int, "message_id": int, "topic_id": int}, pk=("chat_id", "message_id")
+    )
+    # One row per asker of a topic answered at once: claimed (sending) before the message goes,
+    # so the answer reaches each asker at most once.
+    db.table("topic_deliveries").create(
+        {
+            "topic_id": int,
+            "user_id": int,
+            "chat_id": int,
+            "status": str,  # sending, sent, skipped, failed
+            "ticket_id": int,
+            "error": str,
+            "updated_at": str,
+        },
+        pk=("topic_id", "user_id"),
+    )
+    # /stats and the digest read questions by the day they were asked.
+    db.table("questions").create_index(["created_at"])
+
+
+MIGRATIONS.append(m008_digests)
+
+
+def m009_embeddings(db: sqlite_utils.Database) -> None:
+    # Sentence vectors of texts the bot compares by meaning (FAQ entries, tickets), keyed by the
+    # model and a digest of the text: start-up reads them instead of embedding every entry
+    # again, and an edited text simply gets a new row.
+    db.table("embeddings").create(
+        {"model": str, "digest": str, "vector": bytes}, pk=("model", "digest")
+    )
+
+
+MIGRATIONS.append(m009_embeddings)

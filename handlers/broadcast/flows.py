@@ -1,0 +1,360 @@
+"""Organizers' announcements: /broadcast composes (audience, preview, 确认发送), /broadcasts lists,
+and the buttons of the compose panels and of a broadcast's status message.
+
+This module writes broadcasts to the store and wakes the engine (jobs.py), which sends them.
+Every command and button here is for organizers (handlers.auth), and /broadcast works in the
+organizers' group only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.services import Services, services
+from bot.telegram_text import MAX_CALLBACK_ANSWER_LENGTH
+from handlers.auth import require_organizer
+from handlers.broadcast.callbacks import Action, BroadcastButton, team_token
+from handlers.broadcast.compose import body_html, checked_html, parse_at, parse_command
+from handlers.broadcast.jobs import broadcaster_of
+from handlers.broadcast.views import (
+    STATUS,
+    USAGE,
+    broadcast_line,
+    button,
+    chooser_panel,
+    describe_audience,
+    failures_csv,
+    local_time,
+    preview_panel,
+    stop_keyboard,
+    teams_panel,
+    tracks_panel,
+)
+from handlers.common import acknowledge, reply_html
+from knowledge.store import Audience, Broadcast
+from knowledge.store.broadcasts import COPY, DRAFT, QUEUED, RUNNING, SCHEDULED, TEXT
+from knowledge.store.subscriptions import clean_team
+
+Panel = Callable[[Services, Broadcast], tuple[str, InlineKeyboardMarkup]]
+
+
+async def _panel(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Show a panel in place of the message whose button was pressed."""
+    query = update.callback_query
+    assert query is not None
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(
+                text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                disable_web_page_preview=True,
+            )  # fmt: skip
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/broadcast 文本, /broadcast as a reply, with `team 名称` and `at 日期 时间` options."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or not await require_organizer(update, context):
+        return
+    svc = services(context)
+    tz = svc.settings.timezone
+    if svc.settings.organizer_chat_id is None or message.chat.id != svc.settings.organizer_chat_id:
+        await message.reply_html("请在组委会群里使用 /broadcast。")
+        return
+    composition = parse_command(message.text or "")
+    if composition.cancel is not None:
+        await message.reply_html(await cancel_broadcast(context, composition.cancel))
+        return
+    source = message.reply_to_message
+    if not composition.body and source is None:
+        await message.reply_html(USAGE.format(tz=html.escape(tz)))
+        return
+    scheduled_at: str | None = None
+    if composition.at is not None:
+        when = parse_at(*composition.at, tz)
+        if when is None:
+            await message.reply_html("时间格式应为 2024-06-01 09:00。")
+            return
+        if when <= datetime.now(UTC):
+            shown = html.escape(" ".join(composition.at))
+            await message.reply_html(f"{shown}（{html.escape(tz)}）已经过去了，请换一个时间。")
+            return
+        scheduled_at = when.isoformat(timespec="seconds")
+    audience: Audience | None = None
+    if composition.team is not None:
+        team = clean_team(composition.team)
+        if team is None:
+            await message.reply_html("队名不对：不超过 30 个字。")
+            return
+        audience = Audience("team", team=team)
+    text: str | None = None
+    if composition.body:
+        text = body_html(message, composition)
+        problem = checked_html(text)
+        if problem is not None:
+            await message.reply_html(f"这条公告 Telegram 不会接受：{html.escape(problem)}")
+            return
+    bc = svc.store.create_broadcast(
+        kind=TEXT if text is not None else COPY,
+        chat_id=message.chat.id,
+        created_by=user.id,
+        created_by_name=user.full_name,
+        text=text,
+        from_chat_id=None if text is not None else message.chat.id,
+        source_message_id=None if text is not None or source is None else source.message_id,
+        audience=audience,
+        scheduled_at=scheduled_at,
+    )
+    build = preview_panel if audience else chooser_panel
+    panel_text, markup = await asyncio.to_thread(build, svc, bc)
+    sent = await reply_html(message, panel_text, markup)
+    svc.store.update_broadcast(bc.id, panel_message_id=sent.message_id)
+
+
+async def cancel_broadcast(context: ContextTypes.DEFAULT_TYPE, broadcast_id: int) -> str:
+    """Cancel a draft, scheduled, queued or running broadcast; say what happened."""
+    store = services(context).store
+    bc = store.broadcast(broadcast_id)
+    if bc is None:
+        return f"没有公告 #{broadcast_id}。"
+    if not store.cancel_broadcast(broadcast_id):
+        return f"公告 #{broadcast_id} 已是「{STATUS[bc.status]}」，无法取消。"
+    broadcaster_of(context.application).cancel(broadcast_id)
+    if bc.status == RUNNING:
+        return f"⏹ 公告 #{broadcast_id} 正在停止，已发出的无法撤回；报告稍后更新。"
+    return f"⏹ 公告 #{broadcast_id} 已取消，未发送。"
+
+
+async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/broadcasts: scheduled, running and recent broadcasts with their figures."""
+    message = update.effective_message
+    if message is None or not await require_organizer(update, context):
+        return
+    svc = services(context)
+    found = svc.store.recent_broadcasts()
+    if not found:
+        await message.reply_html("还没有公告。发送 /broadcast 查看用法。")
+        return
+    lines = ["📣 <b>公告</b>（定时、发送中和最近的）"]
+    rows = []
+    # Sizing scheduled audiences reads every subscription: off the event loop.
+    lines += await asyncio.to_thread(lambda: [broadcast_line(svc, bc) for bc in found])
+    for bc in found:
+        if bc.status in (SCHEDULED, QUEUED, RUNNING):
+            rows.append([button(f"⏹ 取消 #{bc.id}", Action.STOP, bc)])
+    await reply_html(message, "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
+
+
+# --- buttons -------------------------------------------------------------------------------------
+
+
+async def _pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Services, BroadcastButton, Broadcast] | None:
+    """The button an organizer pressed and its broadcast; None when the press is answered
+    already (not an organizer, or the broadcast is gone)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await require_organizer(update, context):
+        return None
+    svc = services(context)
+    pressed = BroadcastButton.decode(query.data)
+    bc = svc.store.broadcast(pressed.broadcast_id)
+    if bc is None:
+        await acknowledge(query, "这条公告不存在。", show_alert=True)
+        return None
+    return svc, pressed, bc
+
+
+async def _pressed_on_draft(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Services, BroadcastButton, Broadcast] | None:
+    """As _pressed, for the compose panels: they act on a draft only."""
+    found = await _pressed(update, context)
+    if found is None:
+        return None
+    bc = found[2]
+    if bc.status != DRAFT:
+        assert update.callback_query is not None
+        await acknowledge(
+            update.callback_query, f"公告 #{bc.id} 已是「{STATUS[bc.status]}」。", show_alert=True
+        )
+        return None
+    return found
+
+
+async def _next_panel(update: Update, svc: Services, build: Panel, bc: Broadcast) -> None:
+    """Answer the press and show the next compose panel in place."""
+    assert update.callback_query is not None
+    await acknowledge(update.callback_query)
+    # Counting subscribers reads every subscription: off the event loop.
+    await _panel(update, *await asyncio.to_thread(build, svc, bc))
+
+
+async def choose_everyone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👥 全部订阅者: every subscriber, then the preview."""
+    if found := await _pressed_on_draft(update, context):
+        svc, _, bc = found
+        bc = svc.store.update_broadcast(bc.id, audience=Audience("all"))
+        await _next_panel(update, svc, preview_panel, bc)
+
+
+async def choose_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """⬅️ 返回 / 重新选择对象: back to choosing the audience."""
+    if found := await _pressed_on_draft(update, context):
+        svc, _, bc = found
+        bc = svc.store.update_broadcast(bc.id, audience=None)
+        await _next_panel(update, svc, chooser_panel, bc)
+
+
+async def choose_tracks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """🏷 按赛道…: the tracks to tick."""
+    if found := await _pressed_on_draft(update, context):
+        svc, _, bc = found
+        await _next_panel(update, svc, tracks_panel, bc)
+
+
+async def toggle_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A track ticked or unticked."""
+    if found := await _pressed_on_draft(update, context):
+        svc, pressed, bc = found
+        track_id = pressed.argument
+        assert update.callback_query is not None and track_id is not None
+        if not svc.kb.catalogue.track(track_id):
+            await acknowledge(update.callback_query, "这个按钮已过期。")
+            return
+        chosen = set(bc.audience.tracks) if bc.audience and bc.audience.kind == "tracks" else set()
+        chosen ^= {track_id}
+        bc = svc.store.update_broadcast(bc.id, audience=Audience("tracks", tuple(sorted(chosen))))
+        await _next_panel(update, svc, tracks_panel, bc)
+
+
+async def tracks_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """✅ 完成 under the tracks: the preview, once at least one is ticked."""
+    if found := await _pressed_on_draft(update, context):
+        svc, _, bc = found
+        if bc.audience is None or bc.audience.kind != "tracks" or not bc.audience.tracks:
+            assert update.callback_query is not None
+            await acknowledge(update.callback_query, "请至少选一个赛道。", show_alert=True)
+            return
+        await _next_panel(update, svc, preview_panel, bc)
+
+
+async def choose_teams(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👨‍👩‍👧 按队伍…: the teams to choose from."""
+    if found := await _pressed_on_draft(update, context):
+        svc, _, bc = found
+        await _next_panel(update, svc, teams_panel, bc)
+
+
+async def choose_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One team, then the preview."""
+    if found := await _pressed_on_draft(update, context):
+        svc, pressed, bc = found
+        teams = await asyncio.to_thread(svc.store.teams)
+        team = next((name for name, _ in teams if team_token(name) == pressed.argument), None)
+        if team is None:
+            assert update.callback_query is not None
+            await acknowledge(update.callback_query, "这个队伍已没有订阅者。", show_alert=True)
+            return
+        bc = svc.store.update_broadcast(bc.id, audience=Audience("team", team=team))
+        await _next_panel(update, svc, preview_panel, bc)
+
+
+async def cancel_draft(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """❌ 取消 on a compose panel: the draft is dropped, nothing sent."""
+    if found := await _pressed_on_draft(update, context):
+        svc, _, bc = found
+        assert update.callback_query is not None
+        svc.store.cancel_broadcast(bc.id)
+        await acknowledge(update.callback_query, "已取消")
+        await _panel(update, f"❌ 公告 #{bc.id} 已取消，未发送。", None)
+
+
+async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """确认发送: queued for the engine now, or scheduled; the panel becomes the status message."""
+    found = await _pressed_on_draft(update, context)
+    if found is None:
+        return
+    svc, _, bc = found
+    query = update.callback_query
+    assert query is not None
+    if bc.audience is None:
+        await acknowledge(query, "请先选择发送对象。", show_alert=True)
+        return
+    if bc.scheduled_at:
+        when = local_time(bc.scheduled_at, svc.settings.timezone)
+        text = (
+            f"🕘 <b>公告 #{bc.id}</b> 已排期：{when}（{svc.settings.timezone}）\n"
+            f"对象：{describe_audience(bc.audience, svc.kb.catalogue)}，收件人按发送时的订阅计算。"
+        )
+    else:
+        text = f"⏳ <b>公告 #{bc.id}</b> 已确认，开始发送…"
+    if not svc.store.confirm_broadcast(bc.id):
+        await acknowledge(query, "已处理过了。")
+        return
+    await acknowledge(query, "已排期" if bc.scheduled_at else "开始发送")
+    await _panel(update, text, stop_keyboard(bc))
+    broadcaster_of(context.application).wake()
+
+
+async def stop_sending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """⏹ 取消发送 on a status message, or ⏹ 取消 #N in /broadcasts."""
+    if found := await _pressed(update, context):
+        _, _, bc = found
+        query = update.callback_query
+        assert query is not None
+        result = await cancel_broadcast(context, bc.id)
+        await acknowledge(query, re.sub(r"<[^>]+>", "", result)[:MAX_CALLBACK_ANSWER_LENGTH])
+        on_panel = query.message is not None and query.message.message_id == bc.panel_message_id
+        if bc.status in (SCHEDULED, QUEUED) and on_panel:
+            await _panel(update, f"⏹ 公告 #{bc.id} 已取消，未发送。", None)
+
+
+async def resend_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """🔁 补发: the deliveries whose outcome is unknown are sent again, on purpose."""
+    if found := await _pressed(update, context):
+        svc, _, bc = found
+        assert update.callback_query is not None
+        count = svc.store.requeue_unknown(bc.id)
+        broadcaster_of(context.application).wake()
+        await acknowledge(
+            update.callback_query, f"正在补发 {count} 个" if count else "没有需要补发的。"
+        )
+
+
+async def send_failures(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """📄 失败名单 CSV: the recipients not reached, as a file in the organizers' group."""
+    found = await _pressed(update, context)
+    if found is None:
+        return
+    svc, _, bc = found
+    query = update.callback_query
+    assert query is not None
+    rows = svc.store.failure_rows(bc.id)
+    if not rows:
+        await acknowledge(query, "没有未送达的收件人。")
+        return
+    await acknowledge(query)
+    await context.bot.send_document(
+        bc.chat_id,
+        failures_csv(rows),
+        filename=f"broadcast-{bc.id}-failures.csv",
+        caption=f"公告 #{bc.id} 未送达名单：{len(rows)} 个（屏蔽、失败、状态未知）",
+        reply_to_message_id=bc.panel_message_id,
+        allow_sending_without_reply=True,
+    )

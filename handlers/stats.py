@@ -1,0 +1,476 @@
+"""Organizers see the contest at a glance: /stats as a picture, a daily digest in their group,
+and the digest's topics answered once for every asker."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
+
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.metrics import metrics_of
+from bot.services import KEY, Services, services
+from bot.telegram_text import split_html
+from handlers import tickets
+from handlers.auth import require_organizer
+from handlers.common import acknowledge
+from knowledge.chart import draw_report  # Pillow itself loads on the first chart
+from knowledge.report import (
+    DEFAULT_DAYS,
+    MAX_DAYS,
+    build_report,
+    caption,
+    day_bounds,
+    figures_by_day,
+    minutes,
+    share,
+)
+from knowledge.store import DigestTopic, Question, Store, Ticket
+from knowledge.store.digests import FAILED, SENT, SKIPPED
+from knowledge.store.tickets import OPEN
+from knowledge.topics import group_topics
+
+log = logging.getLogger(__name__)
+
+# The digest job looks every minute whether a digest is due: at DIGEST_TIME, and at start for
+# one the bot was down for.
+DIGEST_CHECK_SECONDS = 60
+TOPICS = 3  # the most frequent topics of escalated questions a digest offers
+OPEN_SHOWN = 10  # open tickets listed in a digest; /queue lists them all
+WEEKDAYS = "一二三四五六日"
+
+
+def _clip(text: str, size: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _waited(since: str, now: datetime) -> str:
+    minutes_ = max(0, int((now - datetime.fromisoformat(since)).total_seconds() // 60))
+    if minutes_ < 60:
+        return f"{minutes_} 分钟"
+    if minutes_ < 48 * 60:
+        return f"{minutes_ // 60} 小时 {minutes_ % 60} 分钟"
+    return f"{minutes_ // 1440} 天 {minutes_ % 1440 // 60} 小时"
+
+
+# --- buttons ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicButton:
+    """A button on one digest topic: answer it once for every asker ("t"), or save that answer
+    as an FAQ entry ("f")."""
+
+    action: Literal["t", "f"]
+    topic_id: int
+    PREFIX: ClassVar[str] = "dg"
+
+    def encode(self) -> str:
+        return f"{self.PREFIX}:{self.action}:{self.topic_id}"
+
+    @classmethod
+    def decode(cls, data: str) -> TopicButton:
+        _, action, topic_id = data.split(":")
+        assert action in ("t", "f")
+        return cls(action, int(topic_id))  # type: ignore[arg-type]
+
+    @classmethod
+    def pattern(cls, action: Literal["t", "f"]) -> str:
+        return rf"^{cls.PREFIX}:{action}:\d+$"
+
+
+# --- /stats -------------------------------------------------------------------------------------
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats [天数]: the last days as one picture, its figures as the caption (organizers)."""
+    message = update.effective_message
+    if message is None or not await require_organizer(update, context):
+        return
+    args = context.args or []
+    if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= MAX_DAYS)):
+        await message.reply_html(
+            f"用法：/stats [天数]（1 到 {MAX_DAYS}，默认 {DEFAULT_DAYS}），例如 /stats 14"
+        )
+        return
+    days = int(args[0]) if args else DEFAULT_DAYS
+    svc = services(context)
+    # Off the event loop: the queries and the drawing take a tenth of a second or more.
+    png, text = await asyncio.to_thread(
+        render_stats, svc.store, days, svc.settings.timezone, svc.clock()
+    )
+    await message.reply_photo(png, caption=text, do_quote=False, filename="stats.png")
+
+
+def render_stats(store: Store, days: int, timezone: str, now: datetime) -> tuple[bytes, str]:
+    """The chart (PNG) and its caption."""
+    report = build_report(store, days, timezone, now)
+    return draw_report(report), caption(report)
+
+
+# --- the daily digest ---------------------------------------------------------------------------
+
+
+def due_day(now: datetime, at: time, timezone: str) -> date:
+    """The local day whose digest is due last: today once `at` has passed, else yesterday."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.date() if local.time() >= at else local.date() - timedelta(days=1)
+
+
+async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The JobQueue's minute: post the digest if one is due."""
+    await check_digest(context.application)
+
+
+async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
+    """Post the digest due last, unless it was: at DIGEST_TIME, and at start when the bot was
+    down then (it tells about the day before the one it is posted on). Returns the outcome:
+    off, posted, done (posted before, or being sent), failed (tried again at the next check,
+    MAX_ATTEMPTS times in all).
+
+    Claimed in the database before it is sent, so a restart does not post it again; a claim
+    left by a process that died while sending is taken up after STALE_CLAIM, which posts it
+    twice only if the process died after Telegram took it and before it was recorded."""
+    svc: Services = app.bot_data[KEY]
+    settings = svc.settings
+    chat_id = settings.organizer_chat_id
+    if settings.digest_time is None or chat_id is None:
+        return "off"
+    now = svc.clock()
+    day = due_day(now, settings.digest_time, settings.timezone).isoformat()
+    outcome = "done"
+    if svc.store.claim_digest(day, now):
+        try:
+            text, markup = await asyncio.to_thread(
+                compose_digest, svc, date.fromisoformat(day), now
+            )
+            parts = split_html(text)
+            sent = None
+            for i, part in enumerate(parts):
+                sent = await app.bot.send_message(
+                    chat_id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
+                    reply_markup=markup if i == len(parts) - 1 else None,
+                )  # fmt: skip
+            assert sent is not None
+            svc.store.digest_posted(day, sent.message_id)
+            outcome = "posted"
+        except TelegramError as exc:
+            log.warning("the digest of %s was not posted: %s", day, exc)
+            svc.store.digest_failed(day, str(exc))
+            outcome = "failed"
+    metrics_of(app).digest_checks.labels(outcome).inc()
+    return outcome
+
+
+def compose_digest(
+    svc: Services, day: date, now: datetime
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The digest posted on `day`: the day before in figures, the open tickets, those waiting
+    past SLA_MINUTES, and the topics most escalated that day with a button each."""
+    settings, store = svc.settings, svc.store
+    yesterday = day - timedelta(days=1)
+    (figures,) = figures_by_day(store, yesterday, yesterday, settings.timezone)
+    lines = [
+        f"🗞 <b>每日简报 · {yesterday.month}月{yesterday.day}日"
+        f"（周{WEEKDAYS[yesterday.weekday()]}）</b>",
+        f"提问 {figures.asked}：目录作答 {figures.catalogue} · FAQ 作答 {figures.faq} · "
+        f"转组委会 {figures.escalated}（机器人自己答了 "
+        f"{share(figures.catalogue + figures.faq, figures.asked)}）",
+    ]
+    if figures.waits:
+        lines.append(
+            f"新工单 {figures.tickets}；首次回复 中位数 {minutes(figures.median)} 分钟，"
+            f"P90 {minutes(figures.p90)} 分钟"
+        )
+    else:
+        lines.append(f"新工单 {figures.tickets}；还没有回复过的")
+    lines.append("")
+    open_tickets = store.open_tickets(limit=500)
+    sla = timedelta(minutes=settings.sla_minutes)
+    late = [t for t in open_tickets if now - datetime.fromisoformat(t.waiting_since) >= sla]
+    if open_tickets:
+        lines.append(f"⏳ <b>待回复 {len(open_tickets)} 个</b>（最早的在前）")
+        for t in open_tickets[:OPEN_SHOWN]:
+            lines.append(
+                f"#{t.id} · {_waited(t.waiting_since, now)} · {html.escape(t.user_name)}："
+                f"{html.escape(_clip(t.question, 30))}"
+            )
+        if len(open_tickets) > OPEN_SHOWN:
+            lines.append(f"…还有 {len(open_tickets) - OPEN_SHOWN} 个，/queue 查看全部")
+    else:
+        lines.append("🎉 没有待回复的问题。")
+    if late:
+        ids = "、".join(f"#{t.id}" for t in late[:20]) + ("…" if len(late) > 20 else "")
+        lines.append(f"⏰ <b>等待超过 {settings.sla_minutes} 分钟：{len(late)} 个</b>　{ids}")
+    elif open_tickets:
+        lines.append(f"✅ 没有等待超过 {settings.sla_minutes} 分钟的问题。")
+    lines.append("")
+    start, end = day_bounds(yesterday, yesterday, ZoneInfo(settings.timezone))
+    found = group_topics(store.escalated_between(start, end), svc.kb.group_questions)[:TOPICS]
+    topics = store.save_topics(
+        day.isoformat(), [(t.label, t.question_ids, t.askers) for t in found]
+    )
+    if not topics:
+        lines.append("昨天没有转组委会的问题。")
+        return "\n".join(lines), None
+    lines.append("🔥 <b>昨天转组委会最多的话题</b>")
+    for topic in topics:
+        lines.append(
+            f"{topic.position}. {html.escape(_clip(topic.label, 40))} — "
+            f"{topic.askers} 人问过（{len(topic.question_ids)} 次）"
+        )
+    lines.append("<i>点下面的按钮写一次答复，发给这个话题的每位提问者。</i>")
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"✍️ 统一答复话题 {t.position}（{t.askers} 人）",
+                callback_data=TopicButton("t", t.id).encode(),
+            )
+        ]
+        for t in topics
+    ]
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+# --- a topic answered once ----------------------------------------------------------------------
+
+
+async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """✍️ 统一答复 on a digest: ask for the answer, as a reply to a prompt."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await require_organizer(update, context):
+        return
+    svc = services(context)
+    topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
+    user = update.effective_user
+    message = query.message
+    if topic is None or user is None or not isinstance(message, Message):
+        await acknowledge(query, "这个按钮已过期。", show_alert=True)
+        return
+    if topic.answer is not None:
+        await acknowledge(query, f"话题 {topic.position} 已统一答复过。", show_alert=True)
+        return
+    await acknowledge(query)
+    mention = f'<a href="tg://user?id={user.id}">{html.escape(user.full_name or str(user.id))}</a>'
+    text = (
+        f"✍️ {mention}，请<b>回复这条消息</b>，写下对话题 {topic.position}"
+        f"「{html.escape(_clip(topic.label, 40))}」的答复。\n"
+        f"会发给问过的 {topic.askers} 位同学，每人一次；已由工单答复过的不再发。"
+    )
+    prompt = await context.bot.send_message(
+        message.chat.id, text, parse_mode=ParseMode.HTML,
+        reply_markup=ForceReply(selective=True, input_field_placeholder="统一答复…"),
+        reply_to_message_id=message.message_id, allow_sending_without_reply=True,
+    )  # fmt: skip
+    svc.store.link_topic_message(message.chat.id, prompt.message_id, topic.id)
+
+
+class ReplyToTopicPrompt(filters.MessageFilter):
+    """A reply to one of the bot's prompts for a topic's answer."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(name="ReplyToTopicPrompt")
+        self.store = store
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        return (
+            replied is not None
+            and self.store.topic_for_message(message.chat.id, replied.message_id) is not None
+        )
+
+
+async def topic_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reply to a topic's prompt: the answer, for every asker of the topic once."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or message.reply_to_message is None:
+        return
+    if not await require_organizer(update, context):
+        return
+    svc = services(context)
+    topic = svc.store.topic_for_message(message.chat.id, message.reply_to_message.message_id)
+    assert topic is not None  # the filter saw it
+    report, markup = await answer_topic(context, topic, (message.text or "").strip(), user)
+    await message.reply_html(report, reply_markup=markup, do_quote=True)
+
+
+def _askers(svc: Services, topic: DigestTopic) -> list[tuple[Question, Ticket | None]]:
+    """Each asker once: their open ticket on the topic if they have one, else a ticket of theirs
+    answered or closed (they heard from the organizers), else their latest question."""
+
+    def rank(ticket: Ticket | None) -> int:
+        return 2 if ticket is not None and ticket.status == OPEN else 1 if ticket else 0
+
+    chosen: dict[int, tuple[Question, Ticket | None]] = {}
+    for question_id in topic.question_ids:  # oldest first: a later question of theirs wins
+        question = svc.store.question(question_id)
+        if question is None:
+            continue
+        ticket = svc.store.ticket(question.ticket_id) if question.ticket_id else None
+        kept = chosen.get(question.user_id)
+        if kept is None or rank(ticket) >= rank(kept[1]):
+            chosen[question.user_id] = (question, ticket)
+    return list(chosen.values())
+
+
+async def answer_topic(
+    context: ContextTypes.DEFAULT_TYPE, topic: DigestTopic, answer: str, staff: User
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Send the answer to every asker of the topic who has not heard from the organizers on
+    it: through their open ticket if they have one (the ticket is answered), else as a message
+    quoting their question. At most once each: an asker is claimed before the message goes."""
+    svc = services(context)
+    label = html.escape(_clip(topic.label, 40))
+    if not answer:
+        return "答复是空的，没有发送。", None
+    topic, ours = svc.store.answer_topic(topic.id, answer, staff.id, staff.full_name or "")
+    if not ours:
+        who = html.escape(topic.answered_by_name or "")
+        return (
+            f"话题 {topic.position}「{label}」已由 {who} 统一答复过，这次没有再发。"
+            "要补充，请回复具体的工单。",
+            None,
+        )
+    for question, ticket in _askers(svc, topic):
+        if not svc.store.claim_topic_delivery(
+            topic.id, question.user_id, question.chat_id, ticket.id if ticket else None
+        ):
+            continue  # sent already: this reply handled again after a restart
+        if ticket is not None and ticket.status != OPEN:
+            svc.store.finish_topic_delivery(topic.id, question.user_id, SKIPPED)
+            continue
+        if ticket is not None:
+            await tickets.deliver_answer(context, ticket.id, answer, staff)
+            answered = svc.store.ticket(ticket.id)
+            error = answered.delivery_error if answered else None
+        else:
+            error = await _send_topic_answer(context, question, answer)
+        svc.store.finish_topic_delivery(
+            topic.id, question.user_id, FAILED if error else SENT, error
+        )
+    counts = svc.store.topic_deliveries(topic.id)
+    report = f"✅ 已统一答复话题 {topic.position}「{label}」：送达 {counts.get(SENT, 0)} 人"
+    if counts.get(SKIPPED):
+        report += f"；{counts[SKIPPED]} 人已由工单答复过，没有再发"
+    if counts.get(FAILED):
+        report += f"；{counts[FAILED]} 人未送达（已屏蔽机器人或网络故障）"
+    markup = None
+    if topic.faq_id is None:
+        save = TopicButton("f", topic.id).encode()
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("📌 存为FAQ", callback_data=save)]])
+    return report, markup
+
+
+async def _send_topic_answer(
+    context: ContextTypes.DEFAULT_TYPE, question: Question, answer: str
+) -> str | None:
+    """Tell an asker without a ticket; what went wrong, or None. Never sent twice (a timeout
+    may hide that it arrived)."""
+    text = (
+        "💬 <b>组委会统一答复了你问过的问题</b>\n"
+        f"<blockquote>{html.escape(question.text)}</blockquote>\n{html.escape(answer)}\n\n"
+        "<i>还有疑问，直接发给我就好。</i>"
+    )
+    try:
+        for part in split_html(text):
+            await context.bot.send_message(question.chat_id, part, parse_mode=ParseMode.HTML)
+    except Forbidden as exc:
+        return f"对方已屏蔽机器人或停用账号（{exc.message}）"
+    except BadRequest as exc:
+        return exc.message
+    except NetworkError as exc:
+        return f"网络故障，可能未送达（{exc.message}）"
+    except TelegramError as exc:
+        return exc.message
+    return None
+
+
+async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """📌 存为FAQ under a topic's report: its first question and answer become an FAQ entry."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await require_organizer(update, context):
+        return
+    svc = services(context)
+    topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
+    if topic is None or topic.answer is None:
+        await acknowledge(query, "这个按钮已过期。", show_alert=True)
+        return
+    if topic.faq_id is not None:
+        await acknowledge(query, f"已是 FAQ #{topic.faq_id}")
+        return
+    with svc.store.transaction():  # the entry and its note on the topic, or neither
+        entry = svc.store.add_faq(topic.label, topic.answer)
+        svc.store.set_topic_faq(topic.id, entry.id)
+    svc.kb.refresh_faq()
+    await acknowledge(query, f"已存为 FAQ #{entry.id}")
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_reply_markup(None)
+        except TelegramError as exc:  # only the button stays; the database holds the entry
+            log.info("could not remove the FAQ button: %s", exc)
+        await query.message.reply_html(
+            f"📌 话题 {topic.position} 已存为 FAQ #{entry.id}，相似问题今后由机器人直接回答。\n"
+            f"改写问题：/faq edit {entry.id} 新的问题 | 答案（留空保持不变）",
+            do_quote=False,
+        )
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    svc: Services = app.bot_data[KEY]
+    app.add_handler(CommandHandler("stats", stats_command))
+    app.add_handler(CallbackQueryHandler(topic_button, pattern=TopicButton.pattern("t")))
+    app.add_handler(CallbackQueryHandler(topic_faq_button, pattern=TopicButton.pattern("f")))
+    chat_id = svc.settings.organizer_chat_id
+    if chat_id is None:
+        return
+    # Before the matcher's handler: in the organizers' group, a reply to a topic's prompt is
+    # that topic's answer.
+    app.add_handler(
+        MessageHandler(
+            filters.Chat(chat_id)
+            & filters.REPLY
+            & filters.TEXT
+            & ~filters.COMMAND
+            & ReplyToTopicPrompt(svc.store),
+            topic_reply,
+        )
+    )
+    if svc.settings.digest_time is not None:
+        if app.job_queue is None:
+            log.error("DIGEST_TIME is set, but PTB's JobQueue is not installed: no digest")
+            return
+        # A look as soon as the JobQueue starts, however long after this the application
+        # starts (APScheduler would skip it as missed without misfire_grace_time=None), then
+        # one a minute.
+        app.job_queue.run_once(
+            digest_job, when=0, name="digest at start", job_kwargs={"misfire_grace_time": None}
+        )
+        app.job_queue.run_repeating(
+            digest_job, interval=DIGEST_CHECK_SECONDS, first=DIGEST_CHECK_SECONDS, name="digest"
+        )
