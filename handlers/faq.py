@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from typing import Any
@@ -57,7 +58,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await offer_faq_to_open(context, message, entry.id)
         return
     if action == "suggest":
-        text, markup = suggestions(context)
+        text, markup = await asyncio.to_thread(suggestions, context)
         await reply_html(message, text, markup)
         return
     if action == "edit":

@@ -138,7 +138,10 @@ async def offer_escalation(
     questions and 提交给组委会."""
     message = update.effective_message
     assert message is not None
-    text, markup = escalation_offer(services(context), question, lang, answer=answer)
+    # Off the event loop: ranking answered tickets may embed some (milliseconds each).
+    text, markup = await asyncio.to_thread(
+        escalation_offer, services(context), question, lang, answer=answer
+    )
     await reply_html(message, text, markup)
 
 
@@ -208,7 +211,9 @@ async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             return
         if kind == "q":
             await acknowledge(query)
-            text, markup = escalation_offer(svc, question, lang, asked=True)
+            text, markup = await asyncio.to_thread(
+                escalation_offer, svc, question, lang, asked=True
+            )
             if isinstance(query.message, Message):
                 await reply_html(query.message, text, markup)
             return
@@ -437,7 +442,7 @@ async def post_ticket(bot: Bot, svc: Services, ticket: Ticket) -> None:
     async with svc.posting:
         if svc.store.group_message_of(ticket.id, chat_id) is not None:
             return  # posted already (by whoever held the lock before)
-        text, markup = post_view(svc, ticket)
+        text, markup = await asyncio.to_thread(post_view, svc, ticket)
         sent = await _send_to_group(bot, chat_id, text, None, markup)
         if sent is not None:
             svc.store.link_message(chat_id, sent.message_id, ticket.id, "post")
@@ -452,7 +457,7 @@ async def refresh_post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> No
     message_id = svc.store.group_message_of(ticket.id, chat_id)
     if message_id is None:
         return
-    text, markup = post_view(svc, ticket)
+    text, markup = await asyncio.to_thread(post_view, svc, ticket)
     try:
         await context.bot.edit_message_text(
             split_html(text)[0], chat_id, message_id, parse_mode=ParseMode.HTML,
@@ -703,7 +708,7 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
                 await query.message.edit_text(result, parse_mode=ParseMode.HTML)
     elif action == "mgs":
         await acknowledge(query)
-        similar = similar_open(svc, ticket)
+        similar = await asyncio.to_thread(similar_open, svc, ticket)
         if not similar:
             await _tell(query.message, f"#{ticket.id} 现在没有待回复的相似问题。")
             return
@@ -751,7 +756,7 @@ async def offer_faq_to_open(
     sends it to their askers (the organizers read the list before pressing)."""
     svc = services(context)
     entry = svc.kb.faq.get(faq_id)
-    waiting = open_like_faq(svc, entry.question) if entry else []
+    waiting = await asyncio.to_thread(open_like_faq, svc, entry.question) if entry else []
     if not waiting or not isinstance(where, Message):
         return
     tickets = [t for tid in waiting if (t := svc.store.ticket(tid))]
@@ -779,9 +784,9 @@ async def notify_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if entry is None:
         await _tell(query.message, f"FAQ #{faq_id} 已不存在。")
         return
+    waiting = await asyncio.to_thread(open_like_faq, svc, entry.question)
     reports = [
-        await deliver_answer(context, tid, entry.answer, update.effective_user)
-        for tid in open_like_faq(svc, entry.question)
+        await deliver_answer(context, tid, entry.answer, update.effective_user) for tid in waiting
     ]
     await _tell(query.message, "\n".join(reports) or "没有待回复的相似问题了。")
 
@@ -819,7 +824,7 @@ async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if ticket is None:
         await message.reply_html(f"没有问题 #{int(args[0])}。")
         return
-    await reply_html(message, *post_view(svc, ticket))
+    await reply_html(message, *await asyncio.to_thread(post_view, svc, ticket))
 
 
 # --- SLA ---------------------------------------------------------------------------------------
