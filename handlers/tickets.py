@@ -707,8 +707,12 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             with contextlib.suppress(BadRequest):
                 await query.message.edit_text(result, parse_mode=ParseMode.HTML)
     elif action == "mgs":
+        # Only the tickets the post named when it was pressed, still open: never one that
+        # arrived since and nobody has read.
         await acknowledge(query)
-        similar = await asyncio.to_thread(similar_open, svc, ticket)
+        similar = [
+            i for i in _listed(query.message, "另有") if _is_open(svc, i) and i != ticket.id
+        ]
         if not similar:
             await _tell(query.message, f"#{ticket.id} 现在没有待回复的相似问题。")
             return
@@ -728,7 +732,7 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             entry = svc.store.faq_of_ticket(ticket.id) or svc.store.add_faq(
                 ticket.question, ticket.answer, ticket_id=ticket.id
             )
-            svc.kb.refresh_faq()
+            await asyncio.to_thread(svc.kb.refresh_faq)
             ticket = svc.store.update_ticket(ticket.id, faq_id=entry.id)
             faq_id = entry.id
             await acknowledge(query, f"已存为 FAQ #{faq_id}")
@@ -784,11 +788,36 @@ async def notify_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if entry is None:
         await _tell(query.message, f"FAQ #{faq_id} 已不存在。")
         return
-    waiting = await asyncio.to_thread(open_like_faq, svc, entry.question)
+    # The tickets the organizers read in the list, still open when each is answered: none that
+    # arrived since, none answered by hand meanwhile.
     reports = [
-        await deliver_answer(context, tid, entry.answer, update.effective_user) for tid in waiting
+        await deliver_answer(context, tid, entry.answer, update.effective_user)
+        for tid in _listed(query.message, "#")
+        if _is_open(svc, tid)
     ]
     await _tell(query.message, "\n".join(reports) or "没有待回复的相似问题了。")
+
+
+def _listed(message: object, lead: str) -> list[int]:
+    """Ticket numbers a message of ours listed: on its lines that start with `lead`
+    ("另有 2 个相似问题：#12 #15"; "#12 问题…" takes the leading number only)."""
+    if not isinstance(message, Message) or not message.text:
+        return []
+    found: list[int] = []
+    for line in message.text.split("\n"):
+        if not line.startswith(lead):
+            continue
+        if lead == "#":
+            if m := re.match(r"#(\d+)\s", line + " "):
+                found.append(int(m.group(1)))
+        else:
+            found += [int(n) for n in re.findall(r"#(\d+)", line)]
+    return found
+
+
+def _is_open(svc: Services, ticket_id: int) -> bool:
+    ticket = svc.store.ticket(ticket_id)
+    return ticket is not None and ticket.status == OPEN
 
 
 async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
