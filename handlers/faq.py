@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from typing import Any
@@ -52,12 +53,12 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await message.reply_html(USAGE)
             return
         entry = svc.store.add_faq(question.strip(), answer.strip())
-        svc.kb.refresh_faq()
+        await asyncio.to_thread(svc.kb.refresh_faq)
         await message.reply_html(f"已添加 FAQ #{entry.id}。")
         await offer_faq_to_open(context, message, entry.id)
         return
     if action == "suggest":
-        text, markup = suggestions(context)
+        text, markup = await asyncio.to_thread(suggestions, context)
         await reply_html(message, text, markup)
         return
     if action == "edit":
@@ -74,7 +75,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if edited is None:
             await message.reply_html(f"没有 FAQ #{int(em.group(1))}。")
             return
-        svc.kb.refresh_faq()
+        await asyncio.to_thread(svc.kb.refresh_faq)
         await message.reply_html(f"已更新 FAQ #{edited.id}：{html.escape(edited.question)}")
         return
     if action in ("del", "delete", "rm"):
@@ -85,7 +86,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if not svc.store.delete_faq(faq_id):
             await message.reply_html(f"没有 FAQ #{faq_id}。")
             return
-        svc.kb.refresh_faq()
+        await asyncio.to_thread(svc.kb.refresh_faq)
         await message.reply_html(f"已删除 FAQ #{faq_id}。")
         return
     await message.reply_html(USAGE)

@@ -427,7 +427,7 @@ async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     with svc.store.transaction():  # the entry and its note on the topic, or neither
         entry = svc.store.add_faq(topic.label, topic.answer)
         svc.store.set_topic_faq(topic.id, entry.id)
-    svc.kb.refresh_faq()
+    await asyncio.to_thread(svc.kb.refresh_faq)
     await acknowledge(query, f"已存为 FAQ #{entry.id}")
     if isinstance(query.message, Message):
         try:

@@ -146,7 +146,10 @@ async def offer_escalation(
     questions and 提交给组委会."""
     message = update.effective_message
     assert message is not None
-    text, markup = escalation_offer(services(context), question, lang, answer=answer)
+    # Off the event loop: ranking answered tickets may embed some (milliseconds each).
+    text, markup = await asyncio.to_thread(
+        escalation_offer, services(context), question, lang, answer=answer
+    )
     await reply_html(message, text, markup)
 
 
@@ -216,7 +219,9 @@ async def contestant_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             return
         if kind == "q":
             await acknowledge(query)
-            text, markup = escalation_offer(svc, question, lang, asked=True)
+            text, markup = await asyncio.to_thread(
+                escalation_offer, svc, question, lang, asked=True
+            )
             if isinstance(query.message, Message):
                 await reply_html(query.message, text, markup)
             return
@@ -461,7 +466,7 @@ async def post_ticket(bot: Bot, svc: Services, ticket: Ticket) -> None:
     async with svc.posting:
         if svc.store.group_message_of(ticket.id, chat_id) is not None:
             return  # posted already (by whoever held the lock before)
-        text, markup = post_view(svc, ticket)
+        text, markup = await asyncio.to_thread(post_view, svc, ticket)
         sent = await _send_to_group(bot, chat_id, text, None, markup)
         if sent is not None:
             svc.store.link_message(chat_id, sent.message_id, ticket.id, "post")
@@ -476,7 +481,7 @@ async def refresh_post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> No
     message_id = svc.store.group_message_of(ticket.id, chat_id)
     if message_id is None:
         return
-    text, markup = post_view(svc, ticket)
+    text, markup = await asyncio.to_thread(post_view, svc, ticket)
     try:
         await context.bot.edit_message_text(
             split_html(text)[0], chat_id, message_id, parse_mode=ParseMode.HTML,
@@ -732,8 +737,12 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             with contextlib.suppress(BadRequest):
                 await query.message.edit_text(result, parse_mode=ParseMode.HTML)
     elif action == "mgs":
+        # Only the tickets the post named when it was pressed, still open: never one that
+        # arrived since and nobody has read.
         await acknowledge(query)
-        similar = similar_open(svc, ticket)
+        similar = [
+            i for i in _listed(query.message, "另有") if _is_open(svc, i) and i != ticket.id
+        ]
         if not similar:
             await _tell(query.message, f"#{ticket.id} 现在没有待回复的相似问题。")
             return
@@ -753,7 +762,7 @@ async def organizer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             entry = svc.store.faq_of_ticket(ticket.id) or svc.store.add_faq(
                 ticket.question, ticket.answer, ticket_id=ticket.id
             )
-            svc.kb.refresh_faq()
+            await asyncio.to_thread(svc.kb.refresh_faq)
             ticket = svc.store.update_ticket(ticket.id, faq_id=entry.id)
             faq_id = entry.id
             await acknowledge(query, f"已存为 FAQ #{faq_id}")
@@ -803,7 +812,7 @@ async def offer_faq_to_open(
     sends it to their askers (the organizers read the list before pressing)."""
     svc = services(context)
     entry = svc.kb.faq.get(faq_id)
-    waiting = open_like_faq(svc, entry.question) if entry else []
+    waiting = await asyncio.to_thread(open_like_faq, svc, entry.question) if entry else []
     if not waiting or not isinstance(where, Message):
         return
     tickets = [t for tid in waiting if (t := svc.store.ticket(tid))]
@@ -831,11 +840,36 @@ async def notify_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if entry is None:
         await _tell(query.message, f"FAQ #{faq_id} 已不存在。")
         return
+    # The tickets the organizers read in the list, still open when each is answered: none that
+    # arrived since, none answered by hand meanwhile.
     reports = [
         await deliver_answer(context, tid, entry.answer, update.effective_user)
-        for tid in open_like_faq(svc, entry.question)
+        for tid in _listed(query.message, "#")
+        if _is_open(svc, tid)
     ]
     await _tell(query.message, "\n".join(reports) or "没有待回复的相似问题了。")
+
+
+def _listed(message: object, lead: str) -> list[int]:
+    """Ticket numbers a message of ours listed: on its lines that start with `lead`
+    ("另有 2 个相似问题：#12 #15"; "#12 问题…" takes the leading number only)."""
+    if not isinstance(message, Message) or not message.text:
+        return []
+    found: list[int] = []
+    for line in message.text.split("\n"):
+        if not line.startswith(lead):
+            continue
+        if lead == "#":
+            if m := re.match(r"#(\d+)\s", line + " "):
+                found.append(int(m.group(1)))
+        else:
+            found += [int(n) for n in re.findall(r"#(\d+)", line)]
+    return found
+
+
+def _is_open(svc: Services, ticket_id: int) -> bool:
+    ticket = svc.store.ticket(ticket_id)
+    return ticket is not None and ticket.status == OPEN
 
 
 async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -871,7 +905,7 @@ async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if ticket is None:
         await message.reply_html(f"没有问题 #{int(args[0])}。")
         return
-    await reply_html(message, *post_view(svc, ticket))
+    await reply_html(message, *await asyncio.to_thread(post_view, svc, ticket))
 
 
 # --- SLA ---------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ SIMILAR_FLOOR = 0.88
 GROUP_FLOOR = 0.9
 UNRELATED_COSINE = 0.8  # e5 scores unrelated Chinese questions about this high
 SIMILAR_FLOOR_WORDS = 0.35  # the same, comparing words
+GROUP_FLOOR_WORDS = 0.45
 
 # What a question asks, by kind of distinction. Language, not one contest's data.
 _SLOTS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -184,7 +185,7 @@ def pair_features(
 class Acceptor:
     """Logistic regression over PairFeatures, trained by `make train` (knowledge/train.py);
     `accept` is the probability from which an entry is given as the answer, chosen in training
-    so that questions of held-out FAQ sets get a wrong entry at most 1 time in 200."""
+    so that questions of held-out FAQ sets get a wrong entry at most 1 time in 100."""
 
     dense: tuple[float, ...]
     hashed: tuple[float, ...]
@@ -310,8 +311,8 @@ class FaqIndex:
         """The k most alike entries worth offering as related; strict: alike enough to be put
         in one group with the question (GROUP_FLOOR)."""
         floor = SIMILAR_FLOOR if self.matrix is not None else SIMILAR_FLOOR_WORDS
-        if strict and self.matrix is not None:
-            floor = GROUP_FLOOR
+        if strict:
+            floor = GROUP_FLOOR if self.matrix is not None else GROUP_FLOOR_WORDS
         return [h for h in self.hits(question, k) if h.score >= floor]
 
     def groups(self) -> list[list[int]]:
@@ -323,7 +324,7 @@ class FaqIndex:
         def alike(a: int, b: int) -> bool:
             if scores is not None:
                 return float(scores[a, b]) >= GROUP_FLOOR
-            return dice(self.grams(a), self.grams(b)) >= SIMILAR_FLOOR_WORDS
+            return dice(self.grams(a), self.grams(b)) >= GROUP_FLOOR_WORDS
 
         heads: list[int] = []
         members: dict[int, list[int]] = {}

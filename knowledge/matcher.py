@@ -181,10 +181,10 @@ class Matcher:
     def set_faq(self, entries: Iterable[FaqEntry], vectors: dict[int, Any] | None = None) -> None:
         """Replace the FAQ index (organizers added, edited or deleted an entry); vectors are
         the entries' stored embeddings, so only new questions are embedded."""
-        self._faq = {e.id: e for e in entries}
-        self.faq_index = FaqIndex(
-            ((e.id, e.question) for e in self._faq.values()), self._embedder, vectors
-        )
+        faq = {e.id: e for e in entries}
+        index = FaqIndex(((e.id, e.question) for e in faq.values()), self._embedder, vectors)
+        # Both swapped together: a worker thread ranking a question sees one or the other.
+        self._faq, self.faq_index = faq, index
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -684,7 +684,8 @@ class Matcher:
     def similar_faq(self, text: str, limit: int = 3) -> list[FaqEntry]:
         """FAQ entries that ask what the question asks or close to it, best first: offered as
         related answers, never as the answer."""
-        return [self._faq[hit.entry_id] for hit in self.faq_index.similar(text, limit)]
+        faq, index = self._faq, self.faq_index
+        return [e for hit in index.similar(text, limit) if (e := faq.get(hit.entry_id))]
 
     def _match_faq(self, q: str) -> Answer | None:
         """The organizers' answer to this very question, when there is one and it is sure."""

@@ -149,7 +149,8 @@ def _asked_problem(text: str) -> re.Match[str] | None:
 
 
 # A problem named by its number alone, after its track was named (赛道八第三题和第四题…第四题).
-_BARE_PROBLEM = re.compile(r"第\s*(\d+)\s*(?:题|道|个)|(?<![\d\-.])(\d+)\s*题")
+# Not a bare 4题: 一共有4题 is a count.
+_BARE_PROBLEM = re.compile(r"第\s*(\d+)\s*(?:题|道|个)|(?<![\d\-.])(\d+)\s*号\s*题")
 
 
 def _later_problem(text: str, ref: Reference) -> Reference:

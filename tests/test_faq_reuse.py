@@ -83,11 +83,17 @@ async def test_saving_an_entry_offers_it_to_askers_still_waiting(world: World) -
         f"#{waiting} {PRIZE_AGAIN}",
     ]
     assert buttons(notice) == ["📣 用 FAQ #1 答复这 1 位提问者"]
+    # Asked after the list was shown: nobody has read it, so the button leaves it alone.
+    (answered,) = await world.say("一等奖的奖金有多少", XIAOGANG)  # the FAQ answers it…
+    await world.press(answered, "问组委会", XIAOGANG)  # …and they still ask the organizers
+    offer_late = await bot_says(world, XIAOGANG.id, "提交前", after=answered.message_id)
+    late = await submit(world, offer_late, XIAOGANG)
     await world.press(notice, "用 FAQ #1 答复", ORGANIZER)
     reached = await answer_of(world, waiting, XIAOHONG)
     assert "一等奖奖金 10 万元。" in reached.text
     assert world.store.ticket(unrelated).status == "open"  # type: ignore[union-attr]
     assert world.store.ticket(waiting).status == "answered"  # type: ignore[union-attr]
+    assert world.store.ticket(late).status == "open"  # type: ignore[union-attr]
 
 
 async def test_faq_add_also_offers_the_entry_to_waiting_askers(world: World) -> None:
