@@ -677,7 +677,8 @@ class BotApiMethods(MessageStore, FaultInjection):
             raise bad_request("wrong file identifier/HTTP URL specified")
         return found
 
-    async def _m_send_document(self, params: dict[str, str]) -> JSON:
+    def _file_message(self, params: dict[str, str]) -> tuple[Any, ...]:
+        """What sendDocument and sendPhoto check alike: markup, caption, chat, reply."""
         markup, keyboard = self._reply_markup(params)
         caption = format_text(
             params.get("caption") or None,
@@ -691,15 +692,13 @@ class BotApiMethods(MessageStore, FaultInjection):
         self._check_markup_server(markup)
         if caption is not None and utf16_len(caption.text) > MAX_CAPTION_LENGTH:
             raise bad_request("message caption is too long")
-        stored = self._input_file(params, "document")
-        self._check_rate(chat)
-        document = {
-            "file_name": stored.file_name,
-            "mime_type": stored.mime_type,
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.data),
-        }
+        return markup, keyboard, caption, chat, reply_to
+
+    def _store_file_message(
+        self, params: dict[str, str], checked: tuple[Any, ...], **attachment: Any
+    ) -> JSON:
+        """Store a document or photo message with its caption; answer it as Telegram does."""
+        markup, keyboard, caption, chat, reply_to = checked
         message = self._store(
             chat,
             self.bot_user,
@@ -711,25 +710,28 @@ class BotApiMethods(MessageStore, FaultInjection):
             silent=to_bool(params.get("disable_notification")),
             source=caption.source if caption else None,
             parse_mode=(caption.parse_mode or None) if caption else None,
-            document=document,
+            **attachment,
         )
         self._apply_keyboard(chat, keyboard)
         return self.message_json(message)
 
+    async def _m_send_document(self, params: dict[str, str]) -> JSON:
+        checked = self._file_message(params)
+        chat = checked[3]
+        stored = self._input_file(params, "document")
+        self._check_rate(chat)
+        document = {
+            "file_name": stored.file_name,
+            "mime_type": stored.mime_type,
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+        }
+        return self._store_file_message(params, checked, document=document)
+
     async def _m_send_photo(self, params: dict[str, str]) -> JSON:
-        markup, keyboard = self._reply_markup(params)
-        caption = format_text(
-            params.get("caption") or None,
-            params.get("parse_mode"),
-            params.get("caption_entities"),
-            strict_entities=self.strict_html_entities,
-        ) if (params.get("caption") or "").strip() else None  # fmt: skip
-        chat = self._chat(params)
-        reply_to = self._reply_target(chat, params)
-        self._check_can_send(chat)
-        self._check_markup_server(markup)
-        if caption is not None and utf16_len(caption.text) > MAX_CAPTION_LENGTH:
-            raise bad_request("message caption is too long")
+        checked = self._file_message(params)
+        chat = checked[3]
         stored = self._input_file(params, "photo")
         if len(stored.data) > MAX_PHOTO_BYTES:
             raise bad_request("PHOTO_SAVE_FILE_INVALID")
@@ -750,21 +752,7 @@ class BotApiMethods(MessageStore, FaultInjection):
                 "file_size": len(stored.data),
             }
         ]
-        message = self._store(
-            chat,
-            self.bot_user,
-            caption.text if caption else "",
-            caption.spans if caption else [],
-            reply_markup=markup,
-            reply_to=reply_to,
-            protected=to_bool(params.get("protect_content")),
-            silent=to_bool(params.get("disable_notification")),
-            source=caption.source if caption else None,
-            parse_mode=(caption.parse_mode or None) if caption else None,
-            photo=photo,
-        )
-        self._apply_keyboard(chat, keyboard)
-        return self.message_json(message)
+        return self._store_file_message(params, checked, photo=photo)
 
     async def _m_forward_message(self, params: dict[str, str]) -> JSON:
         chat = self._chat(params)
