@@ -844,15 +844,6 @@ def _asks_for_help(norm: str) -> bool:
     return _has_cue(norm, HELP_CUES, HELP_CUES_EN) or bool(re.search(HELP_PATTERN, _squash(norm)))
 
 
-def similarity(a: str, b: str) -> float:
-    """How alike two questions read (Dice over character pairs, normalized), 0..1."""
-    return _dice(_squash(normalize(a)), _squash(normalize(b)))
-
-
 def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
 
-
-def _dice(a: str, b: str) -> float:
-    x, y = _bigrams(a), _bigrams(b)
-    return 2 * len(x & y) / (len(x) + len(y))
