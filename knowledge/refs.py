@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -210,8 +211,7 @@ def find_track_name(text: str, vocabulary: Vocabulary, *, strict: bool) -> Refer
     best: Reference | None = None
     for track_id, aliases in vocabulary.track_aliases.items():
         for i, alias in enumerate(aliases):
-            pattern = _ascii_word(alias) if alias.isascii() else re.escape(alias)
-            for m in re.finditer(pattern, text):
+            for m in _name_pattern(alias).finditer(text):
                 after = text[m.end() :]
                 marked = bool(
                     re.match(r"\s*(?:的|那个|这个)?\s*(?:赛道|方向|领域|板块|类|track)", after)
@@ -228,7 +228,7 @@ def find_track_name(text: str, vocabulary: Vocabulary, *, strict: bool) -> Refer
     phrases = [m.span() for m in _EN_PHRASES.finditer(text)]
     for track_id, aliases in vocabulary.track_aliases_en.items():
         for alias in aliases:
-            for m in re.finditer(rf"\b{re.escape(alias)}\b", text):
+            for m in _english_word(alias).finditer(text):
                 if any(a <= m.start() and m.end() <= b and b - a > len(alias) for a, b in phrases):
                     continue
                 after = text[m.end() :]
@@ -271,8 +271,20 @@ def mask_references(text: str, vocabulary: Vocabulary) -> str:
     names = [a for aliases in vocabulary.track_aliases.values() for a in aliases if len(a) >= 2]
     names += [a for aliases in vocabulary.track_aliases_en.values() for a in aliases]
     for name in sorted(names, key=len, reverse=True):
-        text = re.sub(_ascii_word(name) if name.isascii() else re.escape(name), " Ⓣ ", text)
+        text = _name_pattern(name).sub(" Ⓣ ", text)
     return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A track name as found in a question: a Latin short form as a whole word (jtys赛道), a
+    Chinese one anywhere. Compiled once: every question looks for every name."""
+    return re.compile(_ascii_word(name) if name.isascii() else re.escape(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _english_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(word)}\b")
 
 
 def _ascii_word(word: str) -> str:
