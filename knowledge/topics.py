@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from knowledge.faqmatch import dice
 from knowledge.normalize import normalize
 
 # Two questions are on one topic when their character pairs overlap this much (Dice, 0..1), the
@@ -59,7 +60,7 @@ def group_topics(
     for i, key in enumerate(keys if grouper is None else []):
         best, best_score = -1, 0.0
         for g, members in enumerate(groups):
-            score = max(_dice(key, keys[m]) for m in members[:COMPARED])
+            score = max(dice(key, keys[m]) for m in members[:COMPARED])
             if score > best_score:
                 best, best_score = g, score
         if best >= 0 and best_score >= SAME_TOPIC:
@@ -69,7 +70,7 @@ def group_topics(
     topics = []
     for members in groups:
         # The label: the member most like the others (the first one on a tie).
-        label = max(members, key=lambda m: (sum(_dice(keys[m], keys[o]) for o in members), -m))
+        label = max(members, key=lambda m: (sum(dice(keys[m], keys[o]) for o in members), -m))
         topics.append(
             (
                 Topic(
@@ -90,7 +91,3 @@ def _pairs(text: str) -> frozenset[str]:
     return frozenset(squashed[i : i + 2] for i in range(len(squashed) - 1)) or frozenset(
         [squashed]
     )
-
-
-def _dice(a: frozenset[str], b: frozenset[str]) -> float:
-    return 2 * len(a & b) / (len(a) + len(b))
