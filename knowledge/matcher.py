@@ -846,4 +846,3 @@ def _asks_for_help(norm: str) -> bool:
 
 def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
-
