@@ -75,7 +75,7 @@ async def emulator_with(count: int, seed: int) -> tuple[BotApiEmulator, list[Use
 
 def subscribe(db_path: Path, users: list[User]) -> None:
     store = Store(db_path)
-    store.add_subscribers({"chat_id": u.id, "name": u.first_name, "all_tracks": True}
+    store.subscriptions.add_many({"chat_id": u.id, "name": u.first_name, "all_tracks": True}
                           for u in users)  # fmt: skip
     store.close()
 
@@ -219,11 +219,13 @@ async def steady(count: int) -> None:
         started = time.perf_counter()
         await organizer_broadcasts(emulator)
         asker = asyncio.create_task(probe(emulator, latencies, stop))
-        await until(lambda: (bc := store.broadcast(1)) is not None and bc.status == "done", 0.5)
+        await until(
+            lambda: (bc := store.broadcasts.get(1)) is not None and bc.status == "done", 0.5
+        )
         elapsed = time.perf_counter() - started
         stop.set()
         await asker
-        counts = store.delivery_counts(1)
+        counts = store.deliveries.counts(1)
         await app.updater.stop()
         await shutdown(app)
         store.close()
@@ -313,10 +315,12 @@ async def kill_and_resume(count: int) -> None:
         emulator.clear_faults()
         bot = start_bot(emulator, db_path, log)
         store = Store(db_path)
-        await until(lambda: (bc := store.broadcast(1)) is not None and bc.status == "done", 0.5)
+        await until(
+            lambda: (bc := store.broadcasts.get(1)) is not None and bc.status == "done", 0.5
+        )
         elapsed = time.perf_counter() - started
-        counts = store.delivery_counts(1)
-        unknown = {d.chat_id for d in store.deliveries(1, ["unknown"])}
+        counts = store.deliveries.counts(1)
+        unknown = {d.chat_id for d in store.deliveries.of(1, ["unknown"])}
         store.close()
         bot.send_signal(signal.SIGTERM)
         bot.wait(30)

@@ -116,7 +116,7 @@ def cmd_eval_faq(args: argparse.Namespace, out: TextIO) -> int:
     """Score an FAQ set: its entries saved in a fresh in-memory store, its questions asked."""
     entries, cases = read_faq_set(Path(args.entries), Path(args.questions))
     kb = KnowledgeBase(Store(":memory:"))
-    label = {kb.store.add_faq(question, answer).id: eid for eid, question, answer in entries}
+    label = {kb.store.faq.add(question, answer).id: eid for eid, question, answer in entries}
     kb.refresh_faq()
 
     def ask(question: str) -> Answer:
@@ -137,7 +137,7 @@ def cmd_faq(args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "export":
         entries = [
             {"id": e.id, "question": e.question, "answer": e.answer, "updated_at": e.updated_at}
-            for e in store.faq_entries()
+            for e in store.faq.all()
         ]
         out.write(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False))
         return 0
@@ -155,20 +155,20 @@ def cmd_faq(args: argparse.Namespace, out: TextIO) -> int:
         ):
             print("faq import: expected a list of {question, answer} mappings", file=sys.stderr)
             return 2
-        existing = {e.question: e for e in store.faq_entries()}
+        existing = {e.question: e for e in store.faq.all()}
         added = updated = 0
         for row in data:
             question, answer = str(row["question"]).strip(), str(row["answer"]).strip()
             if question in existing:
                 if existing[question].answer != answer:
-                    store.edit_faq(existing[question].id, answer=answer)
+                    store.faq.edit(existing[question].id, answer=answer)
                     updated += 1
             else:
-                store.add_faq(question, answer)
+                store.faq.add(question, answer)
                 added += 1
         out.write(f"imported: {added} added, {updated} updated\n")
         return 0
-    for e in store.faq_entries():
+    for e in store.faq.all():
         out.write(f"#{e.id} {e.question}\n    {e.answer}\n")
     return 0
 
@@ -236,7 +236,10 @@ def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
         check = sqlite3.connect(f"file:{quote(source.resolve().as_posix())}?mode=ro", uri=True)
         try:
             (result,) = check.execute("PRAGMA integrity_check").fetchone()
-            check.execute("select count(*) from _migrations").fetchone()
+            # Its migration records: sqlite-utils' table, or the store's own of older releases.
+            tables = {row[0] for row in check.execute("select name from sqlite_master")}
+            if not tables & {"_sqlite_migrations", "_migrations"}:
+                raise sqlite3.DatabaseError("it has no record of migrations")
         finally:
             check.close()
     except sqlite3.Error as exc:

@@ -52,7 +52,7 @@ class InboxQueue(asyncio.Queue[object]):
         payload = update.to_json()
         for attempt in itertools.count():
             try:
-                return await asyncio.to_thread(self.store.inbox_add, update.update_id, payload)
+                return await asyncio.to_thread(self.store.inbox.add, update.update_id, payload)
             except sqlite3.Error as exc:
                 log.warning("cannot record update %s (%s); trying again", update.update_id, exc)
                 await asyncio.sleep(min(5.0, 0.5 * 2**attempt))
@@ -75,10 +75,10 @@ class InboxProcessor(BaseUpdateProcessor):
         await coroutine
         if isinstance(update, Update):
             try:
-                await asyncio.to_thread(self.store.inbox_done, update.update_id)
+                await asyncio.to_thread(self.store.inbox.done, update.update_id)
                 self.handled += 1
                 if self.handled % PRUNE_EVERY == 0:  # a bot that runs for weeks
-                    await asyncio.to_thread(self.store.inbox_prune, prune_before())
+                    await asyncio.to_thread(self.store.inbox.prune, prune_before())
             except sqlite3.Error as exc:  # only a crash before the next mark replays it
                 log.warning("cannot mark update %s handled: %s", update.update_id, exc)
 
@@ -100,14 +100,14 @@ async def replay(app: Application[Any, Any, Any, Any, Any, Any], store: Store) -
     queue = app.update_queue
     if not isinstance(queue, InboxQueue):  # an Application built without the inbox
         return 0
-    await asyncio.to_thread(store.inbox_prune, prune_before())
-    unfinished = await asyncio.to_thread(store.inbox_unfinished)
+    await asyncio.to_thread(store.inbox.prune, prune_before())
+    unfinished = await asyncio.to_thread(store.inbox.unfinished)
     for update_id, payload in unfinished:
         try:
             update = Update.de_json(json.loads(payload), app.bot)
         except Exception:  # a record this version cannot read: say so, and go on
             log.exception("update %s from the inbox cannot be read; skipped", update_id)
-            await asyncio.to_thread(store.inbox_done, update_id)
+            await asyncio.to_thread(store.inbox.done, update_id)
             continue
         await queue.requeue(update)
     if unfinished:

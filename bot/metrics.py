@@ -168,24 +168,24 @@ class StoreCollector(Collector):
             "(escalate: the bot offered to hand it to the organizers).",
             labels=["intent"],
         )
-        for intent, count in sorted(store.question_counts().items()):
+        for intent, count in sorted(store.questions.counts_by_intent().items()):
             answers.add_metric([intent], count)
         yield answers
-        total, open_now = store.ticket_counts()
+        total, open_now = store.tickets.counts()
         yield CounterMetricFamily(
             "contest_bot_escalations", "Questions sent to the organizers (tickets).", value=total
         )
         yield GaugeMetricFamily(
             "contest_bot_open_tickets", "Tickets waiting for the organizers.", value=open_now
         )
-        waits = store.answer_waits()
+        waits = store.tickets.answer_waits()
         yield HistogramMetricFamily(
             "contest_bot_time_to_answer_seconds",
             "Time from a ticket's creation to the organizers' answer.",
             buckets=_buckets(waits, ANSWER_BUCKETS),
             sum_value=sum(waits),
         )
-        progress = store.broadcast_progress()
+        progress = store.broadcasts.progress()
         broadcasts = GaugeMetricFamily(
             "contest_bot_broadcasts", "Broadcasts by status.", labels=["status"]
         )

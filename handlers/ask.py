@@ -65,7 +65,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     # A follow-up (这道题…, 下一题) is read against what this chat was shown last.
     # Off the event loop: reading a question may embed it (milliseconds of CPU).
     answer = await asyncio.to_thread(svc.kb.ask, question, last_shown(update, context))
-    logged = svc.store.log_question(
+    logged = svc.store.questions.log(
         user.id, message.chat.id, question, answer.intent, list(answer.ids), answer.score,
         message_id=message.message_id,
     )  # fmt: skip

@@ -59,7 +59,7 @@ def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: st
     chat, user = update.effective_chat, update.effective_user
     if chat is not None:
         # In a group each member has their own thread of questions.
-        services(context).store.remember_shown(chat.id, shown, user.id if user else None)
+        services(context).store.context.remember(chat.id, shown, user.id if user else None)
 
 
 def last_shown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
@@ -67,7 +67,7 @@ def last_shown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return None
-    return services(context).store.last_shown(chat.id, user_id=user.id if user else None)
+    return services(context).store.context.last_shown(chat.id, user_id=user.id if user else None)
 
 
 def track_button(track: Track, lang: str, prefix: str = "") -> InlineKeyboardButton:

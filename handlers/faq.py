@@ -34,7 +34,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     m = re.match(r"^/\S+\s*(\S*)\s*(.*)$", message.text or "", flags=re.DOTALL)
     action, rest = (m.group(1).lower(), m.group(2).strip()) if m else ("", "")
     if action in ("", "list"):
-        entries = svc.store.faq_entries()
+        entries = svc.store.faq.all()
         if not entries:
             await message.reply_html(
                 "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
@@ -52,7 +52,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if not sep or not question.strip() or not answer.strip():
             await message.reply_html(USAGE)
             return
-        entry = svc.store.add_faq(question.strip(), answer.strip())
+        entry = svc.store.faq.add(question.strip(), answer.strip())
         await asyncio.to_thread(svc.kb.refresh_faq)
         await message.reply_html(f"已添加 FAQ #{entry.id}。")
         await offer_faq_to_open(context, message, entry.id)
@@ -67,7 +67,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await message.reply_html(USAGE)
             return
         question, _, answer = em.group(2).partition("|")
-        edited = svc.store.edit_faq(
+        edited = svc.store.faq.edit(
             int(em.group(1)),
             question=question.strip() or None,
             answer=answer.strip() or None,
@@ -83,7 +83,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await message.reply_html(USAGE)
             return
         faq_id = int(rest.lstrip("#"))
-        if not svc.store.delete_faq(faq_id):
+        if not svc.store.faq.delete(faq_id):
             await message.reply_html(f"没有 FAQ #{faq_id}。")
             return
         await asyncio.to_thread(svc.kb.refresh_faq)
@@ -96,11 +96,11 @@ def suggestions(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, InlineKeyboard
     """Answered questions not saved as FAQ, grouped by what they ask; the groups asked more
     than once (merged duplicates count as askers), each with a button that saves it."""
     svc = services(context)
-    answered = {t.id: t for t in svc.store.answered_like(limit=500)}
+    answered = {t.id: t for t in svc.store.tickets.answered_like(limit=500)}
     entries = [(e.id, e.question) for e in svc.kb.faq.values()]
     clusters = []
     for group in svc.kb.group_questions([(t.id, t.question) for t in answered.values()]):
-        askers = sum(1 + len(svc.store.merged_into(i)) for i in group)
+        askers = sum(1 + len(svc.store.tickets.merged_into(i)) for i in group)
         head = answered[group[0]]
         if askers > 1 and not svc.kb.similar_questions(head.question, entries, 1, strict=True):
             clusters.append((askers, head, group))

@@ -47,9 +47,7 @@ from knowledge.report import (
     minutes,
     share,
 )
-from knowledge.store import DigestTopic, Question, Store, Ticket
-from knowledge.store.digests import FAILED, SENT, SKIPPED
-from knowledge.store.tickets import OPEN
+from knowledge.store import DigestTopic, Question, Store, Ticket, TicketStatus, TopicDelivery
 from knowledge.topics import group_topics
 
 log = logging.getLogger(__name__)
@@ -162,7 +160,7 @@ async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
     now = svc.clock()
     day = due_day(now, settings.digest_time, settings.timezone).isoformat()
     outcome = "done"
-    if svc.store.claim_digest(day, now):
+    if svc.store.digests.claim(day, now):
         try:
             text, markup = await asyncio.to_thread(
                 compose_digest, svc, date.fromisoformat(day), now
@@ -175,11 +173,11 @@ async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
                     reply_markup=markup if i == len(parts) - 1 else None,
                 )  # fmt: skip
             assert sent is not None
-            svc.store.digest_posted(day, sent.message_id)
+            svc.store.digests.posted(day, sent.message_id)
             outcome = "posted"
         except TelegramError as exc:
             log.warning("the digest of %s was not posted: %s", day, exc)
-            svc.store.digest_failed(day, str(exc))
+            svc.store.digests.failed(day, str(exc))
             outcome = "failed"
     metrics_of(app).digest_checks.labels(outcome).inc()
     return outcome
@@ -208,7 +206,7 @@ def compose_digest(
     else:
         lines.append(f"新工单 {figures.tickets}；还没有回复过的")
     lines.append("")
-    open_tickets = store.open_tickets(limit=500)
+    open_tickets = store.tickets.list_open(limit=500)
     sla = timedelta(minutes=settings.sla_minutes)
     late = [t for t in open_tickets if now - datetime.fromisoformat(t.waiting_since) >= sla]
     if open_tickets:
@@ -229,8 +227,10 @@ def compose_digest(
         lines.append(f"✅ 没有等待超过 {settings.sla_minutes} 分钟的问题。")
     lines.append("")
     start, end = day_bounds(yesterday, yesterday, ZoneInfo(settings.timezone))
-    found = group_topics(store.escalated_between(start, end), svc.kb.group_questions)[:TOPICS]
-    topics = store.save_topics(
+    found = group_topics(store.questions.escalated_between(start, end), svc.kb.group_questions)[
+        :TOPICS
+    ]
+    topics = store.digests.save_topics(
         day.isoformat(), [(t.label, t.question_ids, t.askers) for t in found]
     )
     if not topics:
@@ -265,7 +265,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not await require_organizer(update, context):
         return
     svc = services(context)
-    topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
+    topic = svc.store.digests.topic(TopicButton.decode(query.data).topic_id)
     user = update.effective_user
     message = query.message
     if topic is None or user is None or not isinstance(message, Message):
@@ -286,7 +286,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         reply_markup=ForceReply(selective=True, input_field_placeholder="统一答复…"),
         reply_to_message_id=message.message_id, allow_sending_without_reply=True,
     )  # fmt: skip
-    svc.store.link_topic_message(message.chat.id, prompt.message_id, topic.id)
+    svc.store.digests.link_topic_message(message.chat.id, prompt.message_id, topic.id)
 
 
 class ReplyToTopicPrompt(filters.MessageFilter):
@@ -300,7 +300,8 @@ class ReplyToTopicPrompt(filters.MessageFilter):
         replied = message.reply_to_message
         return (
             replied is not None
-            and self.store.topic_for_message(message.chat.id, replied.message_id) is not None
+            and self.store.digests.topic_for_message(message.chat.id, replied.message_id)
+            is not None
         )
 
 
@@ -313,7 +314,9 @@ async def topic_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await require_organizer(update, context):
         return
     svc = services(context)
-    topic = svc.store.topic_for_message(message.chat.id, message.reply_to_message.message_id)
+    topic = svc.store.digests.topic_for_message(
+        message.chat.id, message.reply_to_message.message_id
+    )
     assert topic is not None  # the filter saw it
     report, markup = await answer_topic(context, topic, (message.text or "").strip(), user)
     await message.reply_html(report, reply_markup=markup, do_quote=True)
@@ -324,14 +327,16 @@ def _askers(svc: Services, topic: DigestTopic) -> list[tuple[Question, Ticket | 
     answered or closed (they heard from the organizers), else their latest question."""
 
     def rank(ticket: Ticket | None) -> int:
-        return 2 if ticket is not None and ticket.status == OPEN else 1 if ticket else 0
+        return (
+            2 if ticket is not None and ticket.status == TicketStatus.OPEN else 1 if ticket else 0
+        )
 
     chosen: dict[int, tuple[Question, Ticket | None]] = {}
     for question_id in topic.question_ids:  # oldest first: a later question of theirs wins
-        question = svc.store.question(question_id)
+        question = svc.store.questions.get(question_id)
         if question is None:
             continue
-        ticket = svc.store.ticket(question.ticket_id) if question.ticket_id else None
+        ticket = svc.store.tickets.get(question.ticket_id) if question.ticket_id else None
         kept = chosen.get(question.user_id)
         if kept is None or rank(ticket) >= rank(kept[1]):
             chosen[question.user_id] = (question, ticket)
@@ -348,7 +353,7 @@ async def answer_topic(
     label = html.escape(_clip(topic.label, 40))
     if not answer:
         return "答复是空的，没有发送。", None
-    topic, ours = svc.store.answer_topic(topic.id, answer, staff.id, staff.full_name or "")
+    topic, ours = svc.store.digests.answer_topic(topic.id, answer, staff.id, staff.full_name or "")
     if not ours:
         who = html.escape(topic.answered_by_name or "")
         return (
@@ -357,28 +362,34 @@ async def answer_topic(
             None,
         )
     for question, ticket in _askers(svc, topic):
-        if not svc.store.claim_topic_delivery(
+        if not svc.store.digests.claim_topic_delivery(
             topic.id, question.user_id, question.chat_id, ticket.id if ticket else None
         ):
             continue  # sent already: this reply handled again after a restart
-        if ticket is not None and ticket.status != OPEN:
-            svc.store.finish_topic_delivery(topic.id, question.user_id, SKIPPED)
+        if ticket is not None and ticket.status != TicketStatus.OPEN:
+            svc.store.digests.finish_topic_delivery(
+                topic.id, question.user_id, TopicDelivery.SKIPPED
+            )
             continue
         if ticket is not None:
             await tickets.deliver_answer(context, ticket.id, answer, staff)
-            answered = svc.store.ticket(ticket.id)
+            answered = svc.store.tickets.get(ticket.id)
             error = answered.delivery_error if answered else None
         else:
             error = await _send_topic_answer(context, question, answer)
-        svc.store.finish_topic_delivery(
-            topic.id, question.user_id, FAILED if error else SENT, error
+        svc.store.digests.finish_topic_delivery(
+            topic.id,
+            question.user_id,
+            TopicDelivery.FAILED if error else TopicDelivery.SENT,
+            error,
         )
-    counts = svc.store.topic_deliveries(topic.id)
-    report = f"✅ 已统一答复话题 {topic.position}「{label}」：送达 {counts.get(SENT, 0)} 人"
-    if counts.get(SKIPPED):
-        report += f"；{counts[SKIPPED]} 人已由工单答复过，没有再发"
-    if counts.get(FAILED):
-        report += f"；{counts[FAILED]} 人未送达（已屏蔽机器人或网络故障）"
+    counts = svc.store.digests.topic_deliveries(topic.id)
+    sent = counts.get(TopicDelivery.SENT, 0)
+    report = f"✅ 已统一答复话题 {topic.position}「{label}」：送达 {sent} 人"
+    if counts.get(TopicDelivery.SKIPPED):
+        report += f"；{counts[TopicDelivery.SKIPPED]} 人已由工单答复过，没有再发"
+    if counts.get(TopicDelivery.FAILED):
+        report += f"；{counts[TopicDelivery.FAILED]} 人未送达（已屏蔽机器人或网络故障）"
     markup = None
     if topic.faq_id is None:
         save = TopicButton("f", topic.id).encode()
@@ -417,7 +428,7 @@ async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not await require_organizer(update, context):
         return
     svc = services(context)
-    topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
+    topic = svc.store.digests.topic(TopicButton.decode(query.data).topic_id)
     if topic is None or topic.answer is None:
         await acknowledge(query, "这个按钮已过期。", show_alert=True)
         return
@@ -425,8 +436,8 @@ async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await acknowledge(query, f"已是 FAQ #{topic.faq_id}")
         return
     with svc.store.transaction():  # the entry and its note on the topic, or neither
-        entry = svc.store.add_faq(topic.label, topic.answer)
-        svc.store.set_topic_faq(topic.id, entry.id)
+        entry = svc.store.faq.add(topic.label, topic.answer)
+        svc.store.digests.set_topic_faq(topic.id, entry.id)
     await asyncio.to_thread(svc.kb.refresh_faq)
     await acknowledge(query, f"已存为 FAQ #{entry.id}")
     if isinstance(query.message, Message):

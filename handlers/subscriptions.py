@@ -19,8 +19,8 @@ from bot.services import services
 from handlers.common import acknowledge, edit_or_send, reply_html, user_lang
 from knowledge.catalogue import Catalogue
 from knowledge.render import track_label
-from knowledge.store import Subscription
-from knowledge.store.subscriptions import GROUP, MAX_TEAM, PRIVATE, clean_team
+from knowledge.store import ChatKind, Subscription
+from knowledge.store.subscriptions import MAX_TEAM, clean_team
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +116,10 @@ def _subscriber(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Subscript
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None
     if _is_group(update):
-        kind, name = GROUP, chat.title or str(chat.id)
+        kind, name = ChatKind.GROUP, chat.title or str(chat.id)
     else:
-        kind, name = PRIVATE, (user.full_name if user else "") or str(chat.id)
-    return services(context).store.ensure_subscriber(
+        kind, name = ChatKind.PRIVATE, (user.full_name if user else "") or str(chat.id)
+    return services(context).store.subscriptions.ensure(
         chat.id, kind=kind, name=name, lang=user_lang(update)
     )
 
@@ -212,11 +212,11 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_html(tx(lang, "admins_only"))
         return
     store = services(context).store
-    sub = store.subscription(chat.id)
+    sub = store.subscriptions.get(chat.id)
     if sub is None or not sub.active:
         await message.reply_html(tx(lang, "not_subscribed"))
         return
-    store.deactivate(chat.id, "unsubscribe")
+    store.subscriptions.deactivate(chat.id, "unsubscribe")
     await message.reply_html(tx(lang, "unsubscribed"))
 
 
@@ -227,7 +227,7 @@ async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     svc = services(context)
     text = settings_text(
-        svc.store.subscription(chat.id),
+        svc.store.subscriptions.get(chat.id),
         svc.kb.catalogue,
         user_lang(update),
         group=_is_group(update),
@@ -248,7 +248,7 @@ async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     store = services(context).store
     sub = _subscriber(update, context)
     if raw in ("-", "—"):
-        store.set_team(sub.chat_id, None)
+        store.subscriptions.set_team(sub.chat_id, None)
         await message.reply_html(tx(lang, "team_cleared"))
         return
     team = clean_team(raw)
@@ -256,7 +256,7 @@ async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         current = html.escape(sub.team) if sub.team else tx(lang, "no_team")
         await message.reply_html(tx(lang, "team_usage", n=MAX_TEAM, team=current))
         return
-    sub = store.set_team(sub.chat_id, team)
+    sub = store.subscriptions.set_team(sub.chat_id, team)
     text = tx(lang, "team_set", team=html.escape(team))
     if not sub.active:
         text += "\n" + tx(lang, "team_subscribe")
@@ -283,11 +283,11 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     sub = _subscriber(update, context)
     if kind == "+":
         assert track is not None
-        store.follow_track(sub.chat_id, track.id)
+        store.subscriptions.follow_track(sub.chat_id, track.id)
         await acknowledge(query, tx(lang, "followed", track=track_label(track, lang)))
         return
     if kind == "done":
-        sub = store.activate(sub.chat_id)
+        sub = store.subscriptions.activate(sub.chat_id)
         await acknowledge(query, tx(lang, "subscribed"))
         text = (
             tx(lang, "subscribed")
@@ -298,9 +298,11 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         return
     if kind == "t":
         assert track is not None
-        sub = store.toggle_track(sub.chat_id, track.id, [t.id for t in catalogue.tracks])
+        sub = store.subscriptions.toggle_track(
+            sub.chat_id, track.id, [t.id for t in catalogue.tracks]
+        )
     else:  # all
-        sub = store.set_all_tracks(sub.chat_id, not sub.all_tracks)
+        sub = store.subscriptions.set_all_tracks(sub.chat_id, not sub.all_tracks)
     await acknowledge(query)
     if isinstance(query.message, Message):
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -22,12 +23,13 @@ class KnowledgeBase:
     def __init__(self, store: Store, seed: Path | None = None) -> None:
         seed = seed or seed_path_from_env()
         self.store = store
-        self.load_report: LoadReport = store.load_catalogue(load_seed(seed))
-        self.catalogue: Catalogue = store.catalogue()
+        self.load_report: LoadReport = store.catalogue.load(load_seed(seed))
+        self.catalogue: Catalogue = store.catalogue.get()
         self.faq: dict[int, FaqEntry] = {}
+        self._refreshing = threading.Lock()
         inner = load_embedder()
         # Questions are compared by meaning where the model is installed (knowledge/embed.py).
-        self.embedder = Remembering(inner, store) if inner is not None else None
+        self.embedder = Remembering(inner, store.embeddings) if inner is not None else None
         self.matcher = Matcher(
             self.catalogue,
             vocabulary=load_vocabulary(self.catalogue, seed),
@@ -36,15 +38,24 @@ class KnowledgeBase:
         self.refresh_faq()
 
     def refresh_faq(self) -> None:
-        """Re-read FAQ entries after organizers changed them; their vectors come from the
-        database, so only a new or edited question is embedded."""
-        self.faq = {e.id: e for e in self.store.faq_entries()}
-        entries = list(self.faq.values())
-        vectors = None
-        if self.embedder is not None and entries:
-            matrix = self.embedder.embed_kept([e.question for e in entries])
-            vectors = {e.id: v for e, v in zip(entries, matrix, strict=True)}
-        self.matcher.set_faq(entries, vectors)
+        """Re-read the FAQ entries after organizers changed them, and swap the new index in.
+
+        Call it off the event loop: it reads the database and builds the index (with
+        embeddings, only a new or edited question is embedded; the others' vectors are read
+        back). Questions are answered from the old index meanwhile. Refreshes run one at a time
+        and each reads the entries when it starts, so the last one leaves the latest."""
+        with self._refreshing:
+            entries = self.store.faq.all()
+            vectors = None
+            if self.embedder is not None and entries:
+                matrix = self.embedder.embed_kept([e.question for e in entries])
+                vectors = {e.id: v for e, v in zip(entries, matrix, strict=True)}
+            fresh = {e.id: e for e in entries}
+            # While the matcher swaps its index, self.faq holds the old entries and the new:
+            # an answer from either index finds the entry it names.
+            self.faq = {**self.faq, **fresh}
+            self.matcher.set_faq(entries, vectors)
+            self.faq = fresh
 
     def ask(self, question: str, shown: str | None = None) -> Answer:
         """What answers a question; shown is what the chat last showed ("3-4", "3"), so a

@@ -57,9 +57,11 @@ def load_embedder() -> Embedder | None:
 
 
 class VectorStore(Protocol):
-    def stored_vectors(self, model: str, texts: Iterable[str]) -> dict[str, bytes]: ...
+    """Where vectors are kept (knowledge/store/embeddings.py)."""
 
-    def store_vectors(self, model: str, vectors: Mapping[str, bytes]) -> None: ...
+    def stored(self, model: str, texts: Iterable[str]) -> dict[str, bytes]: ...
+
+    def keep(self, model: str, vectors: Mapping[str, bytes]) -> None: ...
 
 
 class Remembering:
@@ -98,7 +100,7 @@ class Remembering:
             unkept = {t: known[t] for t in known if keep and t not in self._kept}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing and keep:
-            for text, stored in self.store.stored_vectors(self.name, missing).items():
+            for text, stored in self.store.stored(self.name, missing).items():
                 known[text] = np.frombuffer(stored, dtype=np.float32)
             missing = [t for t in missing if t not in known]
         if missing:
@@ -108,7 +110,7 @@ class Remembering:
                 unkept.update(fresh)
         if unkept:
             raw = {t: np.asarray(v, dtype=np.float32).tobytes() for t, v in unkept.items()}
-            self.store.store_vectors(self.name, raw)
+            self.store.keep(self.name, raw)
         with self._lock:
             for text in texts:
                 self._recent[text] = known[text]

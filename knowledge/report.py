@@ -108,9 +108,9 @@ def figures_by_day(store: Store, first: date, last: date, timezone: str) -> list
     def index(stamp: str) -> int:
         return (datetime.fromisoformat(stamp).astimezone(tz).date() - first).days
 
-    for created, intent in store.asked_between(start, end):
+    for created, intent in store.questions.asked_between(start, end):
         counts[index(created)][kind_of(intent)] += 1
-    for created, first_answered in store.tickets_between(start, end):
+    for created, first_answered in store.tickets.between(start, end):
         i = index(created)
         counts[i]["tickets"] += 1
         if first_answered:
@@ -139,7 +139,7 @@ def build_report(store: Store, days: int, timezone: str, now: datetime) -> Repor
     return Report(
         days=tuple(figures_by_day(store, first, last, timezone)),
         timezone=timezone,
-        open_tickets=store.ticket_counts()[1],
+        open_tickets=store.tickets.counts()[1],
         made_at=local,
     )
 

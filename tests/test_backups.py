@@ -48,7 +48,7 @@ def test_back_up_keeps_the_newest_copies_and_leaves_other_files_alone(tmp_path: 
     (folder / "manual.db").write_bytes(b"")
     made = []
     for hour in range(5):
-        store.add_faq(f"问题 {hour}", "答案")
+        store.faq.add(f"问题 {hour}", "答案")
         made.append(back_up(store, folder, keep=3, now=START + timedelta(hours=hour)))
     assert backups_in(folder) == made[-3:]
     assert made[-1].name == "contest-bot-20240601-130000-000.db"
@@ -66,7 +66,7 @@ def test_back_up_while_another_connection_writes_gives_whole_snapshots(tmp_path:
         n = 0
         while not stop.is_set():
             n += 1
-            writer.add_faq(f"问题 {n}", "答案 " * 50)
+            writer.faq.add(f"问题 {n}", "答案 " * 50)
 
     thread = threading.Thread(target=write)
     thread.start()
@@ -103,7 +103,7 @@ def test_first_backup_comes_an_interval_after_the_newest_one(tmp_path: Path) -> 
 async def test_scheduled_backups_run_every_interval_and_keep_the_newest(tmp_path: Path) -> None:
     world = await start_world(tmp_path, backup_every_hours=0.25 / 3600, backup_keep=2)
     try:
-        world.store.add_faq("决赛在哪里？", "武汉。")
+        world.store.faq.add("决赛在哪里？", "武汉。")
         metrics = metrics_of(world.app)
         assert await poll_until(lambda: backup_count(metrics.render().decode(), "ok") >= 4)
         (reply,) = await world.say("/start")  # the bot answers all along
@@ -152,9 +152,9 @@ def test_restore_puts_a_backup_back_and_keeps_the_database_it_replaces(
     live = tmp_path / "data" / "bot.db"
     monkeypatch.setenv("CONTEST_BOT_DB", str(live))
     store = Store(live)
-    store.add_faq("决赛在哪里？", "武汉。")
+    store.faq.add("决赛在哪里？", "武汉。")
     (copy,) = [back_up(store, tmp_path / "backups", keep=8)]
-    store.add_faq("written after the backup", "lost by the restore, kept aside")
+    store.faq.add("written after the backup", "lost by the restore, kept aside")
     store.close()  # the bot is stopped
 
     assert cli(["restore", str(copy)]) == 0
@@ -180,3 +180,30 @@ def test_restore_refuses_a_file_that_is_not_a_sound_backup(
     assert cli(["restore", str(bogus)]) == 1
     assert "is not a contest-bot backup" in capsys.readouterr().err
     assert live.read_bytes() == before
+
+
+def test_restore_takes_a_backup_from_before_sqlite_utils_migrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = tmp_path / "bot.db"
+    monkeypatch.setenv("CONTEST_BOT_DB", str(live))
+    Store(live).close()
+    old = tmp_path / "old-backup.db"  # made by a release with the store's own migration runner
+    conn = sqlite3.connect(old)
+    conn.executescript((Path(__file__).parent / "data/store/legacy.sql").read_text("utf-8"))
+    conn.close()
+
+    assert cli(["restore", str(old)]) == 0
+    capsys.readouterr()
+    assert cli(["export", "faq"]) == 0  # opens the store, which carries the database over
+    assert [row["question"] for row in json.loads(capsys.readouterr().out)] == ["决赛在哪里举行？"]
+
+
+def test_restore_refuses_a_database_that_is_not_the_bots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONTEST_BOT_DB", str(tmp_path / "bot.db"))
+    other = tmp_path / "notes.db"
+    sqlite3.connect(other).execute("create table notes (text)").connection.close()
+    assert cli(["restore", str(other)]) == 1
+    assert "has no record of migrations" in capsys.readouterr().err

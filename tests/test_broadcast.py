@@ -53,7 +53,9 @@ def add_subscribers(world: World, count: int, first_id: int = 5000, **fields: An
         user = world.emulator.add_user(first_id + n, f"选手{n}")
         world.emulator.start_private_chat(user)
         users.append(user)
-    world.store.add_subscribers([{"chat_id": u.id, "name": u.first_name, **fields} for u in users])
+    world.store.subscriptions.add_many(
+        [{"chat_id": u.id, "name": u.first_name, **fields} for u in users]
+    )
     return users
 
 
@@ -77,7 +79,7 @@ def latest(world: World) -> Broadcast:
     """The newest broadcast, drafts included."""
     found = None
     for n in range(1, 1000):
-        if (bc := world.store.broadcast(n)) is None:
+        if (bc := world.store.broadcasts.get(n)) is None:
             break
         found = bc
     assert found is not None, "no broadcast stored"
@@ -88,7 +90,7 @@ async def report(world: World, bc_id: int, wait: float = 20) -> ChatMessage:
     """Wait until broadcast bc_id's status message shows its report."""
 
     def shown() -> ChatMessage | None:
-        bc = world.store.broadcast(bc_id)
+        bc = world.store.broadcasts.get(bc_id)
         if bc is None or bc.panel_message_id is None:
             return None
         try:
@@ -201,7 +203,7 @@ async def test_segment_by_team_with_the_command_and_with_the_buttons(world: Worl
     (rocket,) = add_subscribers(world, 1, 5000, team="火箭队")
     (fish,) = add_subscribers(world, 1, 5100, team="飞鱼队")
     world.emulator.create_group(-100777, "火箭队群", creator=rocket)
-    world.store.add_subscribers([{"chat_id": -100777, "kind": "group", "team": "火箭队"}])
+    world.store.subscriptions.add_many([{"chat_id": -100777, "kind": "group", "team": "火箭队"}])
     preview = await organizer(world, "/broadcast team 火箭队 明早 8 点集合")
     assert "队伍「火箭队」" in preview.text and "收件人 2 个（其中群聊 1 个）" in preview.text
     await press(world, preview, "确认发送")
@@ -244,7 +246,7 @@ async def test_cancel_while_sending_stops_and_reports(tmp_path: Path) -> None:
         await world.press(running, "取消发送", ORGANIZER, changes=False)
         done = await report(world, bc.id)
         assert "已取消" in done.text and "未发送" in done.text
-        counts = world.store.delivery_counts(bc.id)
+        counts = world.store.deliveries.counts(bc.id)
         got = received(world, users)
         assert sum(got.values()) == counts["sent"] and max(got.values()) == 1
         assert counts["pending"] > 0 and counts["sent"] + counts["pending"] == 30
@@ -255,7 +257,7 @@ async def test_cancel_while_sending_stops_and_reports(tmp_path: Path) -> None:
 
 
 def status_message(world: World, bc: Broadcast) -> ChatMessage:
-    found = world.store.broadcast(bc.id)
+    found = world.store.broadcasts.get(bc.id)
     assert found is not None and found.panel_message_id is not None
     return world.emulator.message(ORGANIZER_GROUP, found.panel_message_id)
 
@@ -291,10 +293,10 @@ async def test_scheduled_broadcast_is_stored_survives_a_restart_and_is_sent_when
         users = [world.emulator.add_user(5000 + n, f"选手{n}") for n in range(2)]
         for user in users:
             world.emulator.start_private_chat(user)
-        assert world.store.broadcast(bc.id).status == "scheduled"  # type: ignore[union-attr]
+        assert world.store.broadcasts.get(bc.id).status == "scheduled"  # type: ignore[union-attr]
         await asyncio.sleep(0.3)
         assert received(world, users) == {u.id: 0 for u in users}  # not due yet
-        world.store.update_broadcast(bc.id, scheduled_at="2020-01-01T00:00:00+00:00")
+        world.store.broadcasts.update(bc.id, scheduled_at="2020-01-01T00:00:00+00:00")
         broadcaster_of(world.app).wake()
         done = await report(world, bc.id)
         assert "已送达 2" in done.text
@@ -319,7 +321,7 @@ async def test_non_organizer_is_refused_and_nothing_changes(world: World) -> Non
     assert refused.text == "抱歉，这个操作仅限组委会工作人员。"
     (refused,) = await world.say("/broadcasts")
     assert refused.text == "抱歉，这个操作仅限组委会工作人员。"
-    assert world.store.broadcast(1) is None  # not even a draft
+    assert world.store.broadcasts.get(1) is None  # not even a draft
     composed = await organizer(world, f"/broadcast {ANNOUNCEMENT}")
     await press(world, composed, "全部订阅者")
     bc = latest(world)
@@ -329,7 +331,7 @@ async def test_non_organizer_is_refused_and_nothing_changes(world: World) -> Non
         )
         answer = await world.emulator.wait_for_answer(query)
         assert answer.show_alert and answer.text == "抱歉，这个操作仅限组委会工作人员。"
-    assert world.store.broadcast(bc.id) == bc  # unchanged
+    assert world.store.broadcasts.get(bc.id) == bc  # unchanged
     (elsewhere,) = await world.say("/broadcast 私聊里发", ORGANIZER)
     assert "请在组委会群里使用" in elsewhere.text
     await world.quiet(ORGANIZER_GROUP)
@@ -385,7 +387,7 @@ async def test_blocked_and_deactivated_become_inactive_and_are_not_retried(world
                                       users[3].id: 1}  # fmt: skip
     assert len(sends_to(world, {users[1].id})) == 1 and len(sends_to(world, {users[2].id})) == 1
     for user in users[1:3]:
-        sub = world.store.subscription(user.id)
+        sub = world.store.subscriptions.get(user.id)
         assert sub is not None and not sub.active
         assert (sub.inactive_reason or "").startswith("Telegram: Forbidden")
     # The failures CSV, through sendDocument.
@@ -403,7 +405,7 @@ async def test_blocked_and_deactivated_become_inactive_and_are_not_retried(world
     # Next time they are not even tried.
     bc2 = await broadcast_to_all(world, "第二条")
     await report(world, bc2.id)
-    assert world.store.delivery_counts(bc2.id)["sent"] == 2 and latest(world).total == 2
+    assert world.store.deliveries.counts(bc2.id)["sent"] == 2 and latest(world).total == 2
 
 
 @pytest.mark.e2e
@@ -425,7 +427,7 @@ async def test_429_pauses_every_send_for_retry_after_and_is_not_an_attempt(
         after = [c for c in calls if c.time > flood.time]
         assert after and all(c.time >= flood.time + 0.99 for c in after)
         flooded = int(flood.params["chat_id"])
-        (row,) = [d for d in world.store.deliveries(bc.id) if d.chat_id == flooded]
+        (row,) = [d for d in world.store.deliveries.of(bc.id) if d.chat_id == flooded]
         assert (row.status, row.attempts) == ("sent", 1)
     finally:
         await stop_world(world)
@@ -446,7 +448,7 @@ async def test_5xx_resets_and_timeouts_are_retried_with_backoff(world: World) ->
     done = await report(world, bc.id)
     assert "已送达 5" in done.text
     assert received(world, users) == {u.id: 1 for u in users}
-    attempts = {row.chat_id: row.attempts for row in world.store.deliveries(bc.id)}
+    attempts = {row.chat_id: row.attempts for row in world.store.deliveries.of(bc.id)}
     assert attempts == {a.id: 3, b.id: 2, c.id: 2, d.id: 2, users[4].id: 1}
 
 
@@ -460,7 +462,7 @@ async def test_failing_attempts_give_up_at_the_limit_and_are_reported(world: Wor
     done = await report(world, bc.id)
     assert "失败 1" in done.text and "已送达 1" in done.text
     assert len(sends_to(world, {users[0].id})) == 3
-    (row,) = world.store.deliveries(bc.id, ["failed"])
+    (row,) = world.store.deliveries.of(bc.id, ["failed"])
     assert (row.chat_id, row.attempts) == (users[0].id, 3)
     assert "已试 3 次" in (row.error or "")
 
@@ -479,7 +481,7 @@ async def test_random_faults_never_duplicate_or_lose_a_message(world: World) -> 
     got = received(world, users)
     assert [got[u.id] for u in users[:3]] == [0, 0, 0]
     assert [got[u.id] for u in users[3:]] == [1] * 27
-    assert world.store.delivery_counts(bc.id) == {
+    assert world.store.deliveries.counts(bc.id) == {
         "pending": 0, "sending": 0, "sent": 27, "failed": 0, "blocked": 3, "unknown": 0,
     }  # fmt: skip
     assert any(c.fault for c in world.emulator.calls)  # the faults did fire
@@ -487,11 +489,11 @@ async def test_random_faults_never_duplicate_or_lose_a_message(world: World) -> 
 
 async def test_a_copy_of_a_deleted_message_stops_at_the_first_refusal(world: World) -> None:
     users = add_subscribers(world, 20)
-    bc = world.store.create_broadcast(
+    bc = world.store.broadcasts.create(
         kind="copy", chat_id=ORGANIZER_GROUP, created_by=ORGANIZER.id, created_by_name="王老师",
         from_chat_id=ORGANIZER_GROUP, source_message_id=999, audience=Audience("all"),
     )  # fmt: skip
-    assert world.store.confirm_broadcast(bc.id)
+    assert world.store.broadcasts.confirm(bc.id)
     broadcaster_of(world.app).wake()
     done = await report(world, bc.id)
     assert "已取消" in done.text
@@ -530,7 +532,7 @@ async def test_contestants_are_answered_first_while_a_broadcast_runs(tmp_path: P
         )  # fmt: skip
         between = [c for c in sends_to(world, ids) if asked_at <= c.time <= reply_call.time]
         assert len(between) <= 1  # the reply did not wait behind the broadcast
-        assert world.store.delivery_counts(bc.id)["pending"] > 0  # it was still running
+        assert world.store.deliveries.counts(bc.id)["pending"] > 0  # it was still running
         await report(world, bc.id)
     finally:
         await stop_world(world)
@@ -565,7 +567,7 @@ async def test_crash_mid_broadcast_resumes_exactly_once_and_in_flight_is_unknown
         await world.emulator.wait_for(lambda: sends_to(world, {hung_before.id}))
         world = await restart(world)
         await asyncio.wait_for(broadcaster_of(world.app).ready.wait(), 5)
-        states = {d.chat_id: d.status for d in world.store.deliveries(bc.id)}
+        states = {d.chat_id: d.status for d in world.store.deliveries.of(bc.id)}
         assert states[delivered_then_hung.id] == states[hung_before.id] == "unknown"
         world.emulator.clear_faults()
         done = await report(world, bc.id)
@@ -594,7 +596,7 @@ async def test_graceful_shutdown_mid_broadcast_leaves_nothing_unknown(tmp_path: 
     finally:
         await stop_world(world)  # SIGTERM: in-flight sends finish and are recorded
     store = Store(tmp_path / "bot.db")
-    counts = store.delivery_counts(bc.id)
+    counts = store.deliveries.counts(bc.id)
     store.close()
     assert counts["unknown"] == counts["sending"] == 0 and counts["pending"] > 0
 

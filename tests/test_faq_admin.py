@@ -55,7 +55,7 @@ async def test_saved_answer_answers_the_next_similar_question_at_once(world: Wor
     assert saved.text.startswith(f"📌 #{ticket_id} 已存为 FAQ #1")
     post = world.emulator.message(GROUP, post.message_id)
     assert "📌 已存为 FAQ #1" in post.text and buttons(post) == []
-    (entry,) = world.store.faq_entries()
+    (entry,) = world.store.faq.all()
     assert (entry.question, entry.answer, entry.ticket_id) == (PRIZE, "一等奖奖金 10 万元。", 1)
 
     (reply,) = await world.say("一等奖奖金有多少钱？", XIAOHONG)
@@ -63,7 +63,7 @@ async def test_saved_answer_answers_the_next_similar_question_at_once(world: Wor
     assert buttons(reply) == ["🙋 问组委会", "🏠 主页"]
     logged = world.store.db.execute("select intent, ids from questions order by id").fetchall()
     assert logged[-1] == ("faq", '["faq:1"]')
-    assert len(world.store.ticket_rows()) == 1  # answered without the organizers
+    assert len(world.store.tickets.rows()) == 1  # answered without the organizers
 
     # Saving twice, or saving an unanswered ticket, changes nothing.
     again = await forge(world, ORGANIZER, GROUP, post.message_id, f"tk:faq:{ticket_id}")
@@ -71,7 +71,7 @@ async def test_saved_answer_answers_the_next_similar_question_at_once(world: Wor
     open_id, open_post = await ask_organizers(world, "决赛在哪里举办？", XIAOHONG)
     refused = await forge(world, ORGANIZER, GROUP, open_post.message_id, f"tk:faq:{open_id}")
     assert (refused.text, refused.show_alert) == ("只有已回复的问题可以存为 FAQ。", True)
-    assert len(world.store.faq_entries()) == 1
+    assert len(world.store.faq.all()) == 1
 
 
 async def test_ask_button_under_a_faq_answer_still_reaches_the_organizers(world: World) -> None:
@@ -83,7 +83,7 @@ async def test_ask_button_under_a_faq_answer_still_reaches_the_organizers(world:
     await world.press(offer, "提交给组委会")
     done = await bot_says(world, CONTESTANT.id, "已提交", after=offer.message_id)
     assert done.text.startswith("✅ 已提交，编号 #1。")
-    assert world.store.ticket(1).question == "一等奖奖金有多少钱？"  # type: ignore[union-attr]
+    assert world.store.tickets.get(1).question == "一等奖奖金有多少钱？"  # type: ignore[union-attr]
 
 
 async def test_offer_does_not_list_a_saved_answer_twice(world: World) -> None:
@@ -124,7 +124,7 @@ async def test_faq_add_list_and_usage(world: World) -> None:
     assert usage.startswith("用法：\n/faq list\n/faq suggest")
     assert "/faq add 问题 | 答案" in usage
     assert await command(world, "/faq frobnicate") == usage
-    assert world.store.faq_entries() == []
+    assert world.store.faq.all() == []
     assert await command(world, f"/faq add {TEAM_FAQ}") == "已添加 FAQ #1。"
     assert await command(world, "/faq add <b>证书</b> & 奖杯 | 有 <i>纸质</i> 证书") == (
         "已添加 FAQ #2。"
@@ -146,7 +146,7 @@ async def test_faq_edit_rewording_the_question_changes_what_it_answers(world: Wo
     assert "赛题目录里没有答案" in before.text
     edited = await command(world, "/faq edit 1 指导老师最多几位？ |")
     assert edited == "已更新 FAQ #1：指导老师最多几位？"
-    (entry,) = world.store.faq_entries()
+    (entry,) = world.store.faq.all()
     assert (entry.question, entry.answer) == ("指导老师最多几位？", "每队最多 5 人。")
     (after,) = await world.say("每队最多几位指导老师")
     assert after.text == faq_reply(entry.updated_at[:10], "指导老师最多几位？", "每队最多 5 人。")
@@ -158,7 +158,7 @@ async def test_faq_edit_rewording_the_question_changes_what_it_answers(world: Wo
     assert answer_only.text.endswith("每队 3 到 5 人。")
     assert await command(world, "/faq edit 99 新问题 | 新答案") == "没有 FAQ #99。"
     assert (await command(world, "/faq edit 1")).startswith("用法：")
-    assert [e.answer for e in world.store.faq_entries()] == ["每队 3 到 5 人。"]
+    assert [e.answer for e in world.store.faq.all()] == ["每队 3 到 5 人。"]
 
 
 async def test_faq_del_stops_answering_from_it(world: World) -> None:
@@ -166,7 +166,7 @@ async def test_faq_del_stops_answering_from_it(world: World) -> None:
     (answered,) = await world.say("一个队伍最多能有几个人")
     assert answered.text.startswith("组委会答复")
     assert await command(world, "/faq del #1") == "已删除 FAQ #1。"
-    assert world.store.faq_entries() == []
+    assert world.store.faq.all() == []
     (escalated,) = await world.say("一个队伍最多能有几个人")
     assert "赛题目录里没有答案" in escalated.text
     assert await command(world, "/faq del 1") == "没有 FAQ #1。"
@@ -177,7 +177,7 @@ async def test_faq_commands_refused_for_contestants(world: World) -> None:
     await command(world, f"/faq add {TEAM_FAQ}")
     for text in ("/faq list", "/faq add 奖金 | 很多", "/faq edit 1 改 | 改", "/faq del 1"):
         assert await command(world, text, CONTESTANT, CONTESTANT.id) == REFUSAL, text
-    (entry,) = world.store.faq_entries()
+    (entry,) = world.store.faq.all()
     assert (entry.question, entry.answer) == ("队伍最多几个人", "每队最多 5 人。")
 
 

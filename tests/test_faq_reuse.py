@@ -35,8 +35,8 @@ async def test_post_names_similar_open_tickets_and_merges_them_in_one_press(worl
 
     await world.press(post, "合并这 1 个相似问题", ORGANIZER)
     await bot_says(world, GROUP, f"🔗 #{first} 已合并到 #{second}")
-    assert world.store.ticket(first).merged_into == second  # type: ignore[union-attr]
-    assert world.store.ticket(other).merged_into is None  # type: ignore[union-attr]
+    assert world.store.tickets.get(first).merged_into == second  # type: ignore[union-attr]
+    assert world.store.tickets.get(other).merged_into is None  # type: ignore[union-attr]
     await command(world, f"/answer {second} 一等奖奖金 10 万元。")
     assert "一等奖奖金 10 万元。" in (await answer_of(world, first)).text
     assert "一等奖奖金 10 万元。" in (await answer_of(world, second, XIAOHONG)).text
@@ -63,7 +63,7 @@ async def test_faq_suggest_lists_answered_questions_asked_twice_and_saves_them(
     (button,) = buttons(listing)
     await world.press(listing, button, ORGANIZER)
     await bot_says(world, GROUP, "已存为 FAQ #1，相似问题今后直接由机器人回答")
-    assert len(world.store.faq_entries()) == 1
+    assert len(world.store.faq.all()) == 1
     assert await command(world, "/faq suggest") == "没有反复被问、尚未存为 FAQ 的已回复问题。"
 
 
@@ -91,9 +91,9 @@ async def test_saving_an_entry_offers_it_to_askers_still_waiting(world: World) -
     await world.press(notice, "用 FAQ #1 答复", ORGANIZER)
     reached = await answer_of(world, waiting, XIAOHONG)
     assert "一等奖奖金 10 万元。" in reached.text
-    assert world.store.ticket(unrelated).status == "open"  # type: ignore[union-attr]
-    assert world.store.ticket(waiting).status == "answered"  # type: ignore[union-attr]
-    assert world.store.ticket(late).status == "open"  # type: ignore[union-attr]
+    assert world.store.tickets.get(unrelated).status == "open"  # type: ignore[union-attr]
+    assert world.store.tickets.get(waiting).status == "answered"  # type: ignore[union-attr]
+    assert world.store.tickets.get(late).status == "open"  # type: ignore[union-attr]
 
 
 async def test_faq_add_also_offers_the_entry_to_waiting_askers(world: World) -> None:

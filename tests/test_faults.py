@@ -206,7 +206,7 @@ async def run_fault_session(
         await asyncio.gather(*(contestant(u) for u in users))
         await check_overdue(world.app)  # the SLA loop's next round posts what was not posted
         # The organizers answer every ticket: by replying to its post, or by number.
-        for ticket in world.store.open_tickets(limit=10_000):
+        for ticket in world.store.tickets.list_open(limit=10_000):
             post = next(
                 (m for m in world.messages(GROUP) if m.text.startswith(f"🆕 问题 #{ticket.id}\n")),
                 None,
@@ -260,12 +260,12 @@ def judge(world: World, exchanges: list[Exchange], report: FaultReport) -> None:
     store = world.store
     submitted = {e.ticket for e in exchanges if e.kind == "submit"}
     report.submitted = len(submitted)
-    rows = store.ticket_rows()
+    rows = store.tickets.rows()
     report.tickets = len(rows)
     by_question: Counter[int] = Counter()
     for question_id in submitted:
         assert question_id is not None
-        question = store.question(question_id)
+        question = store.questions.get(question_id)
         if question is None or question.ticket_id is None:
             report.unexplained.append(f"question {question_id}: submitted, no ticket")
         else:
@@ -296,7 +296,7 @@ def judge(world: World, exchanges: list[Exchange], report: FaultReport) -> None:
             report.unexplained.append(f"ticket #{row['id']} never posted")
     # Answers: delivered at most once; a loss is an unknowable failure, recorded on the ticket.
     for ex in (e for e in exchanges if e.kind == "answer"):
-        ticket = store.ticket(ex.ticket or 0)
+        ticket = store.tickets.get(ex.ticket or 0)
         assert ticket is not None
         got = [
             m for m in bot_messages(world.emulator, ticket.chat_id)
@@ -359,7 +359,7 @@ async def test_answer_whose_send_failed_after_delivery_is_not_sent_twice(
         assert rule.fired == 1
         answers = [m for m in world.messages(offer.chat_id) if "组委会回复了你的问题" in m.text]
         assert len(answers) == 1, [m.text for m in world.messages(offer.chat_id)]
-        ticket = world.store.ticket(1)
+        ticket = world.store.tickets.get(1)
         assert ticket is not None and ticket.delivery_error  # the organizers are told
         report = world.messages(GROUP)[-1].text
         assert "#1" in report and "未送达" in report, report
@@ -405,7 +405,7 @@ async def test_question_waits_for_a_database_locked_by_another_process(tmp_path:
         (reply,) = bot_messages(world.emulator, 1001, after=sent.message_id)
         assert reply.text.startswith("赛题 3-4")
         assert not finish.errors
-        assert world.store.question_counts() == {"problem": 1}
+        assert world.store.questions.counts_by_intent() == {"problem": 1}
     finally:
         await stop_world(world)
 
@@ -429,7 +429,7 @@ async def test_update_arriving_during_a_long_lock_is_kept_until_the_lock_goes(
         assert reply.text.startswith("赛题 3-4")
         (again,) = await world.say("3-4", contestant)  # and polling goes on
         assert again.text.startswith("赛题 3-4")
-        assert world.store.question_counts() == {"problem": 2}
+        assert world.store.questions.counts_by_intent() == {"problem": 2}
     finally:
         await stop_world(world)
 
@@ -440,7 +440,7 @@ async def test_handler_meeting_a_locked_database_fails_politely_and_writes_nothi
     world = await start_faulty_world(tmp_path)
     finish = FinishLine(world.app)
     contestant = world.emulator.users[1001]
-    real = world.store.log_question
+    real = world.store.questions.log
     calls = []
 
     def locked_once(*args: Any, **kwargs: Any) -> Any:
@@ -449,13 +449,13 @@ async def test_handler_meeting_a_locked_database_fails_politely_and_writes_nothi
             raise sqlite3.OperationalError("database is locked")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(world.store, "log_question", locked_once)
+    monkeypatch.setattr(world.store.questions, "log", locked_once)
     try:
         sent = await world.emulator.send_text(contestant, 1001, "赛道三赛题4")
         await finish.wait(int(world.emulator.updates_log[-1]["update_id"]))
         told = bot_messages(world.emulator, 1001, after=sent.message_id)
         assert [m.text for m in told] == [LABELS["zh"]["error"]]
-        assert world.store.question_counts() == {}
+        assert world.store.questions.counts_by_intent() == {}
         (again,) = await world.say("赛道三赛题4", contestant)
         assert again.text.startswith("赛题 3-4")
         assert database_report(world.settings.db_path)["integrity"] == ["ok"]

@@ -121,9 +121,9 @@ async def test_group_members_each_follow_up_on_their_own_question(world: World) 
 async def test_context_expires_after_context_minutes(world: World) -> None:
     await open_problem_from_menu(world, "交通运输", "3-4")
     # What the menu recorded, as if it had been recorded CONTEXT_MINUTES and a bit ago.
-    assert world.store.last_shown(CONTESTANT.id) == "3-4"
+    assert world.store.context.last_shown(CONTESTANT.id) == "3-4"
     long_ago = datetime.now(UTC) - timedelta(minutes=CONTEXT_MINUTES, seconds=5)
-    world.store.remember_shown(CONTESTANT.id, "3-4", now=long_ago)
+    world.store.context.remember(CONTESTANT.id, "3-4", now=long_ago)
     (reply,) = await world.say("那第二题呢")
     assert not shows_problem(reply)
 

@@ -364,14 +364,14 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data" / "bot.db"
     monkeypatch.setenv("CONTEST_BOT_DB", str(path))
     store = Store(path)
-    first = store.log_question(
+    first = store.questions.log(
         1001, 1001, '决赛答辩一共几分钟？"quoted", comma', "escalate", [], 0
     )
-    second = store.log_question(1002, 1002, "报名截止\n时间？", "escalate", [], 0)
-    ticket, _ = store.open_ticket(first, user_name="小明", username=None, lang="zh", guesses=[])
-    store.open_ticket(second, user_name="Ann", username="ann", lang="en", guesses=["3-4"])
-    store.answer(ticket.id, "归参赛团队所有。", 9001, "王老师")
-    store.add_faq("可以跨赛道吗？", "可以，但每个团队只能选一个赛题。")
+    second = store.questions.log(1002, 1002, "报名截止\n时间？", "escalate", [], 0)
+    ticket, _ = store.tickets.create(first, user_name="小明", username=None, lang="zh", guesses=[])
+    store.tickets.create(second, user_name="Ann", username="ann", lang="en", guesses=["3-4"])
+    store.tickets.answer(ticket.id, "归参赛团队所有。", 9001, "王老师")
+    store.faq.add("可以跨赛道吗？", "可以，但每个团队只能选一个赛题。")
     store.close()
     return path
 
@@ -468,12 +468,12 @@ def test_backup_restores_to_the_same_data(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     live = Store(database)  # the bot keeps it open and writing meanwhile
-    live.add_faq("决赛在哪里？", "武汉。")
+    live.faq.add("决赛在哪里？", "武汉。")
     target = tmp_path / "backups" / "copy.db"
     target.parent.mkdir()
     assert cli(["backup", str(target)]) == 0
     assert f"backed up to {target}" in capsys.readouterr().out
-    live.add_faq("written after the backup", "not in it")
+    live.faq.add("written after the backup", "not in it")
     live.close()
     assert not target.with_name("copy.db.part").exists()
     assert sqlite3.connect(target).execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -460,9 +460,9 @@ async def test_ticket_steps_handled_twice_write_and_send_once(world: World) -> N
     await world.emulator.send_text(CONTESTANT, CONTESTANT.id, "决赛在哪里举办？")
     await handled_again(world, finish)
     store = world.store
-    assert len(store.ticket_rows()) == 1
-    assert len(store.faq_entries()) == 1
-    assert store.question_counts() == {"escalate": 2}
+    assert len(store.tickets.rows()) == 1
+    assert len(store.faq.all()) == 1
+    assert store.questions.counts_by_intent() == {"escalate": 2}
     posts = [m for m in world.messages(GROUP) if m.text.startswith("🆕")]
     answers = [m for m in world.messages(CONTESTANT.id) if "组委会回复了你的问题 #1" in m.text]
     assert len(posts) == 1 and len(answers) == 1
@@ -481,7 +481,7 @@ async def test_subscription_choice_handled_twice_stays_chosen(world: World) -> N
     data = next(d for d in keyboard.callback_data() if d == "sub:all")
     await world.emulator.press_button(CONTESTANT, CONTESTANT.id, keyboard.message_id, data)
     await handled_again(world, finish)
-    subscription = world.store.subscription(CONTESTANT.id)
+    subscription = world.store.subscriptions.get(CONTESTANT.id)
     assert subscription is not None and subscription.all_tracks
 
 
@@ -554,7 +554,7 @@ async def test_submission_replayed_after_a_restart_is_confirmed_once(tmp_path: P
         assert sum("已提交" in t for t in texts) == 1, texts
         assert not any("已经提交过了" in t for t in texts), texts
         assert len([m for m in world.messages(GROUP) if m.text.startswith("🆕")]) == 1
-        assert len(world.store.ticket_rows()) == 1
+        assert len(world.store.tickets.rows()) == 1
     finally:
         await stop_world(world)
 
@@ -602,30 +602,30 @@ async def test_close_replayed_after_a_restart_tells_the_asker_once(tmp_path: Pat
 
 def test_inbox_drops_a_second_delivery_and_hands_back_what_was_not_handled(tmp_path: Path) -> None:
     store = Store(tmp_path / "inbox.db")
-    assert store.inbox_add(1, '{"update_id": 1, "message": {"text": "a"}}')
-    assert not store.inbox_add(1, '{"update_id": 1, "message": {"text": "a"}}')  # again: drop
+    assert store.inbox.add(1, '{"update_id": 1, "message": {"text": "a"}}')
+    assert not store.inbox.add(1, '{"update_id": 1, "message": {"text": "a"}}')  # again: drop
     # The same id with other contents is another update (the sandbox's emulator restarted).
-    assert store.inbox_add(1, '{"update_id": 1, "message": {"text": "b"}}')
-    assert store.inbox_add(2, '{"update_id": 2}')
-    store.inbox_done(2)
-    assert not store.inbox_add(2, '{"update_id": 2}')  # handled, still remembered
-    assert store.inbox_unfinished() == [(1, '{"update_id": 1, "message": {"text": "b"}}')]
+    assert store.inbox.add(1, '{"update_id": 1, "message": {"text": "b"}}')
+    assert store.inbox.add(2, '{"update_id": 2}')
+    store.inbox.done(2)
+    assert not store.inbox.add(2, '{"update_id": 2}')  # handled, still remembered
+    assert store.inbox.unfinished() == [(1, '{"update_id": 1, "message": {"text": "b"}}')]
 
 
 def test_inbox_gives_up_an_update_that_never_finishes(tmp_path: Path) -> None:
     store = Store(tmp_path / "inbox.db")
-    store.inbox_add(7, '{"update_id": 7}')
+    store.inbox.add(7, '{"update_id": 7}')
     for _ in range(MAX_ATTEMPTS):  # each start hands it back once more
-        assert [u for u, _ in store.inbox_unfinished()] == [7]
-    assert store.inbox_unfinished() == []  # it may be what kills the process: not again
-    assert not store.inbox_add(7, '{"update_id": 7}')
+        assert [u for u, _ in store.inbox.unfinished()] == [7]
+    assert store.inbox.unfinished() == []  # it may be what kills the process: not again
+    assert not store.inbox.add(7, '{"update_id": 7}')
 
 
 def test_inbox_forgets_handled_updates_after_a_while(tmp_path: Path) -> None:
     store = Store(tmp_path / "inbox.db")
-    store.inbox_add(1, '{"update_id": 1}')
-    store.inbox_add(2, '{"update_id": 2}')
-    store.inbox_done(1)
-    assert store.inbox_prune("9999-01-01T00:00:00") == 1  # the unfinished one stays
-    assert store.inbox_unfinished() == [(2, '{"update_id": 2}')]
-    assert store.inbox_prune("2000-01-01T00:00:00") == 0
+    store.inbox.add(1, '{"update_id": 1}')
+    store.inbox.add(2, '{"update_id": 2}')
+    store.inbox.done(1)
+    assert store.inbox.prune("9999-01-01T00:00:00") == 1  # the unfinished one stays
+    assert store.inbox.unfinished() == [(2, '{"update_id": 2}')]
+    assert store.inbox.prune("2000-01-01T00:00:00") == 0

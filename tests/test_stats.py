@@ -56,7 +56,7 @@ def at(day: int, hour: int, minute: int = 0) -> str:
 
 
 def ask(store: Store, when: str, intent: str, text: str = "问题", user_id: int = 1) -> int:
-    question = store.log_question(user_id, user_id, text, intent, [], 0.5)
+    question = store.questions.log(user_id, user_id, text, intent, [], 0.5)
     store.db.table("questions").update(question.id, {"created_at": when})
     return question.id
 
@@ -64,14 +64,16 @@ def ask(store: Store, when: str, intent: str, text: str = "问题", user_id: int
 def ticket(store: Store, created: str, wait_minutes: float | None) -> int:
     """A ticket opened at `created`, first answered `wait_minutes` later (None: open)."""
     # Its question was asked long before, so that it does not count among the days shown.
-    question = store.question(ask(store, "2024-01-01T00:00:00+00:00", "escalate"))
+    question = store.questions.get(ask(store, "2024-01-01T00:00:00+00:00", "escalate"))
     assert question is not None
-    opened, _ = store.open_ticket(question, user_name="小明", username=None, lang="zh", guesses=[])
+    opened, _ = store.tickets.create(
+        question, user_name="小明", username=None, lang="zh", guesses=[]
+    )
     changes: dict[str, Any] = {"created_at": created, "waiting_since": created}
     if wait_minutes is not None:
         first = datetime.fromisoformat(created) + timedelta(minutes=wait_minutes)
         changes |= {"status": "answered", "first_answered_at": first.isoformat()}
-    store.update_ticket(opened.id, **changes)
+    store.tickets.update(opened.id, **changes)
     return opened.id
 
 
@@ -339,7 +341,7 @@ async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: 
     ticket_id = int(post.text.split("#")[1].split("\n")[0])
     await world.say("10 万元。", ORGANIZER, GROUP, reply_to=post.message_id)
     created = datetime.now(UTC) - timedelta(minutes=60)
-    world.store.update_ticket(
+    world.store.tickets.update(
         ticket_id,
         created_at=created.isoformat(timespec="seconds"),
         first_answered_at=(created + timedelta(minutes=10)).isoformat(timespec="seconds"),
@@ -496,13 +498,13 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
         await escalate(world, XIAOGANG, "一等奖奖金多少钱", submit=True)
         await escalate(world, XIAOGANG, "决赛在哪里举办？", submit=False)
         store = world.store
-        first, second = (t["id"] for t in store.ticket_rows())
+        first, second = (t["id"] for t in store.tickets.rows())
         # 小刚's ticket was answered already; 小明's waits.
-        store.answer(second, "十万元。", ORGANIZER.id, "王老师")
+        store.tickets.answer(second, "十万元。", ORGANIZER.id, "王老师")
         # Everything happened yesterday; 小明 has waited since 20:00.
         for row in store.db.table("questions").rows:
             store.db.table("questions").update(row["id"], {"created_at": at(11, 20)})
-        store.update_ticket(first, created_at=at(11, 20), waiting_since=at(11, 20))
+        store.tickets.update(first, created_at=at(11, 20), waiting_since=at(11, 20))
         clock.now = datetime(2024, 5, 12, 9, 0, tzinfo=SHANGHAI)
         world.settings = dataclasses.replace(world.settings, digest_time=time(9, 0))
         world.app.bot_data[KEY].settings = world.settings
@@ -542,7 +544,7 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
         # 小明 through his ticket, 小红 quoting her question; 小刚 heard from his ticket before.
         (to_ming,) = world.messages(CONTESTANT.id)[before[CONTESTANT.id] :]
         assert to_ming.text.startswith(f"💬 组委会回复了你的问题 #{first}\n")
-        assert store.ticket(first).status == "answered"  # type: ignore[union-attr]
+        assert store.tickets.get(first).status == "answered"  # type: ignore[union-attr]
         (to_hong,) = world.messages(XIAOHONG.id)[before[XIAOHONG.id] :]
         assert to_hong.text == (
             "💬 组委会统一答复了你问过的问题\n一等奖的奖金有多少\n一等奖 10 万元（税前）。\n\n"
@@ -566,14 +568,14 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
 
         # 📌 存为FAQ: the topic's question and answer become an entry, once.
         saved = await world.press(report, "存为FAQ", ORGANIZER)
-        (entry,) = store.faq_entries()
+        (entry,) = store.faq.all()
         assert saved.text == f"已存为 FAQ #{entry.id}"
         assert (entry.question, entry.answer) == ("一等奖奖金是多少？", "一等奖 10 万元（税前）。")
         # The later report still shows the button; pressing it saves nothing more.
         later = world.emulator.message(GROUP, same.message_id)
         pressed = await world.press(later, "存为FAQ", ORGANIZER, changes=False)
         assert pressed.text == f"已是 FAQ #{entry.id}"
-        assert len(store.faq_entries()) == 1
+        assert len(store.faq.all()) == 1
     finally:
         await stop_world(world)
 

@@ -21,13 +21,13 @@ async def test_subscribe_multi_select_toggles_then_done_subscribes(world: World)
     await world.press(world.last(CONTESTANT.id), "赛道一")  # untick
     ticked = [b for b in buttons(world.last(CONTESTANT.id)) if b.startswith("✅ 赛道")]
     assert ticked == ["✅ 赛道三 · 交通运输"]
-    sub = world.store.subscription(CONTESTANT.id)
+    sub = world.store.subscriptions.get(CONTESTANT.id)
     assert sub is not None and sub.tracks == ("3",) and not sub.active  # not before 完成
     await world.press(world.last(CONTESTANT.id), "完成")
     done = world.last(CONTESTANT.id)
     assert done.text.startswith("✅ 已订阅")
     assert "赛道三 · 交通运输" in done.text and not buttons(done)
-    sub = world.store.subscription(CONTESTANT.id)
+    sub = world.store.subscriptions.get(CONTESTANT.id)
     assert sub is not None and sub.active and sub.tracks == ("3",)
     assert len(world.messages(CONTESTANT.id)) == 2  # the keyboard was edited in place
 
@@ -36,10 +36,10 @@ async def test_all_tracks_then_untick_one_keeps_the_others(world: World) -> None
     (menu,) = await world.say("/subscribe")
     await world.press(menu, "全部赛道")
     assert all(b.startswith("✅") for b in buttons(world.last(CONTESTANT.id)) if "赛道" in b)
-    sub = world.store.subscription(CONTESTANT.id)
+    sub = world.store.subscriptions.get(CONTESTANT.id)
     assert sub is not None and sub.all_tracks
     await world.press(world.last(CONTESTANT.id), "赛道五")
-    sub = world.store.subscription(CONTESTANT.id)
+    sub = world.store.subscriptions.get(CONTESTANT.id)
     assert sub is not None and not sub.all_tracks
     assert sub.tracks == ("1", "2", "3", "4", "6", "7", "8")
 
@@ -56,7 +56,7 @@ async def test_team_settings_and_unsubscribe(world: World) -> None:
     assert "未选" in settings.text
     (bye,) = await world.say("/unsubscribe")
     assert "已退订" in bye.text
-    sub = world.store.subscription(CONTESTANT.id)
+    sub = world.store.subscriptions.get(CONTESTANT.id)
     assert sub is not None and not sub.active and sub.team == "<b>火箭</b> & 队"
     (settings,) = await world.say("/settings")
     assert "状态：未订阅" in settings.text
@@ -64,7 +64,7 @@ async def test_team_settings_and_unsubscribe(world: World) -> None:
     assert usage.text.startswith("用法：/team 队名")
     (cleared,) = await world.say("/team -")
     assert "已清除" in cleared.text
-    assert world.store.subscription(CONTESTANT.id).team is None  # type: ignore[union-attr]
+    assert world.store.subscriptions.get(CONTESTANT.id).team is None  # type: ignore[union-attr]
 
 
 async def test_settings_before_anything_says_how_to_subscribe(world: World) -> None:
@@ -82,17 +82,17 @@ async def test_group_subscription_is_for_its_admins_only(world: World) -> None:
     assert "只有本群的管理员" in refused.text
     (refused,) = await world.say("/team 火箭队", member, TEAM_GROUP)
     assert "只有本群的管理员" in refused.text
-    assert world.store.subscription(TEAM_GROUP) is None  # nothing stored
+    assert world.store.subscriptions.get(TEAM_GROUP) is None  # nothing stored
     (menu,) = await world.say("/subscribe", captain, TEAM_GROUP)
     assert "本群订阅" in menu.text
     alert = await world.press(menu, "赛道二", member, changes=False)
     assert alert.show_alert and "只有本群的管理员" in (alert.text or "")
-    sub = world.store.subscription(TEAM_GROUP)
+    sub = world.store.subscriptions.get(TEAM_GROUP)
     assert sub is not None and sub.tracks == ()  # the member's press changed nothing
     await world.press(menu, "赛道二", captain)
     await world.press(world.emulator.message(TEAM_GROUP, menu.message_id), "完成", captain)
     await world.say("/team 火箭队", captain, TEAM_GROUP)
-    sub = world.store.subscription(TEAM_GROUP)
+    sub = world.store.subscriptions.get(TEAM_GROUP)
     assert sub is not None and sub.active and sub.kind == "group"
     assert (sub.tracks, sub.team, sub.name) == (("2",), "火箭队", "火箭队群")
     (settings,) = await world.say("/settings", member, TEAM_GROUP)  # anyone may look
@@ -111,7 +111,7 @@ async def test_track_and_problem_cards_offer_the_bell(world: World) -> None:
     assert answer.text is not None and "赛道三 · 交通运输" in answer.text
     (problem,) = await world.say("/start p5-2")
     await world.press(problem, "订阅本赛道", changes=False)
-    sub = world.store.subscription(CONTESTANT.id)
+    sub = world.store.subscriptions.get(CONTESTANT.id)
     assert sub is not None and sub.active and sub.tracks == ("3", "5")
 
 
@@ -160,5 +160,5 @@ async def test_organizers_group_cannot_be_driven_by_a_forged_toggle(world: World
     )
     answer = await world.emulator.wait_for_answer(query)
     assert answer.show_alert
-    sub = world.store.subscription(ORGANIZER_GROUP)
+    sub = world.store.subscriptions.get(ORGANIZER_GROUP)
     assert sub is not None and not sub.active

@@ -161,8 +161,8 @@ async def test_escalation_offers_faq_and_answered_questions_before_submitting(
     await world.press(offer, PRIZE)
     shown = world.last(CONTESTANT.id)
     assert shown.text == f"{PRIZE}\n\n一等奖奖金 10 万元。"  # never who asked it
-    assert world.store.ticket(ticket_id) is not None
-    assert len(world.store.ticket_rows()) == 1  # looking is not submitting
+    assert world.store.tickets.get(ticket_id) is not None
+    assert len(world.store.tickets.rows()) == 1  # looking is not submitting
 
 
 async def test_ask_button_under_an_answer_offers_escalation_and_posts_the_guess(
@@ -218,7 +218,7 @@ async def test_submit_stores_the_ticket_before_telling_the_contestant_then_posts
     # The 提交 button is gone; a forged second press gives the same ticket.
     offer = world.messages(CONTESTANT.id)[1]
     assert "📨 提交给组委会" not in buttons(offer)
-    question_id = world.store.ticket_rows()[0]["id"]
+    question_id = world.store.tickets.rows()[0]["id"]
     finish = FinishLine(world.app)
     answer = await forge(world, CONTESTANT, CONTESTANT.id, offer.message_id, f"tk:n:{question_id}")
     assert (
@@ -226,7 +226,7 @@ async def test_submit_stores_the_ticket_before_telling_the_contestant_then_posts
     )  # a toast: one confirmation in the chat
     await finish.wait(last_update_id(world.emulator))
     assert world.last(CONTESTANT.id).message_id == done.message_id
-    assert len(world.store.ticket_rows()) == 1
+    assert len(world.store.tickets.rows()) == 1
 
 
 async def test_ticket_post_escapes_the_askers_name(world: World) -> None:
@@ -237,7 +237,7 @@ async def test_ticket_post_escapes_the_askers_name(world: World) -> None:
     source = post.source or ""
     assert "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;" in source
     assert "&lt;i&gt;奖金&lt;/i&gt; &amp; 证书" in source
-    assert world.store.ticket(ticket_id).user_name == '<b>Tom & "Jerry"</b>'  # type: ignore[union-attr]
+    assert world.store.tickets.get(ticket_id).user_name == '<b>Tom & "Jerry"</b>'  # type: ignore[union-attr]
     queue = await command(world, "/queue")
     assert '<b>Tom & "Jerry"</b>' in queue
 
@@ -258,7 +258,7 @@ async def test_reply_in_group_answers_quoting_the_question_and_updates_the_post(
     )
     assert f"<blockquote>{PRIZE}</blockquote>" in (answer.source or "")
     assert "王老师" not in answer.text  # staff names are hidden by default
-    ticket = world.store.ticket(ticket_id)
+    ticket = world.store.tickets.get(ticket_id)
     assert ticket is not None
     assert (ticket.status, ticket.answer, ticket.answered_by) == (
         "answered", "一等奖奖金 10 万元 <税前>。", ORGANIZER.id,
@@ -278,7 +278,7 @@ async def test_answer_command_answers_by_number(world: World) -> None:
     report = await command(world, f"/answer #{ticket_id} 一等奖奖金 10 万元。")
     assert report == f"✅ #{ticket_id} 已回复，送达：#{ticket_id}"
     assert "一等奖奖金 10 万元。" in (await answer_of(world, ticket_id)).text
-    assert world.store.ticket(ticket_id).status == "answered"  # type: ignore[union-attr]
+    assert world.store.tickets.get(ticket_id).status == "answered"  # type: ignore[union-attr]
 
 
 async def test_staff_name_shown_only_with_show_staff_names(tmp_path: Path) -> None:
@@ -336,19 +336,19 @@ async def test_contestant_reply_to_an_answer_continues_the_same_ticket(world: Wo
     followup = await bot_says(world, GROUP, f"#{ticket_id} 追问")
     assert followup.text == f"↩️ #{ticket_id} 追问（小明）\n那二等奖呢？\n回复此消息即可答复。"
     assert followup.reply_to_message_id == post.message_id
-    ticket = world.store.ticket(ticket_id)
+    ticket = world.store.tickets.get(ticket_id)
     assert ticket is not None and ticket.status == "open"
     assert ticket.question == f"{PRIZE}\n追问：那二等奖呢？"
     post = await edited(world, post, "状态：⏳ 待回复")
     assert "✋ 认领" in buttons(post)
-    assert len(world.store.ticket_rows()) == 1
+    assert len(world.store.tickets.rows()) == 1
 
     await reply_in_group(world, followup, "二等奖 5 万元。")
     second = await bot_says(world, CONTESTANT.id, "二等奖 5 万元。", after=sent.message_id)
     assert second.text.startswith(
         f"💬 组委会回复了你的问题 #{ticket_id}\n{PRIZE}\n追问：那二等奖呢？"
     )
-    assert world.store.ticket(ticket_id).status == "answered"  # type: ignore[union-attr]
+    assert world.store.tickets.get(ticket_id).status == "answered"  # type: ignore[union-attr]
 
 
 async def test_answer_to_a_contestant_who_blocked_the_bot_is_reported_not_retried(
@@ -361,7 +361,7 @@ async def test_answer_to_a_contestant_who_blocked_the_bot_is_reported_not_retrie
     assert report.text.startswith(f"✅ #{ticket_id} 已回复\n⚠️ #{ticket_id} 无法送达：")
     assert "屏蔽" in report.text and report.text.endswith("（不再重试）")
     assert sends_to(world, CONTESTANT.id) == before + 1
-    ticket = world.store.ticket(ticket_id)
+    ticket = world.store.tickets.get(ticket_id)
     assert ticket is not None and ticket.status == "answered"
     assert ticket.delivery_error is not None and "blocked" in ticket.delivery_error
     assert "⚠️ 未送达：" in world.emulator.message(GROUP, post.message_id).text
@@ -385,7 +385,7 @@ async def test_merge_command_links_duplicates_and_one_answer_reaches_both(world:
     )
     reply = await command(world, f"/merge {second} {first}")
     assert reply == f"🔗 #{second} 已合并到 #{first}，回复 #{first} 即同时答复两位提问者。"
-    merged = world.store.ticket(second)
+    merged = world.store.tickets.get(second)
     assert merged is not None and (merged.status, merged.merged_into) == ("merged", first)
     duplicate = world.emulator.message(GROUP, duplicate.message_id)
     assert f"状态：🔗 已合并 → #{first}" in duplicate.text and buttons(duplicate) == []
@@ -398,7 +398,7 @@ async def test_merge_command_links_duplicates_and_one_answer_reaches_both(world:
         f"💬 组委会回复了你的问题 #{second}\n一等奖奖金有多少钱？\n"
     )
     assert "一等奖奖金 10 万元。" in to_xiaohong.text
-    assert {t["status"] for t in world.store.ticket_rows()} == {"answered"}
+    assert {t["status"] for t in world.store.tickets.rows()} == {"answered"}
 
 
 async def test_merge_button_offers_open_tickets_and_merges(world: World) -> None:
@@ -412,7 +412,7 @@ async def test_merge_button_offers_open_tickets_and_merges(world: World) -> None
     await world.press(menu, f"#{first}", ORGANIZER)
     menu = await edited(world, menu, f"🔗 #{second} 已合并到 #{first}")
     assert buttons(menu) == []
-    assert world.store.ticket(second).merged_into == first  # type: ignore[union-attr]
+    assert world.store.tickets.get(second).merged_into == first  # type: ignore[union-attr]
     await command(world, f"/answer {first} 一等奖奖金 10 万元。")
     assert "一等奖奖金 10 万元。" in (await answer_of(world, second, XIAOHONG)).text
 
@@ -426,7 +426,7 @@ async def test_merge_into_an_answered_ticket_delivers_its_answer_at_once(world: 
     assert reply == f"🔗 #{second} 已合并到 #{first}，并已转发其答复。"
     answer = await answer_of(world, second, XIAOHONG)
     assert "一等奖奖金 10 万元。" in answer.text
-    ticket = world.store.ticket(second)
+    ticket = world.store.tickets.get(second)
     assert ticket is not None and (ticket.status, ticket.answer) == (
         "answered",
         "一等奖奖金 10 万元。",
@@ -443,7 +443,7 @@ async def test_merging_a_chain_into_an_answered_ticket_answers_every_asker(world
     await command(world, f"/merge {third} {second}")
     await command(world, f"/merge {second} {first}")
     assert "一等奖奖金 10 万元。" in (await answer_of(world, second, XIAOHONG)).text
-    assert world.store.ticket(third).status == "answered"  # type: ignore[union-attr]
+    assert world.store.tickets.get(third).status == "answered"  # type: ignore[union-attr]
     assert "一等奖奖金 10 万元。" in (await answer_of(world, third, XIAOGANG)).text
 
 
@@ -454,7 +454,7 @@ async def test_duplicate_merged_into_a_closed_ticket_can_still_be_answered(world
     second, _ = await ask_organizers(world, "一等奖奖金有多少钱？", XIAOHONG)
     await command(world, f"/merge {second} {first}")
     await command(world, f"/answer {second} 一等奖奖金 10 万元。")
-    assert world.store.ticket(second).status == "answered"  # type: ignore[union-attr]
+    assert world.store.tickets.get(second).status == "answered"  # type: ignore[union-attr]
     assert "一等奖奖金 10 万元。" in (await answer_of(world, second, XIAOHONG)).text
 
 
@@ -464,12 +464,12 @@ async def test_claim_and_close_buttons_update_the_post(world: World) -> None:
     assert answer.text == f"已认领 #{first}"
     post = world.emulator.message(GROUP, post.message_id)
     assert "认领：王老师" in post.text
-    assert world.store.ticket(first).claimed_by == ORGANIZER.id  # type: ignore[union-attr]
+    assert world.store.tickets.get(first).claimed_by == ORGANIZER.id  # type: ignore[union-attr]
     answer = await world.press(post, "关闭", ORGANIZER)
     assert answer.text == f"已关闭 #{first}"
     post = world.emulator.message(GROUP, post.message_id)
     assert "状态：🚫 已关闭（无需回复）" in post.text and buttons(post) == []
-    assert world.store.ticket(first).status == "closed"  # type: ignore[union-attr]
+    assert world.store.tickets.get(first).status == "closed"  # type: ignore[union-attr]
     assert await command(world, f"/answer {first} 晚了") == f"#{first} 已关闭，未发送。"
     mine = await command(world, "/myquestions", CONTESTANT, CONTESTANT.id)
     assert f"#{first} · 🚫 已关闭（无需回复）" in mine
@@ -492,7 +492,7 @@ async def test_closing_without_an_answer_tells_the_asker_kindly_how_to_ask_again
     assert sent.text == f"已把追问转给组委会（#{ticket_id}）。"
     followup = await bot_says(world, GROUP, f"#{ticket_id} 追问")
     assert followup.reply_to_message_id == post.message_id
-    ticket = world.store.ticket(ticket_id)
+    ticket = world.store.tickets.get(ticket_id)
     assert ticket is not None and ticket.status == "open"
     assert ticket.question == f"{PRIZE}\n追问：我们想问的是税前还是税后？"
     post = await edited(world, post, "状态：⏳ 待回复")
@@ -522,7 +522,7 @@ async def test_closing_for_a_contestant_who_blocked_the_bot_is_reported_in_the_g
     await world.press(post, "关闭", ORGANIZER)
     warning = await bot_says(world, GROUP, f"⚠️ #{ticket_id} 已关闭，但未能告知提问者")
     assert warning.reply_to_message_id == post.message_id
-    assert world.store.ticket(ticket_id).status == "closed"  # type: ignore[union-attr]
+    assert world.store.tickets.get(ticket_id).status == "closed"  # type: ignore[union-attr]
 
 
 # --- what contestants see ---------------------------------------------------------------------
@@ -551,7 +551,7 @@ async def test_contestants_cannot_see_or_send_anothers_question(world: World) ->
     world.emulator.add_user(XIAOHONG)
     (offer,) = await world.say(PRIZE)  # 小明's question, not submitted
     question_id = 1
-    assert world.store.question(question_id).text == PRIZE  # type: ignore[union-attr]
+    assert world.store.questions.get(question_id).text == PRIZE  # type: ignore[union-attr]
     first, _ = await ask_organizers(world, VENUE)  # 小明's open ticket
     assert await command(world, f"/ticket {first}", XIAOHONG, XIAOHONG.id) == REFUSAL
     (hers,) = await world.say(TEAM, XIAOHONG)
@@ -562,8 +562,8 @@ async def test_contestants_cannot_see_or_send_anothers_question(world: World) ->
     assert answer.text == "这个按钮已过期，请从主页重新开始。"
     await world.quiet(XIAOHONG.id)
     assert not any(VENUE in m.text or PRIZE in m.text for m in world.messages(XIAOHONG.id))
-    assert world.store.question(question_id).ticket_id is None  # type: ignore[union-attr]
-    assert [t["user_id"] for t in world.store.ticket_rows()] == [CONTESTANT.id]
+    assert world.store.questions.get(question_id).ticket_id is None  # type: ignore[union-attr]
+    assert [t["user_id"] for t in world.store.tickets.rows()] == [CONTESTANT.id]
     assert "📨 提交给组委会" in buttons(world.emulator.message(CONTESTANT.id, offer.message_id))
 
 
@@ -576,8 +576,8 @@ async def test_queue_lists_open_tickets_oldest_first_with_age_and_claim(world: W
     first, post = await ask_organizers(world, PRIZE)
     second, _ = await ask_organizers(world, VENUE, XIAOHONG)
     _, third_post = await ask_organizers(world, TEAM)
-    world.store.update_ticket(first, created_at=ago(12), waiting_since=ago(12))
-    world.store.update_ticket(second, created_at=ago(125), waiting_since=ago(125))
+    world.store.tickets.update(first, created_at=ago(12), waiting_since=ago(12))
+    world.store.tickets.update(second, created_at=ago(125), waiting_since=ago(125))
     await world.press(post, "认领", ORGANIZER)
     await reply_in_group(world, third_post, "最多 5 人。")
     assert await command(world, "/queue") == (
@@ -605,12 +605,12 @@ def reminders(world: World) -> list[ChatMessage]:
 async def test_overdue_ticket_is_raised_again_once(world: World) -> None:
     first, post = await ask_organizers(world, PRIZE)
     second, _ = await ask_organizers(world, VENUE)
-    world.store.update_ticket(
+    world.store.tickets.update(
         first,
         created_at=ago(world.settings.sla_minutes + 1),
         waiting_since=ago(world.settings.sla_minutes + 1),
     )
-    world.store.update_ticket(
+    world.store.tickets.update(
         second,
         created_at=ago(world.settings.sla_minutes - 1),
         waiting_since=ago(world.settings.sla_minutes - 1),
@@ -619,7 +619,7 @@ async def test_overdue_ticket_is_raised_again_once(world: World) -> None:
     (reminder,) = reminders(world)
     assert reminder.text == f"⏰ #{first} 已等待 31 分钟，还没有回复。回复此消息即可答复。"
     assert reminder.reply_to_message_id == post.message_id
-    assert world.store.ticket(first).sla_reminded_at is not None  # type: ignore[union-attr]
+    assert world.store.tickets.get(first).sla_reminded_at is not None  # type: ignore[union-attr]
     assert await check_overdue(world.app) == 0
     assert len(reminders(world)) == 1
     # Replying to the reminder answers the ticket.
@@ -633,7 +633,7 @@ async def test_answered_and_closed_tickets_are_not_raised(world: World) -> None:
     await reply_in_group(world, post, "10 万元。")
     await world.press(second_post, "关闭", ORGANIZER)
     for ticket_id in (first, second):
-        world.store.update_ticket(ticket_id, created_at=ago(120), waiting_since=ago(120))
+        world.store.tickets.update(ticket_id, created_at=ago(120), waiting_since=ago(120))
     assert await check_overdue(world.app) == 0
     assert reminders(world) == []
 
@@ -641,7 +641,7 @@ async def test_answered_and_closed_tickets_are_not_raised(world: World) -> None:
 async def test_follow_up_on_an_old_ticket_is_not_overdue_at_once(world: World) -> None:
     ticket_id, post = await ask_organizers(world, PRIZE)
     await reply_in_group(world, post, "10 万元。")
-    world.store.update_ticket(
+    world.store.tickets.update(
         ticket_id, created_at=ago(120), first_answered_at=ago(110), answered_at=ago(110)
     )
     answer = await answer_of(world, ticket_id)
@@ -657,7 +657,7 @@ async def test_ticket_whose_post_failed_is_posted_by_the_next_check(world: World
     ticket_id = await submit(world, offer)
     await world.emulator.wait_for(lambda: fault.fired == 1, timeout=10)
     assert world.messages(GROUP) == []
-    assert world.store.ticket(ticket_id) is not None
+    assert world.store.tickets.get(ticket_id) is not None
     await check_overdue(world.app)  # sends what it sends before it returns
     posts = [m for m in world.messages(GROUP) if m.text.startswith(f"🆕 问题 #{ticket_id}\n")]
     assert len(posts) == 1
@@ -682,18 +682,18 @@ async def test_contestant_is_refused_every_organizer_command(world: World) -> No
     ):
         assert await command(world, text, CONTESTANT, CONTESTANT.id) == REFUSAL, text
     assert sends_to(world, CONTESTANT.id) == sent + 7  # the refusals, nothing else
-    assert [(t["status"], t["answer"], t["merged_into"]) for t in world.store.ticket_rows()] == [
+    assert [(t["status"], t["answer"], t["merged_into"]) for t in world.store.tickets.rows()] == [
         ("open", None, None),
         ("open", None, None),
     ]
-    assert world.store.faq_entries() == []
+    assert world.store.faq.all() == []
     assert world.emulator.message(GROUP, post.message_id).version == post.version
 
 
 async def test_contestant_pressing_organizer_buttons_is_refused(world: World) -> None:
     ticket_id, post = await ask_organizers(world, PRIZE)
     other, _ = await ask_organizers(world, VENUE)
-    before = world.store.ticket_rows()
+    before = world.store.tickets.rows()
     for data in (
         f"tk:claim:{ticket_id}",
         f"tk:close:{ticket_id}",
@@ -704,7 +704,7 @@ async def test_contestant_pressing_organizer_buttons_is_refused(world: World) ->
         answer = await forge(world, CONTESTANT, GROUP, post.message_id, data)
         assert (answer.text, answer.show_alert) == (REFUSAL, True), data
     await world.quiet(GROUP)
-    assert world.store.ticket_rows() == before and world.store.faq_entries() == []
+    assert world.store.tickets.rows() == before and world.store.faq.all() == []
     assert world.emulator.message(GROUP, post.message_id).version == post.version
     assert [m.message_id for m in world.messages(GROUP)] == [post.message_id, post.message_id + 1]
 
@@ -722,7 +722,7 @@ async def test_reply_from_someone_no_longer_in_the_group_is_refused(
     world.emulator.set_member_status(GROUP, gone, status)
     (refusal,) = await world.emulator.wait_for_messages(GROUP, 1, after=message, timeout=10)
     assert refusal.text == REFUSAL
-    ticket = world.store.ticket(ticket_id)
+    ticket = world.store.tickets.get(ticket_id)
     assert ticket is not None and (ticket.status, ticket.answer) == ("open", None)
     assert sends_to(world, CONTESTANT.id) == sent
 
@@ -731,7 +731,7 @@ async def test_kicked_user_cannot_manage_faq_in_private(world: World) -> None:
     kicked = world.emulator.add_user(User(9002, "李四"))
     world.emulator.set_member_status(GROUP, kicked, "kicked")
     assert await command(world, "/faq add 奖金 | 很多", kicked, kicked.id) == REFUSAL
-    assert world.store.faq_entries() == []
+    assert world.store.faq.all() == []
 
 
 async def test_group_member_is_an_organizer_checked_once_and_cached(world: World) -> None:
@@ -778,14 +778,14 @@ async def test_open_ticket_limit_keeps_the_question_until_one_is_answered(world:
         "你已有 3 个问题在等待组委会回复，请等回复后再提交新问题。"
         "问题没有丢，稍后再点「提交给组委会」即可。"
     )
-    assert len(world.store.ticket_rows()) == 3
+    assert len(world.store.tickets.rows()) == 3
     offer = world.emulator.message(CONTESTANT.id, offer.message_id)
     assert "📨 提交给组委会" in buttons(offer)
 
     await reply_in_group(world, post, "10 万元。")
     fourth = await submit(world, offer)
     assert fourth == 4
-    assert world.store.ticket(fourth).question == "复赛什么时候开始"  # type: ignore[union-attr]
+    assert world.store.tickets.get(fourth).question == "复赛什么时候开始"  # type: ignore[union-attr]
     await post_of(world, fourth)
 
 
@@ -798,10 +798,10 @@ async def test_escalation_interval_keeps_the_question_until_it_passes(world: Wor
     assert re.fullmatch(  # 3600, or a little less on a busy machine
         r"提交太频繁了，请 3[56]\d\d 秒后再点「提交给组委会」。问题没有丢。", refused.text
     )
-    assert len(world.store.ticket_rows()) == 1
-    world.store.update_ticket(first, created_at=ago(61), waiting_since=ago(61))
+    assert len(world.store.tickets.rows()) == 1
+    world.store.tickets.update(first, created_at=ago(61), waiting_since=ago(61))
     second = await submit(world, world.emulator.message(CONTESTANT.id, offer.message_id))
-    assert world.store.ticket(second).question == VENUE  # type: ignore[union-attr]
+    assert world.store.tickets.get(second).question == VENUE  # type: ignore[union-attr]
 
 
 # --- restarts ---------------------------------------------------------------------------------
@@ -833,11 +833,11 @@ async def test_pending_reminders_survive_a_restart(tmp_path: Path) -> None:
     try:
         first, first_post = await ask_organizers(world, PRIZE)
         second, second_post = await ask_organizers(world, VENUE)
-        world.store.update_ticket(first, created_at=ago(45), waiting_since=ago(45))
+        world.store.tickets.update(first, created_at=ago(45), waiting_since=ago(45))
         assert await check_overdue(world.app) == 1
         world = await restart_world(world)
 
-        world.store.update_ticket(second, created_at=ago(45), waiting_since=ago(45))
+        world.store.tickets.update(second, created_at=ago(45), waiting_since=ago(45))
         assert await check_overdue(world.app) == 1
         assert [(m.text.split(" ")[1], m.reply_to_message_id) for m in reminders(world)] == [
             (f"#{first}", first_post.message_id),

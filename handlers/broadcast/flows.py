@@ -40,8 +40,7 @@ from handlers.broadcast.views import (
     tracks_panel,
 )
 from handlers.common import acknowledge, reply_html
-from knowledge.store import Audience, Broadcast
-from knowledge.store.broadcasts import COPY, DRAFT, QUEUED, RUNNING, SCHEDULED, TEXT
+from knowledge.store import Audience, AudienceKind, Broadcast, BroadcastKind, BroadcastStatus
 from knowledge.store.subscriptions import clean_team
 
 Panel = Callable[[Services, Broadcast], tuple[str, InlineKeyboardMarkup]]
@@ -100,7 +99,7 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         if team is None:
             await message.reply_html("队名不对：不超过 30 个字。")
             return
-        audience = Audience("team", team=team)
+        audience = Audience(AudienceKind.TEAM, team=team)
     text: str | None = None
     if composition.body:
         text = body_html(message, composition)
@@ -108,8 +107,8 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         if problem is not None:
             await message.reply_html(f"这条公告 Telegram 不会接受：{html.escape(problem)}")
             return
-    bc = svc.store.create_broadcast(
-        kind=TEXT if text is not None else COPY,
+    bc = svc.store.broadcasts.create(
+        kind=BroadcastKind.TEXT if text is not None else BroadcastKind.COPY,
         chat_id=message.chat.id,
         created_by=user.id,
         created_by_name=user.full_name,
@@ -122,19 +121,19 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     build = preview_panel if audience else chooser_panel
     panel_text, markup = await asyncio.to_thread(build, svc, bc)
     sent = await reply_html(message, panel_text, markup)
-    svc.store.update_broadcast(bc.id, panel_message_id=sent.message_id)
+    svc.store.broadcasts.update(bc.id, panel_message_id=sent.message_id)
 
 
 async def cancel_broadcast(context: ContextTypes.DEFAULT_TYPE, broadcast_id: int) -> str:
     """Cancel a draft, scheduled, queued or running broadcast; say what happened."""
     store = services(context).store
-    bc = store.broadcast(broadcast_id)
+    bc = store.broadcasts.get(broadcast_id)
     if bc is None:
         return f"没有公告 #{broadcast_id}。"
-    if not store.cancel_broadcast(broadcast_id):
+    if not store.broadcasts.cancel(broadcast_id):
         return f"公告 #{broadcast_id} 已是「{STATUS[bc.status]}」，无法取消。"
     broadcaster_of(context.application).cancel(broadcast_id)
-    if bc.status == RUNNING:
+    if bc.status == BroadcastStatus.RUNNING:
         return f"⏹ 公告 #{broadcast_id} 正在停止，已发出的无法撤回；报告稍后更新。"
     return f"⏹ 公告 #{broadcast_id} 已取消，未发送。"
 
@@ -145,7 +144,7 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if message is None or not await require_organizer(update, context):
         return
     svc = services(context)
-    found = svc.store.recent_broadcasts()
+    found = svc.store.broadcasts.recent()
     if not found:
         await message.reply_html("还没有公告。发送 /broadcast 查看用法。")
         return
@@ -154,7 +153,11 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     # Sizing scheduled audiences reads every subscription: off the event loop.
     lines += await asyncio.to_thread(lambda: [broadcast_line(svc, bc) for bc in found])
     for bc in found:
-        if bc.status in (SCHEDULED, QUEUED, RUNNING):
+        if bc.status in (
+            BroadcastStatus.SCHEDULED,
+            BroadcastStatus.QUEUED,
+            BroadcastStatus.RUNNING,
+        ):
             rows.append([button(f"⏹ 取消 #{bc.id}", Action.STOP, bc)])
     await reply_html(message, "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
 
@@ -173,7 +176,7 @@ async def _pressed(
         return None
     svc = services(context)
     pressed = BroadcastButton.decode(query.data)
-    bc = svc.store.broadcast(pressed.broadcast_id)
+    bc = svc.store.broadcasts.get(pressed.broadcast_id)
     if bc is None:
         await acknowledge(query, "这条公告不存在。", show_alert=True)
         return None
@@ -188,7 +191,7 @@ async def _pressed_on_draft(
     if found is None:
         return None
     bc = found[2]
-    if bc.status != DRAFT:
+    if bc.status != BroadcastStatus.DRAFT:
         assert update.callback_query is not None
         await acknowledge(
             update.callback_query, f"公告 #{bc.id} 已是「{STATUS[bc.status]}」。", show_alert=True
@@ -209,7 +212,7 @@ async def choose_everyone(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """👥 全部订阅者: every subscriber, then the preview."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
-        bc = svc.store.update_broadcast(bc.id, audience=Audience("all"))
+        bc = svc.store.broadcasts.update(bc.id, audience=Audience(AudienceKind.ALL))
         await _next_panel(update, svc, preview_panel, bc)
 
 
@@ -217,7 +220,7 @@ async def choose_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """⬅️ 返回 / 重新选择对象: back to choosing the audience."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
-        bc = svc.store.update_broadcast(bc.id, audience=None)
+        bc = svc.store.broadcasts.update(bc.id, audience=None)
         await _next_panel(update, svc, chooser_panel, bc)
 
 
@@ -239,7 +242,9 @@ async def toggle_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             return
         chosen = set(bc.audience.tracks) if bc.audience and bc.audience.kind == "tracks" else set()
         chosen ^= {track_id}
-        bc = svc.store.update_broadcast(bc.id, audience=Audience("tracks", tuple(sorted(chosen))))
+        bc = svc.store.broadcasts.update(
+            bc.id, audience=Audience(AudienceKind.TRACKS, tuple(sorted(chosen)))
+        )
         await _next_panel(update, svc, tracks_panel, bc)
 
 
@@ -265,13 +270,13 @@ async def choose_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """One team, then the preview."""
     if found := await _pressed_on_draft(update, context):
         svc, pressed, bc = found
-        teams = await asyncio.to_thread(svc.store.teams)
+        teams = await asyncio.to_thread(svc.store.subscriptions.teams)
         team = next((name for name, _ in teams if team_token(name) == pressed.argument), None)
         if team is None:
             assert update.callback_query is not None
             await acknowledge(update.callback_query, "这个队伍已没有订阅者。", show_alert=True)
             return
-        bc = svc.store.update_broadcast(bc.id, audience=Audience("team", team=team))
+        bc = svc.store.broadcasts.update(bc.id, audience=Audience(AudienceKind.TEAM, team=team))
         await _next_panel(update, svc, preview_panel, bc)
 
 
@@ -280,7 +285,7 @@ async def cancel_draft(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         assert update.callback_query is not None
-        svc.store.cancel_broadcast(bc.id)
+        svc.store.broadcasts.cancel(bc.id)
         await acknowledge(update.callback_query, "已取消")
         await _panel(update, f"❌ 公告 #{bc.id} 已取消，未发送。", None)
 
@@ -304,7 +309,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     else:
         text = f"⏳ <b>公告 #{bc.id}</b> 已确认，开始发送…"
-    if not svc.store.confirm_broadcast(bc.id):
+    if not svc.store.broadcasts.confirm(bc.id):
         await acknowledge(query, "已处理过了。")
         return
     await acknowledge(query, "已排期" if bc.scheduled_at else "开始发送")
@@ -321,7 +326,7 @@ async def stop_sending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         result = await cancel_broadcast(context, bc.id)
         await acknowledge(query, re.sub(r"<[^>]+>", "", result)[:MAX_CALLBACK_ANSWER_LENGTH])
         on_panel = query.message is not None and query.message.message_id == bc.panel_message_id
-        if bc.status in (SCHEDULED, QUEUED) and on_panel:
+        if bc.status in (BroadcastStatus.SCHEDULED, BroadcastStatus.QUEUED) and on_panel:
             await _panel(update, f"⏹ 公告 #{bc.id} 已取消，未发送。", None)
 
 
@@ -330,7 +335,7 @@ async def resend_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if found := await _pressed(update, context):
         svc, _, bc = found
         assert update.callback_query is not None
-        count = svc.store.requeue_unknown(bc.id)
+        count = svc.store.deliveries.requeue_unknown(bc.id)
         broadcaster_of(context.application).wake()
         await acknowledge(
             update.callback_query, f"正在补发 {count} 个" if count else "没有需要补发的。"
@@ -345,7 +350,7 @@ async def send_failures(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc, _, bc = found
     query = update.callback_query
     assert query is not None
-    rows = svc.store.failure_rows(bc.id)
+    rows = svc.store.deliveries.failures(bc.id)
     if not rows:
         await acknowledge(query, "没有未送达的收件人。")
         return

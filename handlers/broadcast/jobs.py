@@ -36,15 +36,13 @@ from telegram.ext import Application
 from bot.pacer import Pacer, Slot, broadcast_send
 from bot.services import KEY, Services
 from handlers.broadcast.views import progress_text, report_keyboard, report_text, stop_keyboard
-from knowledge.store import Audience, Broadcast
-from knowledge.store.broadcasts import (
-    BLOCKED,
-    COPY,
-    FAILED,
-    PENDING,
-    RUNNING,
-    SCHEDULED,
-    SENT,
+from knowledge.store import (
+    Audience,
+    AudienceKind,
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    DeliveryStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -125,7 +123,7 @@ class Broadcaster:
     async def run_forever(self) -> None:
         """Resume, then run queued and due broadcasts as they come."""
         store = self.services.store
-        self.recovered = await asyncio.to_thread(store.recover_in_flight)
+        self.recovered = await asyncio.to_thread(store.deliveries.recover_in_flight)
         self.ready.set()
         if self.recovered:
             log.warning(
@@ -135,7 +133,7 @@ class Broadcaster:
             )
         while True:
             self._wake.clear()
-            job = store.next_job()
+            job = store.broadcasts.next_job()
             if job is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_seconds())
@@ -147,7 +145,7 @@ class Broadcaster:
                 await asyncio.sleep(ERROR_PAUSE_SECONDS)
 
     def _idle_seconds(self) -> float:
-        due = self.services.store.next_scheduled_at()
+        due = self.services.store.broadcasts.next_scheduled_at()
         if due is None:
             return IDLE_SECONDS
         wait = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
@@ -156,11 +154,13 @@ class Broadcaster:
     async def run(self, job: Broadcast) -> None:
         """Send one broadcast to the end (or until cancelled), then post its report."""
         store = self.services.store
-        new_panel = job.status == SCHEDULED or job.panel_message_id is None
-        if job.status != RUNNING:
-            audience = job.audience or Audience("all")
-            recipients = [s.chat_id for s in await asyncio.to_thread(store.audience, audience)]
-            started = await asyncio.to_thread(store.start_broadcast, job.id, recipients)
+        new_panel = job.status == BroadcastStatus.SCHEDULED or job.panel_message_id is None
+        if job.status != BroadcastStatus.RUNNING:
+            audience = job.audience or Audience(AudienceKind.ALL)
+            recipients = [
+                s.chat_id for s in await asyncio.to_thread(store.subscriptions.audience, audience)
+            ]
+            started = await asyncio.to_thread(store.broadcasts.start, job.id, recipients)
             if started is None:
                 return
             job = started
@@ -178,10 +178,10 @@ class Broadcaster:
                 await progress
             self.current = None
         self._cancelled.discard(job.id)
-        store.finish_broadcast(job.id)  # a cancelled one stays cancelled
-        final = store.broadcast(job.id)
+        store.broadcasts.finish(job.id)  # a cancelled one stays cancelled
+        final = store.broadcasts.get(job.id)
         assert final is not None
-        counts = store.delivery_counts(job.id)
+        counts = store.deliveries.counts(job.id)
         log.info("broadcast #%s %s: %s", job.id, final.status, counts)
         await self._show(
             final,
@@ -197,14 +197,14 @@ class Broadcaster:
         in_flight = self._in_flight
         try:
             while not self._stopped(job.id):
-                rows = store.due_deliveries(job.id, limit=200)
+                rows = store.deliveries.due(job.id, limit=200)
                 if not rows:
                     if in_flight:
                         await asyncio.wait(
                             set(in_flight), timeout=0.5, return_when=asyncio.FIRST_COMPLETED
                         )
                         continue
-                    due = store.next_retry_at(job.id)
+                    due = store.deliveries.next_retry_at(job.id)
                     if due is None:
                         return  # nothing pending, nothing in flight: done
                     await self._nap(min(1.0, max(0.02, due - time.time())))
@@ -216,13 +216,13 @@ class Broadcaster:
                         break
                     delay = self.pacer.chat_delay(row.chat_id)
                     if delay > 0:  # this chat had a message a moment ago: the others first
-                        store.defer_delivery(job.id, row.chat_id, time.time() + delay)
+                        store.deliveries.defer(job.id, row.chat_id, time.time() + delay)
                         continue
                     slot = await self.pacer.acquire_broadcast(row.chat_id)
                     if self._stopped(job.id):
                         self.pacer.sent(slot)  # not used after all
                         break
-                    attempt = store.claim_delivery(job.id, row.chat_id)
+                    attempt = store.deliveries.claim(job.id, row.chat_id)
                     if attempt is None:
                         self.pacer.sent(slot)
                         continue
@@ -249,7 +249,7 @@ class Broadcaster:
         store = self.services.store
         bot = self.app.bot
         try:
-            if job.kind == COPY:
+            if job.kind == BroadcastKind.COPY:
                 assert job.from_chat_id is not None and job.source_message_id is not None
                 sent: Any = await bot.copy_message(
                     chat_id, job.from_chat_id, job.source_message_id,
@@ -263,44 +263,58 @@ class Broadcaster:
         except RetryAfter:
             # The pacer paused every send; this recipient waits its turn again, and a 429 is
             # not a failed attempt.
-            store.record_delivery(job.id, chat_id, PENDING, retry_at=time.time(), refund=True)
+            store.deliveries.record(
+                job.id, chat_id, DeliveryStatus.PENDING, retry_at=time.time(), refund=True
+            )
         except Forbidden as exc:
             # Blocked, kicked or deactivated: retrying cannot help, and they no longer want it.
-            store.record_delivery(job.id, chat_id, BLOCKED, error=exc.message)
-            store.deactivate(chat_id, f"Telegram: {exc.message}")
+            store.deliveries.record(job.id, chat_id, DeliveryStatus.BLOCKED, error=exc.message)
+            store.subscriptions.deactivate(chat_id, f"Telegram: {exc.message}")
         except ChatMigrated as exc:
             error = f"群已升级为超级群 {exc.new_chat_id}，请在新群重新 /subscribe"
-            store.record_delivery(job.id, chat_id, FAILED, error=error)
+            store.deliveries.record(job.id, chat_id, DeliveryStatus.FAILED, error=error)
         except BadRequest as exc:  # a NetworkError subclass in PTB, but permanent
-            store.record_delivery(job.id, chat_id, FAILED, error=exc.message)
-            if job.kind == COPY and "message to copy not found" in exc.message.lower():
+            store.deliveries.record(job.id, chat_id, DeliveryStatus.FAILED, error=exc.message)
+            if (
+                job.kind == BroadcastKind.COPY
+                and "message to copy not found" in exc.message.lower()
+            ):
                 # The original was deleted: every other recipient would fail the same way.
                 log.warning("broadcast #%s: its message is gone; stopping", job.id)
-                store.cancel_broadcast(job.id)
+                store.broadcasts.cancel(job.id)
                 self.cancel(job.id)
         except NetworkError as exc:  # timeouts, resets, 5xx
             if attempt >= self.max_attempts:
-                store.record_delivery(
-                    job.id, chat_id, FAILED, error=f"{exc.message}（已试 {attempt} 次）"
+                store.deliveries.record(
+                    job.id,
+                    chat_id,
+                    DeliveryStatus.FAILED,
+                    error=f"{exc.message}（已试 {attempt} 次）",
                 )
             else:
                 backoff = min(60.0, self.retry_base * 2 ** (attempt - 1))
-                store.record_delivery(
-                    job.id, chat_id, PENDING, error=exc.message, retry_at=time.time() + backoff
+                store.deliveries.record(
+                    job.id,
+                    chat_id,
+                    DeliveryStatus.PENDING,
+                    error=exc.message,
+                    retry_at=time.time() + backoff,
                 )
         except TelegramError as exc:
-            store.record_delivery(job.id, chat_id, FAILED, error=exc.message)
+            store.deliveries.record(job.id, chat_id, DeliveryStatus.FAILED, error=exc.message)
         except Exception as exc:  # a bug must not leave the row 'sending' forever
             log.exception("broadcast #%s to %s", job.id, chat_id)
-            store.record_delivery(job.id, chat_id, FAILED, error=repr(exc)[:200])
+            store.deliveries.record(job.id, chat_id, DeliveryStatus.FAILED, error=repr(exc)[:200])
         else:
             message_id = sent.message_id if sent is not None else None
-            store.record_delivery(job.id, chat_id, SENT, message_id=message_id, error=None)
+            store.deliveries.record(
+                job.id, chat_id, DeliveryStatus.SENT, message_id=message_id, error=None
+            )
 
     # --- the status message ---------------------------------------------------------------------
 
     def _progress(self, job: Broadcast) -> str:
-        counts = self.services.store.delivery_counts(job.id)
+        counts = self.services.store.deliveries.counts(job.id)
         return progress_text(job, counts, self.services.kb.catalogue, self.pacer.broadcast_rate)
 
     async def _progress_loop(self, job: Broadcast) -> None:
@@ -339,7 +353,7 @@ class Broadcaster:
         except TelegramError as exc:
             log.warning("could not post the status of broadcast #%s: %s", job.id, exc)
             return job
-        return self.services.store.update_broadcast(job.id, panel_message_id=sent.message_id)
+        return self.services.store.broadcasts.update(job.id, panel_message_id=sent.message_id)
 
 
 def broadcaster_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Broadcaster:

@@ -17,34 +17,25 @@ from bot.services import Services
 from bot.telegram_text import split_html
 from handlers.broadcast.callbacks import Action, BroadcastButton, team_token
 from knowledge.catalogue import Catalogue
-from knowledge.store import Audience, Broadcast
-from knowledge.store.broadcasts import (
-    BLOCKED,
-    CANCELLED,
-    COPY,
-    DONE,
-    DRAFT,
-    FAILED,
-    PENDING,
-    QUEUED,
-    RUNNING,
-    SCHEDULED,
-    SENDING,
-    SENT,
-    TEXT,
-    UNKNOWN,
+from knowledge.store import (
+    Audience,
+    AudienceKind,
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    ChatKind,
+    DeliveryStatus,
 )
-from knowledge.store.subscriptions import GROUP
 
 PREVIEW_LIMIT = 3000  # the part of the text shown in the preview, below the header
 MAX_TEAM_BUTTONS = 40
 STATUS = {
-    DRAFT: "📝 草稿",
-    SCHEDULED: "🕘 定时",
-    QUEUED: "⏳ 排队中",
-    RUNNING: "▶️ 发送中",
-    DONE: "✅ 已完成",
-    CANCELLED: "⏹ 已取消",
+    BroadcastStatus.DRAFT: "📝 草稿",
+    BroadcastStatus.SCHEDULED: "🕘 定时",
+    BroadcastStatus.QUEUED: "⏳ 排队中",
+    BroadcastStatus.RUNNING: "▶️ 发送中",
+    BroadcastStatus.DONE: "✅ 已完成",
+    BroadcastStatus.CANCELLED: "⏹ 已取消",
 }
 USAGE = (
     "用法：\n"
@@ -104,12 +95,14 @@ def progress_text(
     job: Broadcast, counts: dict[str, int], catalogue: Catalogue, rate: float
 ) -> str:
     """The status message while a broadcast runs."""
-    remaining = counts[PENDING] + counts[SENDING]
+    D = DeliveryStatus
+    remaining = counts[D.PENDING] + counts[D.SENDING]
+    unknown = f" · ❔ 状态未知 {counts[D.UNKNOWN]}" if counts[D.UNKNOWN] else ""
     lines = [
         f"📣 <b>公告 #{job.id}</b> 发送中…",
         f"对象：{describe_audience(job.audience, catalogue)} · 共 {job.total} 个",
-        f"✅ 已送达 {counts[SENT]} · 🚫 已屏蔽 {counts[BLOCKED]} · ⚠️ 失败 {counts[FAILED]}"
-        + (f" · ❔ 状态未知 {counts[UNKNOWN]}" if counts[UNKNOWN] else ""),
+        f"✅ 已送达 {counts[D.SENT]} · 🚫 已屏蔽 {counts[D.BLOCKED]} · ⚠️ 失败 {counts[D.FAILED]}"
+        + unknown,
         f"⏳ 剩余 {remaining} · 预计还需 {_duration(math.ceil(remaining / rate))}",
     ]
     return "\n".join(lines)
@@ -117,32 +110,34 @@ def progress_text(
 
 def report_text(job: Broadcast, counts: dict[str, int], catalogue: Catalogue) -> str:
     """The status message once a broadcast is over: what reached whom."""
-    cancelled = job.status == CANCELLED
+    D = DeliveryStatus
+    cancelled = job.status == BroadcastStatus.CANCELLED
     head = "⏹ 已取消" if cancelled else "✅ 发送完毕"
     lines = [
         f"📣 <b>公告 #{job.id}</b> {head}",
         f"对象：{describe_audience(job.audience, catalogue)} · 共 {job.total} 个"
         f" · 用时 {_duration(_since(job.started_at) - _since(job.finished_at))}",
-        f"✅ 已送达 {counts[SENT]}",
-        f"🚫 已屏蔽或退出 {counts[BLOCKED]}（已自动退订）",
-        f"⚠️ 失败 {counts[FAILED]}",
+        f"✅ 已送达 {counts[D.SENT]}",
+        f"🚫 已屏蔽或退出 {counts[D.BLOCKED]}（已自动退订）",
+        f"⚠️ 失败 {counts[D.FAILED]}",
     ]
-    if counts[UNKNOWN]:
+    if counts[D.UNKNOWN]:
         lines.append(
-            f"❔ 状态未知 {counts[UNKNOWN]}（机器人发送时中断，可能已送达；为免重复未自动重发）"
+            f"❔ 状态未知 {counts[D.UNKNOWN]}（机器人发送时中断，可能已送达；为免重复未自动重发）"
         )
-    unsent = counts[PENDING] + counts[SENDING]
+    unsent = counts[D.PENDING] + counts[D.SENDING]
     if unsent:
         lines.append(f"⏹ 未发送 {unsent}")
     return "\n".join(lines)
 
 
 def report_keyboard(job: Broadcast, counts: dict[str, int]) -> InlineKeyboardMarkup | None:
+    D = DeliveryStatus
     rows = []
-    if counts[FAILED] + counts[BLOCKED] + counts[UNKNOWN]:
+    if counts[D.FAILED] + counts[D.BLOCKED] + counts[D.UNKNOWN]:
         rows.append([button("📄 失败名单 CSV", Action.CSV, job)])
-    if counts[UNKNOWN] and job.status != CANCELLED:
-        rows.append([button(f"🔁 补发给状态未知的 {counts[UNKNOWN]} 个", Action.RESEND, job)])
+    if counts[D.UNKNOWN] and job.status != BroadcastStatus.CANCELLED:
+        rows.append([button(f"🔁 补发给状态未知的 {counts[D.UNKNOWN]} 个", Action.RESEND, job)])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -168,7 +163,7 @@ def failures_csv(rows: list[dict[str, Any]]) -> bytes:
 
 def _header(svc: Services, bc: Broadcast, title: str) -> list[str]:
     lines = [f"📣 <b>公告 #{bc.id}</b> · {title}"]
-    if bc.kind == COPY:
+    if bc.kind == BroadcastKind.COPY:
         lines.append("内容：原样复制所回复的那条消息")
     if bc.scheduled_at:
         when = local_time(bc.scheduled_at, svc.settings.timezone)
@@ -178,7 +173,7 @@ def _header(svc: Services, bc: Broadcast, title: str) -> list[str]:
 
 def chooser_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarkup]:
     """Choose the audience: everyone, some tracks, one team."""
-    everyone = len(svc.store.subscribers())
+    everyone = len(svc.store.subscriptions.active())
     lines = _header(svc, bc, "选择发送对象")
     rows = [
         [button(f"👥 全部订阅者（{everyone}）", Action.ALL, bc)],
@@ -194,7 +189,7 @@ def chooser_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMark
 def tracks_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarkup]:
     """Tick tracks (✅), with how many subscribers follow each; 完成 goes to the preview."""
     chosen = set(bc.audience.tracks) if bc.audience and bc.audience.kind == "tracks" else set()
-    subs = svc.store.subscribers()
+    subs = svc.store.subscriptions.active()
     rows = []
     for track in svc.kb.catalogue.tracks:
         n = sum(1 for s in subs if s.follows(track.id))
@@ -217,13 +212,15 @@ def tracks_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarku
     )
     lines = _header(svc, bc, "选择赛道（可多选）")
     if chosen:
-        reach = len(svc.store.audience(Audience("tracks", tuple(sorted(chosen)))))
+        reach = len(
+            svc.store.subscriptions.audience(Audience(AudienceKind.TRACKS, tuple(sorted(chosen))))
+        )
         lines.append(f"已选 {len(chosen)} 个赛道 · 收件人 {reach} 个")
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 def teams_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarkup]:
-    teams = svc.store.teams()
+    teams = svc.store.subscriptions.teams()
     rows = [
         [button(f"{name}（{n}）", Action.TEAM, bc, team_token(name))]
         for name, n in teams[:MAX_TEAM_BUTTONS]
@@ -240,14 +237,14 @@ def teams_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarkup
 def preview_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarkup]:
     """The announcement as recipients will see it, who gets it, and 确认发送 / 取消."""
     assert bc.audience is not None
-    recipients = svc.store.audience(bc.audience)
-    groups = sum(1 for s in recipients if s.kind == GROUP)
+    recipients = svc.store.subscriptions.audience(bc.audience)
+    groups = sum(1 for s in recipients if s.kind == ChatKind.GROUP)
     lines = _header(svc, bc, "预览")
     reach = f"收件人 {len(recipients)} 个" + (f"（其中群聊 {groups} 个）" if groups else "")
     lines.append(f"对象：{describe_audience(bc.audience, svc.kb.catalogue)} · {reach}")
     if bc.scheduled_at:
         lines.append("<i>定时公告的收件人按发送时的订阅计算。</i>")
-    if bc.kind == TEXT:
+    if bc.kind == BroadcastKind.TEXT:
         parts = split_html(bc.text or "", PREVIEW_LIMIT)
         lines.append("———")
         lines.append(parts[0] + ("\n…" if len(parts) > 1 else ""))
@@ -271,12 +268,12 @@ def broadcast_line(svc: Services, bc: Broadcast) -> str:
     tz = svc.settings.timezone
     audience = describe_audience(bc.audience, svc.kb.catalogue)
     line = f"\n<b>#{bc.id}</b> · {STATUS[bc.status]} · {audience}"
-    if bc.status == SCHEDULED and bc.scheduled_at:
+    if bc.status == BroadcastStatus.SCHEDULED and bc.scheduled_at:
         line += f" · {local_time(bc.scheduled_at, tz)}"
         if bc.audience is not None:
-            line += f" · 约 {len(svc.store.audience(bc.audience))} 个"
+            line += f" · 约 {len(svc.store.subscriptions.audience(bc.audience))} 个"
     if bc.total:
-        c = svc.store.delivery_counts(bc.id)
+        c = svc.store.deliveries.counts(bc.id)
         line += (
             f"\n  共 {bc.total} · 送达 {c['sent']} · 屏蔽 {c['blocked']} · 失败 {c['failed']}"
             + (f" · 未知 {c['unknown']}" if c["unknown"] else "")

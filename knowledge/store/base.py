@@ -1,23 +1,33 @@
-"""The connection, its lock, transactions and migrations: what every store module builds on."""
+"""What every repository of the store builds on: the connection with its lock and transactions,
+and rows read into dataclasses."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlite_utils
 
-from knowledge.store.schema import MIGRATIONS
+log = logging.getLogger(__name__)
 
 DEFAULT_DB = Path("data/contest-bot.db")
 # SQLite integers are 64-bit: a larger id (a forged button, /ticket 99999999999999999999) names
 # no row, and must not reach SQLite, which raises OverflowError for it.
 MAX_ID = 2**63 - 1
+
+T = TypeVar("T")
 
 
 def db_path_from_env() -> Path:
@@ -29,8 +39,16 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class StoreBase:
-    """A sqlite-utils Database with the project's schema, safe to share between threads."""
+def valid_id(row_id: int) -> bool:
+    """Whether an id can name a row at all."""
+    return 0 < row_id <= MAX_ID
+
+
+class Connection:
+    """One SQLite connection (sqlite-utils Database) shared by every repository and thread.
+
+    The bot calls it from the store's own thread (Store.run); the command line, tests and the
+    worker threads of a FAQ rebuild call it directly. The lock keeps a transaction whole."""
 
     def __init__(self, path: Path | str) -> None:
         if str(path) != ":memory:":
@@ -41,9 +59,24 @@ class StoreBase:
         if str(path) != ":memory:":
             self.db.enable_wal()
         self.db.execute("PRAGMA foreign_keys = ON")
-        # One connection serves every thread; this lock keeps a transaction whole.
         self.lock = threading.RLock()
-        self.migrate()
+        # While the bot runs: its event loop's thread, which must never wait on the disk. Calls
+        # made on it anyway are counted (/metrics) and the first is logged with its stack.
+        self.loop_thread: int | None = None
+        self.calls_on_loop = 0
+
+    def _check_thread(self) -> None:
+        if self.loop_thread is not None and threading.get_ident() == self.loop_thread:
+            self.calls_on_loop += 1
+            if self.calls_on_loop == 1:
+                log.warning("a store call on the event loop; use Store.run", stack_info=True)
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite_utils.Database]:
+        """The database, for queries that write nothing."""
+        with self.lock:
+            self._check_thread()
+            yield self.db
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
@@ -53,6 +86,7 @@ class StoreBase:
         transaction that reads and then writes while another process holds the lock gets
         "database is locked" at once, without waiting busy_timeout for it."""
         with self.lock:
+            self._check_thread()
             if self.db.conn.in_transaction:
                 with self.db.atomic():
                     yield self.db
@@ -70,25 +104,62 @@ class StoreBase:
         with self.lock:
             self.db.conn.close()
 
-    # --- schema ---------------------------------------------------------------------------------
 
-    def migrate(self) -> list[str]:
-        """Apply the migrations not yet applied, in order; return their names."""
-        applied: list[str] = []
-        with self.lock:
-            if "_migrations" not in self.db.table_names():
-                self.db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
-            done = {row["name"] for row in self.db.table("_migrations").rows}
-            for migration in MIGRATIONS:
-                if migration.__name__ in done:
-                    continue
-                with self.transaction() as db:
-                    migration(db)
-                    db.table("_migrations").insert(
-                        {"name": migration.__name__, "applied_at": utcnow()}
-                    )
-                applied.append(migration.__name__)
-        return applied
+def inserted(table: sqlite_utils.db.Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Insert a row and read it back as stored (with its new id and the table's defaults)."""
+    return table.get(table.insert(dict(row)).last_rowid or 0)
 
-    def applied_migrations(self) -> list[str]:
-        return [row["name"] for row in self.db.table("_migrations").rows_where(order_by="name")]
+
+class Repository:
+    """The queries of one concern (tickets, broadcasts, …) over the store's connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+
+# --- rows to dataclasses -------------------------------------------------------------------------
+
+Decoder = Callable[[Any], Any]
+
+
+def from_row(cls: type[T], row: Mapping[str, Any], **given: Any) -> T:
+    """The dataclass `cls` of a table row: each field from the column of the same name, read
+    as the field's type says (see _decoder); `given` are fields the caller worked out itself.
+    Columns without a field are left out."""
+    values = {
+        name: row[name] if decode is None else decode(row[name])
+        for name, decode in _fields(cls)
+        if name not in given
+    }
+    return cls(**values, **given)
+
+
+_FIELDS: dict[type[Any], tuple[tuple[str, Decoder | None], ...]] = {}
+
+
+def _fields(cls: type[Any]) -> tuple[tuple[str, Decoder | None], ...]:
+    """The dataclass's fields with their decoders, worked out once per class."""
+    if cls not in _FIELDS:
+        hints = typing.get_type_hints(cls)
+        _FIELDS[cls] = tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
+    return _FIELDS[cls]
+
+
+def _decoder(hint: Any) -> Decoder | None:
+    """How a column becomes a field of this type: a status from its text, a flag from 0/1, a
+    tuple from a JSON list (NULL: empty), a value with from_json from its JSON; None: as it is.
+    A field that may be None is None where the column is NULL."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        decode = _decoder(inner)
+        if decode is None:
+            return None
+        return lambda raw: None if raw is None else decode(raw)
+    if typing.get_origin(hint) is tuple:
+        return lambda raw: tuple(json.loads(raw or "[]"))
+    if hint is bool:
+        return bool
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        return hint
+    from_json = getattr(hint, "from_json", None)
+    return from_json if callable(from_json) else None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from knowledge.catalogue import Catalogue, Problem, Track
-from knowledge.store.base import StoreBase
+from knowledge.store.base import Repository, from_row
 
 
 @dataclass(frozen=True)
@@ -16,25 +17,13 @@ class LoadReport:
     unchanged: int
 
 
-class CatalogueStore(StoreBase):
-    def load_catalogue(self, catalogue: Catalogue) -> LoadReport:
+class CatalogueTables(Repository):
+    def load(self, catalogue: Catalogue) -> LoadReport:
         """Make the tables match the catalogue, in one transaction: upsert, then drop vanished."""
-        tracks = [
-            {"id": t.id, "position": i, "ordinal": t.ordinal, "name": t.name, "heading": t.heading}
-            for i, t in enumerate(catalogue.tracks)
-        ]
-        problems = [
-            {
-                "id": p.id,
-                "track_id": p.track_id,
-                "number": p.number,
-                "title": p.title,
-                "description": p.description,
-            }
-            for p in catalogue.problems
-        ]
+        tracks = [{**dataclasses.asdict(t), "position": i} for i, t in enumerate(catalogue.tracks)]
+        problems = [dataclasses.asdict(p) for p in catalogue.problems]
         inserted = updated = deleted = unchanged = 0
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             for table, rows in (("tracks", tracks), ("problems", problems)):
                 existing = {row["id"]: row for row in db.table(table).rows}
                 for row in rows:
@@ -60,17 +49,16 @@ class CatalogueStore(StoreBase):
             db.table("meta").upsert({"key": "catalogue_intro", "value": catalogue.intro}, pk="key")
         return LoadReport(inserted, updated, deleted, unchanged)
 
-    def catalogue(self) -> Catalogue:
+    def get(self) -> Catalogue:
         """The catalogue as stored."""
-        with self.lock:
-            meta = {row["key"]: row["value"] for row in self.db.table("meta").rows}
+        with self._c.reading() as db:
+            meta = {row["key"]: row["value"] for row in db.table("meta").rows}
             tracks = tuple(
-                Track(r["id"], r["ordinal"], r["name"], r["heading"])
-                for r in self.db.table("tracks").rows_where(order_by="position")
+                from_row(Track, r) for r in db.table("tracks").rows_where(order_by="position")
             )
             problems = tuple(
-                Problem(r["id"], r["track_id"], r["number"], r["title"], r["description"])
-                for r in self.db.table("problems").rows_where(order_by="track_id, number")
+                from_row(Problem, r)
+                for r in db.table("problems").rows_where(order_by="track_id, number")
             )
         return Catalogue(
             meta.get("catalogue_title", ""), meta.get("catalogue_intro", ""), tracks, problems

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from knowledge.store.base import StoreBase
+from knowledge.store.base import Repository
 
 # A follow-up refers to what was shown at most this long ago. Later, "这道题" is more likely a
 # new conversation than a question about a problem the contestant has long scrolled past, and
@@ -18,13 +18,13 @@ def _iso(moment: datetime | None) -> str:
     return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
 
 
-class ContextStore(StoreBase):
-    def remember_shown(
+class ChatContext(Repository):
+    def remember(
         self, chat_id: int, shown: str, user_id: int | None = None, *, now: datetime | None = None
     ) -> None:
         """Record that the chat (in a group: this member of it) was just shown a problem or a
         track; it replaces whatever was shown before."""
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             db.table("chat_context").upsert(
                 {"chat_id": chat_id, "user_id": chat_id if user_id is None else user_id,
                  "shown": shown, "shown_at": _iso(now)},
@@ -43,9 +43,9 @@ class ContextStore(StoreBase):
         max_age_minutes; None otherwise."""
         now = now or datetime.now(UTC)
         cutoff = _iso(now - timedelta(minutes=max_age_minutes))
-        with self.lock:
+        with self._c.reading() as db:
             rows = list(
-                self.db.table("chat_context").rows_where(
+                db.table("chat_context").rows_where(
                     "chat_id = ? and user_id = ? and shown_at >= ?",
                     [chat_id, chat_id if user_id is None else user_id, cutoff],
                 )

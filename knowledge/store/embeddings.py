@@ -6,31 +6,32 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from knowledge.store.base import StoreBase
+from knowledge.store.base import Repository
 
 
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 
-class EmbeddingStore(StoreBase):
-    def stored_vectors(self, model: str, texts: Iterable[str]) -> dict[str, bytes]:
+class Embeddings(Repository):
+    def stored(self, model: str, texts: Iterable[str]) -> dict[str, bytes]:
         """The stored vectors of those texts that have one (raw float32 bytes)."""
         by_digest = {digest(t): t for t in texts}
         found: dict[str, bytes] = {}
         keys = list(by_digest)
-        with self.lock:
+        with self._c.reading() as db:
             for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 sql = "select digest, vector from embeddings"
                 sql += f" where model = ? and digest in ({marks})"
-                rows = self.db.execute(sql, [model, *chunk]).fetchall()
+                rows = db.execute(sql, [model, *chunk]).fetchall()
                 found.update((by_digest[d], v) for d, v in rows)
         return found
 
-    def store_vectors(self, model: str, vectors: Mapping[str, bytes]) -> None:
-        with self.transaction() as db:
+    def keep(self, model: str, vectors: Mapping[str, bytes]) -> None:
+        """Store the vectors of these texts."""
+        with self._c.transaction() as db:
             db.table("embeddings").upsert_all(
                 ({"model": model, "digest": digest(t), "vector": v} for t, v in vectors.items()),
                 pk=("model", "digest"),

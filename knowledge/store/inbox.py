@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from knowledge.store.base import StoreBase, utcnow
+from knowledge.store.base import Repository, utcnow
 
 # An update that was started this many times and never finished is given up: it may be what
 # kills the process, and must not do so at every start.
@@ -17,14 +17,14 @@ def _digest(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-class InboxStore(StoreBase):
-    def inbox_add(self, update_id: int, payload: str) -> bool:
+class Inbox(Repository):
+    def add(self, update_id: int, payload: str) -> bool:
         """Record an update (its JSON); False when this very update was recorded before.
 
         The same id with other contents is a different update (another bot on this database,
         or the sandbox's emulator started afresh): it replaces the old record."""
         digest = _digest(payload)
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             rows = list(db.table("inbox").rows_where("update_id = ?", [update_id]))
             if rows and rows[0]["digest"] == digest:
                 return False
@@ -35,19 +35,19 @@ class InboxStore(StoreBase):
             )  # fmt: skip
         return True
 
-    def inbox_done(self, update_id: int) -> None:
+    def done(self, update_id: int) -> None:
         """The handlers are done with the update: keep only that it was seen."""
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             db.execute(
                 "update inbox set done_at = ?, payload = null where update_id = ?",
                 [utcnow(), update_id],
             )
 
-    def inbox_unfinished(self) -> list[tuple[int, str]]:
+    def unfinished(self) -> list[tuple[int, str]]:
         """Updates recorded and never handled (the process died), oldest first, each counted as
         one more attempt; those tried MAX_ATTEMPTS times are given up instead."""
         taken: list[tuple[int, str]] = []
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             for row in db.table("inbox").rows_where("done_at is null", order_by="update_id"):
                 if row["attempts"] >= MAX_ATTEMPTS:
                     db.execute(
@@ -63,9 +63,9 @@ class InboxStore(StoreBase):
                 taken.append((row["update_id"], row["payload"]))
         return taken
 
-    def inbox_prune(self, before: str) -> int:
+    def prune(self, before: str) -> int:
         """Forget handled updates received before this UTC ISO time; how many were forgotten."""
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             cursor = db.execute(
                 "delete from inbox where done_at is not null and received_at < ?", [before]
             )

@@ -1,14 +1,18 @@
-"""The schema: ordered migrations, append only. A released migration never changes."""
+"""The schema: ordered migrations (sqlite-utils' Migrations), append only. A released migration
+never changes; add a new one at the end with @MIGRATIONS()."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import sqlite_utils
+from sqlite_utils import Migrations
 
-Migration = Callable[[sqlite_utils.Database], None]
+# Each runs once, in order, in its own transaction, recorded in `_sqlite_migrations`.
+MIGRATIONS = Migrations("contest-bot")
+# Where the store kept its applied migrations before it used sqlite-utils' Migrations.
+LEGACY_TABLE = "_migrations"
 
 
+@MIGRATIONS()
 def m001_catalogue(db: sqlite_utils.Database) -> None:
     db.table("tracks").create(
         {"id": str, "position": int, "ordinal": str, "name": str, "heading": str}, pk="id"
@@ -27,6 +31,7 @@ def m001_catalogue(db: sqlite_utils.Database) -> None:
     db.table("meta").create({"key": str, "value": str}, pk="key")
 
 
+@MIGRATIONS()
 def m002_faq(db: sqlite_utils.Database) -> None:
     db.table("faq").create(
         {
@@ -41,10 +46,7 @@ def m002_faq(db: sqlite_utils.Database) -> None:
     )
 
 
-# Each runs once, in order, in its own transaction. Add new ones at the end.
-MIGRATIONS: list[Migration] = [m001_catalogue, m002_faq]
-
-
+@MIGRATIONS()
 def m003_tickets(db: sqlite_utils.Database) -> None:
     # Every question typed to the bot: for /stats, and the source of a ticket when the
     # contestant presses 提交给组委会 (the button carries the question's id, not its text).
@@ -101,9 +103,7 @@ def m003_tickets(db: sqlite_utils.Database) -> None:
     db.table("ticket_messages").create_index(["ticket_id"])
 
 
-MIGRATIONS.append(m003_tickets)
-
-
+@MIGRATIONS()
 def m004_subscriptions(db: sqlite_utils.Database) -> None:
     # One row per chat that asked for announcements: a contestant's private chat or a team's
     # group. `active` goes to 0 on /unsubscribe and when Telegram answers 403 (blocked, kicked,
@@ -129,6 +129,7 @@ def m004_subscriptions(db: sqlite_utils.Database) -> None:
     db.table("subscriptions").create_index(["team_key"])
 
 
+@MIGRATIONS()
 def m005_broadcasts(db: sqlite_utils.Database) -> None:
     db.table("broadcasts").create(
         {
@@ -172,9 +173,7 @@ def m005_broadcasts(db: sqlite_utils.Database) -> None:
     db.table("deliveries").create_index(["status"])
 
 
-MIGRATIONS.extend([m004_subscriptions, m005_broadcasts])
-
-
+@MIGRATIONS()
 def m006_inbox(db: sqlite_utils.Database) -> None:
     # Updates taken from Telegram (knowledge/store/inbox.py): written before Telegram is told
     # they arrived, so a crash loses none; `payload` is dropped once handled.
@@ -197,9 +196,7 @@ def m006_inbox(db: sqlite_utils.Database) -> None:
     db.table("questions").create_index(["chat_id", "message_id"])
 
 
-MIGRATIONS.append(m006_inbox)
-
-
+@MIGRATIONS()
 def m007_chat_context(db: sqlite_utils.Database) -> None:
     # What each chat last showed (knowledge/store/context.py): a problem ("3-4") or a track
     # ("3"), so that a follow-up (这道题…, 下一题) is read against it, across restarts too.
@@ -210,9 +207,7 @@ def m007_chat_context(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS.append(m007_chat_context)
-
-
+@MIGRATIONS()
 def m008_digests(db: sqlite_utils.Database) -> None:
     # One row per day's digest in the organizers' group (handlers/stats.py), claimed before it is
     # sent: a restart neither posts it a second time nor skips it.
@@ -268,9 +263,7 @@ def m008_digests(db: sqlite_utils.Database) -> None:
     db.table("questions").create_index(["created_at"])
 
 
-MIGRATIONS.append(m008_digests)
-
-
+@MIGRATIONS()
 def m009_embeddings(db: sqlite_utils.Database) -> None:
     # Sentence vectors of texts the bot compares by meaning (FAQ entries, tickets), keyed by the
     # model and a digest of the text: start-up reads them instead of embedding every entry
@@ -280,4 +273,26 @@ def m009_embeddings(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS.append(m009_embeddings)
+def bridge_legacy(db: sqlite_utils.Database, migrations: Migrations = MIGRATIONS) -> list[str]:
+    """Carry a database made before the store used sqlite-utils' Migrations over to them.
+
+    Such a database lists its applied migrations in `_migrations` (name, applied_at). In one
+    transaction, each of them is recorded as applied in `_sqlite_migrations`, with its time,
+    and the old table is dropped; no other table is touched, so the next apply() runs only the
+    migrations the database never had. Returns the names carried over: none when there is no
+    old table (a new database, or one carried over before)."""
+    if not db.table(LEGACY_TABLE).exists():
+        return []
+    with db.atomic():
+        migrations.ensure_migrations_table(db)
+        recorded = {m.name for m in migrations.applied(db)}
+        carried = []
+        for row in db.table(LEGACY_TABLE).rows_where(order_by="rowid"):
+            if row["name"] not in recorded:
+                db.table(migrations.migrations_table).insert(
+                    {"migration_set": migrations.name, "name": row["name"],
+                     "applied_at": row["applied_at"]}
+                )  # fmt: skip
+                carried.append(str(row["name"]))
+        db.table(LEGACY_TABLE).drop()
+    return carried

@@ -6,18 +6,30 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from knowledge.store.base import StoreBase, utcnow
+from knowledge.store.base import Repository, from_row, utcnow
 
-PRIVATE, GROUP = "private", "group"
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"  # a contestant's own chat with the bot
+    GROUP = "group"  # a team's group
+
+
+class AudienceKind(StrEnum):
+    ALL = "all"
+    TRACKS = "tracks"
+    TEAM = "team"
+
+
 MAX_TEAM = 30  # characters; a team name is shown in buttons and in the organizers' posts
 
 
 @dataclass(frozen=True)
 class Subscription:
     chat_id: int
-    kind: str  # private or group
+    kind: ChatKind
     name: str
     lang: str
     tracks: tuple[str, ...]  # track ids chosen one by one
@@ -36,7 +48,7 @@ class Subscription:
 class Audience:
     """Who a broadcast goes to: every subscriber, those of some tracks, or one team."""
 
-    kind: str  # all, tracks, team
+    kind: AudienceKind
     tracks: tuple[str, ...] = ()
     team: str | None = None
 
@@ -48,7 +60,7 @@ class Audience:
         if not raw:
             return None
         data = json.loads(raw)
-        return cls(data["kind"], tuple(data.get("tracks") or ()), data.get("team"))
+        return cls(AudienceKind(data["kind"]), tuple(data.get("tracks") or ()), data.get("team"))
 
 
 def team_key(name: str) -> str:
@@ -64,17 +76,20 @@ def clean_team(name: str) -> str | None:
     return name
 
 
-class SubscriptionStore(StoreBase):
-    def subscription(self, chat_id: int) -> Subscription | None:
-        with self.lock:
-            rows = list(self.db.table("subscriptions").rows_where("chat_id = ?", [chat_id]))
-        return _subscription(rows[0]) if rows else None
+class Subscriptions(Repository):
+    """One row per chat that asked for announcements; it stays after /unsubscribe (inactive), so
+    /subscribe brings the old choices back."""
 
-    def ensure_subscriber(self, chat_id: int, *, kind: str, name: str, lang: str) -> Subscription:
+    def get(self, chat_id: int) -> Subscription | None:
+        with self._c.reading() as db:
+            rows = list(db.table("subscriptions").rows_where("chat_id = ?", [chat_id]))
+        return from_row(Subscription, rows[0]) if rows else None
+
+    def ensure(self, chat_id: int, *, kind: ChatKind, name: str, lang: str) -> Subscription:
         """The chat's row, created (not subscribed yet) on first use; name and language kept
         current."""
         now = utcnow()
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             table = db.table("subscriptions")
             if table.count_where("chat_id = ?", [chat_id]):
                 table.update(chat_id, {"name": name, "lang": lang, "kind": kind})
@@ -95,21 +110,19 @@ class SubscriptionStore(StoreBase):
                         "updated_at": now,
                     }
                 )
-        found = self.subscription(chat_id)
-        assert found is not None
-        return found
+            return from_row(Subscription, table.get(chat_id))
 
     def _change(self, chat_id: int, **changes: Any) -> Subscription:
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             db.table("subscriptions").update(chat_id, {**changes, "updated_at": utcnow()})
-        found = self.subscription(chat_id)
-        assert found is not None, f"no subscriber {chat_id}; call ensure_subscriber first"
+        found = self.get(chat_id)
+        assert found is not None, f"no subscriber {chat_id}; call ensure first"
         return found
 
     def toggle_track(self, chat_id: int, track_id: str, every: Iterable[str]) -> Subscription:
         """Tick or untick one track; unticking one of 全部赛道 keeps the others ticked."""
-        with self.transaction():
-            sub = self.subscription(chat_id)
+        with self._c.transaction():
+            sub = self.get(chat_id)
             assert sub is not None
             chosen = set(every) if sub.all_tracks else set(sub.tracks)
             chosen ^= {track_id}
@@ -120,8 +133,8 @@ class SubscriptionStore(StoreBase):
 
     def follow_track(self, chat_id: int, track_id: str) -> Subscription:
         """The 🔔 button of a track: add it and subscribe."""
-        with self.transaction():
-            sub = self.subscription(chat_id)
+        with self._c.transaction():
+            sub = self.get(chat_id)
             assert sub is not None
             tracks = set(sub.tracks) | ({track_id} if not sub.all_tracks else set())
             return self._change(chat_id, tracks=_tracks(tracks), active=1, inactive_reason=None)
@@ -131,26 +144,27 @@ class SubscriptionStore(StoreBase):
 
     def deactivate(self, chat_id: int, reason: str) -> Subscription | None:
         """Unsubscribe: by /unsubscribe, or because Telegram refuses to deliver (403)."""
-        if self.subscription(chat_id) is None:
-            return None
-        return self._change(chat_id, active=0, inactive_reason=reason[:200])
+        with self._c.transaction():
+            if self.get(chat_id) is None:
+                return None
+            return self._change(chat_id, active=0, inactive_reason=reason[:200])
 
     def set_team(self, chat_id: int, team: str | None) -> Subscription:
         return self._change(chat_id, team=team, team_key=team_key(team) if team else None)
 
-    def subscribers(self) -> list[Subscription]:
+    def active(self) -> list[Subscription]:
         """Every active subscription, oldest first."""
-        with self.lock:
-            rows = self.db.table("subscriptions").rows_where("active = 1", order_by="rowid")
-            return [_subscription(r) for r in rows]
+        with self._c.reading() as db:
+            rows = db.table("subscriptions").rows_where("active = 1", order_by="rowid")
+            return [from_row(Subscription, r) for r in rows]
 
     def audience(self, audience: Audience) -> list[Subscription]:
         """The active subscriptions a broadcast to `audience` reaches."""
-        everyone = self.subscribers()
-        if audience.kind == "tracks":
+        everyone = self.active()
+        if audience.kind == AudienceKind.TRACKS:
             wanted = set(audience.tracks)
             return [s for s in everyone if s.all_tracks or wanted & set(s.tracks)]
-        if audience.kind == "team":
+        if audience.kind == AudienceKind.TEAM:
             key = team_key(audience.team or "")
             return [s for s in everyone if s.team and team_key(s.team) == key]
         return everyone
@@ -158,19 +172,19 @@ class SubscriptionStore(StoreBase):
     def teams(self) -> list[tuple[str, int]]:
         """Teams with active subscribers: (name, how many chats), by name."""
         counts: dict[str, tuple[str, int]] = {}
-        for s in self.subscribers():
+        for s in self.active():
             if s.team:
                 name, n = counts.get(team_key(s.team), (s.team, 0))
                 counts[team_key(s.team)] = (name, n + 1)
         return sorted(counts.values(), key=lambda item: item[0])
 
-    def add_subscribers(self, rows: Iterable[dict[str, Any]]) -> int:
+    def add_many(self, rows: Iterable[dict[str, Any]]) -> int:
         """Bulk import (benchmarks, migrations from a spreadsheet): active subscriptions."""
         now = utcnow()
         records = [
             {
                 "chat_id": r["chat_id"],
-                "kind": r.get("kind", PRIVATE),
+                "kind": r.get("kind", ChatKind.PRIVATE),
                 "name": r.get("name", str(r["chat_id"])),
                 "lang": r.get("lang", "zh"),
                 "tracks": _tracks(r.get("tracks", ())),
@@ -184,18 +198,10 @@ class SubscriptionStore(StoreBase):
             }
             for r in rows
         ]
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             db.table("subscriptions").upsert_all(records, pk="chat_id")
         return len(records)
 
 
 def _tracks(tracks: Iterable[str]) -> str:
     return json.dumps(sorted(set(tracks), key=lambda t: (len(t), t)))
-
-
-def _subscription(r: dict[str, Any]) -> Subscription:
-    return Subscription(
-        r["chat_id"], r["kind"], r["name"], r["lang"], tuple(json.loads(r["tracks"] or "[]")),
-        bool(r["all_tracks"]), r["team"], bool(r["active"]), r["inactive_reason"],
-        r["created_at"], r["updated_at"],
-    )  # fmt: skip

@@ -1,15 +1,36 @@
-"""Questions asked, drafts, tickets and the messages that stand for them."""
+"""Questions asked, tickets, and the messages that stand for a ticket."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from knowledge.store.base import MAX_ID, StoreBase, utcnow
+from knowledge.store.base import Repository, from_row, inserted, utcnow, valid_id
 
-OPEN, ANSWERED, CLOSED, MERGED = "open", "answered", "closed", "merged"
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"  # by the organizers, without an answer
+    MERGED = "merged"  # into another ticket, which answers it
+
+
+class MessageKind(StrEnum):
+    """What a message linked to a ticket is."""
+
+    POST = "post"  # the ticket's post in the organizers' group
+    FOLLOWUP = "followup"  # a contestant's follow-up, posted there
+    REMINDER = "reminder"  # the SLA reminder there
+    CONFIRM = "confirm"  # the contestant was told it was submitted
+    ANSWER = "answer"  # its answer, as the contestant received it
+    CLOSED = "closed"  # the contestant was told it was closed
+
+
+# Until every caller names the enum (handlers/tickets.py is being split on another branch).
+OPEN, ANSWERED, CLOSED, MERGED = TicketStatus
 
 
 @dataclass(frozen=True)
@@ -22,7 +43,7 @@ class Ticket:
     lang: str
     question: str
     guesses: tuple[str, ...]
-    status: str
+    status: TicketStatus
     claimed_by: int | None
     claimed_by_name: str | None
     answer: str | None
@@ -40,7 +61,7 @@ class Ticket:
 
     @property
     def is_open(self) -> bool:
-        return self.status == OPEN
+        return self.status == TicketStatus.OPEN
 
 
 @dataclass(frozen=True)
@@ -55,10 +76,21 @@ class Question:
     ticket_id: int | None
 
 
-class TicketStore(StoreBase):
-    # --- questions ------------------------------------------------------------------------
+def _ticket(row: dict[str, Any]) -> Ticket:
+    # Rows written by the first versions may lack these.
+    return from_row(
+        Ticket,
+        row,
+        user_name=row["user_name"] or "",
+        lang=row["lang"] or "zh",
+        waiting_since=row["waiting_since"] or row["created_at"],
+    )
 
-    def log_question(
+
+class Questions(Repository):
+    """Every question typed to the bot: for /stats and the digest, and the source of a ticket."""
+
+    def log(
         self,
         user_id: int,
         chat_id: int,
@@ -69,53 +101,82 @@ class TicketStore(StoreBase):
         message_id: int | None = None,
     ) -> Question:
         """Log a question once: the same message handled again (after a crash) is the same row."""
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             if message_id is not None:
                 for found in db.table("questions").rows_where(
                     "chat_id = ? and message_id = ? and text = ?",
                     [chat_id, message_id, text[:2000]],
-                    select="id",
                 ):
-                    question = self.question(found["id"])
-                    assert question is not None
-                    return question
-            row_id = (
-                db.table("questions")
-                .insert(
-                    {
-                        "user_id": user_id,
-                        "chat_id": chat_id,
-                        "text": text[:2000],
-                        "intent": intent,
-                        "ids": json.dumps(ids),
-                        "score": score,
-                        "created_at": utcnow(),
-                        "ticket_id": None,
-                        "message_id": message_id,
-                    }
-                )
-                .last_pk
+                    return from_row(Question, found)
+            row = {
+                "user_id": user_id,
+                "chat_id": chat_id,
+                "text": text[:2000],
+                "intent": intent,
+                "ids": json.dumps(ids),
+                "score": score,
+                "created_at": utcnow(),
+                "ticket_id": None,
+                "message_id": message_id,
+            }
+            return from_row(Question, inserted(db.table("questions"), row))
+
+    def get(self, question_id: int) -> Question | None:
+        if not valid_id(question_id):
+            return None
+        with self._c.reading() as db:
+            rows = list(db.table("questions").rows_where("id = ?", [question_id]))
+        return from_row(Question, rows[0]) if rows else None
+
+    def counts_by_intent(self) -> dict[str, int]:
+        with self._c.reading() as db:
+            return {
+                r["intent"]: r["n"]
+                for r in db.query("select intent, count(*) as n from questions group by intent")
+            }
+
+    def per_track(self) -> dict[str, int]:
+        """Questions the bot answered, by the track of their best match."""
+        counts: dict[str, int] = {}
+        with self._c.reading() as db:
+            for r in db.table("questions").rows_where("intent != ?", ["escalate"], select="ids"):
+                ids = json.loads(r["ids"] or "[]")
+                if ids and not ids[0].startswith("faq:"):
+                    track = ids[0].split("-")[0]
+                    counts[track] = counts.get(track, 0) + 1
+        return counts
+
+    # Bounds are UTC ISO strings as utcnow() writes them, so that they compare as text.
+
+    def asked_between(self, start: str, end: str) -> list[tuple[str, str]]:
+        """(created_at, intent) of each question typed to the bot in [start, end)."""
+        with self._c.reading() as db:
+            rows = db.execute(
+                "select created_at, intent from questions "
+                "where created_at >= ? and created_at < ?",
+                [start, end],
+            ).fetchall()
+        return [(str(created), str(intent)) for created, intent in rows]
+
+    def escalated_between(self, start: str, end: str, limit: int = 5000) -> list[Question]:
+        """Questions the bot could not answer (it offered the organizers), asked in [start, end),
+        oldest first."""
+        with self._c.reading() as db:
+            rows = db.table("questions").rows_where(
+                "intent = ? and created_at >= ? and created_at < ?",
+                ["escalate", start, end],
+                order_by="id",
+                limit=limit,
             )
-        question = self.question(int(str(row_id)))
-        assert question is not None
-        return question
+            return [from_row(Question, r) for r in rows]
 
-    def question(self, question_id: int) -> Question | None:
-        if not 0 < question_id <= MAX_ID:
-            return None
-        with self.lock:
-            rows = list(self.db.table("questions").rows_where("id = ?", [question_id]))
-        if not rows:
-            return None
-        r = rows[0]
-        return Question(
-            r["id"], r["user_id"], r["chat_id"], r["text"], r["intent"],
-            tuple(json.loads(r["ids"] or "[]")), r["created_at"], r["ticket_id"],
-        )  # fmt: skip
 
-    # --- tickets ----------------------------------------------------------------------------
+class Tickets(Repository):
+    """Questions handed to the organizers, and the messages that stand for them: the post in
+    the organizers' group, follow-ups and reminders there, and what the contestant received (a
+    reply to one continues the ticket)."""
 
-    def open_ticket(
+    def create(
         self,
         question: Question,
         *,
@@ -127,98 +188,86 @@ class TicketStore(StoreBase):
         """Turn a question into a ticket, once; True when it is new (提交 pressed twice gives
         the same ticket)."""
         now = utcnow()
-        with self.transaction() as db:
-            current = self.question(question.id)
-            if current is not None and current.ticket_id is not None:
-                existing = self.ticket(current.ticket_id)
-                assert existing is not None
-                return existing, False
-            row_id = (
-                db.table("tickets")
-                .insert(
-                    {
-                        "user_id": question.user_id,
-                        "chat_id": question.chat_id,
-                        "user_name": user_name,
-                        "username": username,
-                        "lang": lang,
-                        "question": question.text,
-                        "guesses": json.dumps(guesses),
-                        "status": OPEN,
-                        "created_at": now,
-                        "waiting_since": now,
-                        "updated_at": now,
-                    }
-                )
-                .last_pk
-            )
-            db.table("questions").update(question.id, {"ticket_id": row_id})
-        ticket = self.ticket(int(str(row_id)))
-        assert ticket is not None
-        return ticket, True
+        with self._c.transaction() as db:
+            for current in db.table("questions").rows_where("id = ?", [question.id]):
+                if current["ticket_id"] is not None:
+                    return _ticket(db.table("tickets").get(current["ticket_id"])), False
+            row = {
+                "user_id": question.user_id,
+                "chat_id": question.chat_id,
+                "user_name": user_name,
+                "username": username,
+                "lang": lang,
+                "question": question.text,
+                "guesses": json.dumps(guesses),
+                "status": TicketStatus.OPEN,
+                "created_at": now,
+                "waiting_since": now,
+                "updated_at": now,
+            }
+            ticket = _ticket(inserted(db.table("tickets"), row))
+            db.table("questions").update(question.id, {"ticket_id": ticket.id})
+            return ticket, True
 
-    def ticket(self, ticket_id: int) -> Ticket | None:
-        if not 0 < ticket_id <= MAX_ID:
+    def get(self, ticket_id: int) -> Ticket | None:
+        if not valid_id(ticket_id):
             return None
-        with self.lock:
-            rows = list(self.db.table("tickets").rows_where("id = ?", [ticket_id]))
+        with self._c.reading() as db:
+            rows = list(db.table("tickets").rows_where("id = ?", [ticket_id]))
         return _ticket(rows[0]) if rows else None
 
-    def tickets_of(self, user_id: int, limit: int = 20) -> list[Ticket]:
-        with self.lock:
-            rows = self.db.table("tickets").rows_where(
-                "user_id = ?", [user_id], order_by="id desc", limit=limit
-            )
-            return [_ticket(r) for r in rows]
+    def _where(self, where: str, args: list[Any], **options: Any) -> list[Ticket]:
+        with self._c.reading() as db:
+            return [_ticket(r) for r in db.table("tickets").rows_where(where, args, **options)]
 
-    def open_tickets(self, limit: int = 50) -> list[Ticket]:
+    def of_user(self, user_id: int, limit: int = 20) -> list[Ticket]:
+        """The user's tickets, newest first."""
+        return self._where("user_id = ?", [user_id], order_by="id desc", limit=limit)
+
+    def list_open(self, limit: int = 50) -> list[Ticket]:
         """Open tickets, oldest first."""
-        with self.lock:
-            rows = self.db.table("tickets").rows_where(
-                "status = ?", [OPEN], order_by="created_at, id", limit=limit
-            )
-            return [_ticket(r) for r in rows]
+        return self._where(
+            "status = ?", [TicketStatus.OPEN], order_by="created_at, id", limit=limit
+        )
 
     def count_open_of(self, user_id: int) -> int:
-        with self.lock:
-            return self.db.table("tickets").count_where(
-                "user_id = ? and status = ?", [user_id, OPEN]
+        with self._c.reading() as db:
+            return db.table("tickets").count_where(
+                "user_id = ? and status = ?", [user_id, TicketStatus.OPEN]
             )
 
-    def last_ticket_time(self, user_id: int) -> datetime | None:
-        with self.lock:
+    def last_time_of(self, user_id: int) -> datetime | None:
+        """When the user's latest ticket was opened."""
+        with self._c.reading() as db:
             rows = list(
-                self.db.table("tickets").rows_where(
+                db.table("tickets").rows_where(
                     "user_id = ?", [user_id], order_by="id desc", limit=1, select="created_at"
                 )
             )
         return datetime.fromisoformat(rows[0]["created_at"]) if rows else None
 
-    def update_ticket(self, ticket_id: int, **changes: Any) -> Ticket:
-        with self.transaction() as db:
+    def update(self, ticket_id: int, **changes: Any) -> Ticket:
+        with self._c.transaction() as db:
             db.table("tickets").update(ticket_id, {**changes, "updated_at": utcnow()})
-        ticket = self.ticket(ticket_id)
-        assert ticket is not None
-        return ticket
+            return _ticket(db.table("tickets").get(ticket_id))
 
     def claim(self, ticket_id: int, user_id: int, name: str) -> Ticket:
-        return self.update_ticket(ticket_id, claimed_by=user_id, claimed_by_name=name)
+        return self.update(ticket_id, claimed_by=user_id, claimed_by_name=name)
 
-    def close_ticket(self, ticket_id: int) -> Ticket:
-        return self.update_ticket(ticket_id, status=CLOSED)
+    def close(self, ticket_id: int) -> Ticket:
+        return self.update(ticket_id, status=TicketStatus.CLOSED)
 
     def reopen(self, ticket_id: int, question: str) -> Ticket:
         """A contestant's follow-up: the ticket is open again, the new words appended."""
-        ticket = self.ticket(ticket_id)
-        assert ticket is not None
-        combined = f"{ticket.question}\n追问：{question}"
-        return self.update_ticket(
-            ticket_id,
-            status=OPEN,
-            question=combined[:4000],
-            sla_reminded_at=None,
-            waiting_since=utcnow(),
-        )
+        with self._c.transaction() as db:
+            combined = f"{db.table('tickets').get(ticket_id)['question']}\n追问：{question}"
+            return self.update(
+                ticket_id,
+                status=TicketStatus.OPEN,
+                question=combined[:4000],
+                sla_reminded_at=None,
+                waiting_since=utcnow(),
+            )
 
     def answer(
         self,
@@ -231,7 +280,7 @@ class TicketStore(StoreBase):
     ) -> list[Ticket]:
         """Answer a ticket and every ticket merged into it; return them all."""
         now = utcnow()
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             ids = [ticket_id]
             if include_merged:
                 ids += [
@@ -243,7 +292,7 @@ class TicketStore(StoreBase):
                     tid,
                     {
                         "first_answered_at": first,
-                        "status": ANSWERED,
+                        "status": TicketStatus.ANSWERED,
                         "answer": answer,
                         "answered_by": staff_id,
                         "answered_by_name": staff_name,
@@ -252,159 +301,129 @@ class TicketStore(StoreBase):
                         "delivery_error": None,
                     },
                 )
-        return [t for tid in ids if (t := self.ticket(tid))]
+            return [_ticket(db.table("tickets").get(tid)) for tid in ids]
 
     def merge(self, ticket_id: int, into_id: int) -> Ticket:
         """Link ticket_id to into_id; tickets already merged into ticket_id follow it."""
-        with self.transaction() as db:
+        with self._c.transaction() as db:
             for r in list(db.table("tickets").rows_where("merged_into = ?", [ticket_id])):
                 db.table("tickets").update(r["id"], {"merged_into": into_id})
-            db.table("tickets").update(
-                ticket_id, {"status": MERGED, "merged_into": into_id, "updated_at": utcnow()}
-            )
-        ticket = self.ticket(ticket_id)
-        assert ticket is not None
-        return ticket
+            return self.update(ticket_id, status=TicketStatus.MERGED, merged_into=into_id)
 
     def overdue(self, minutes: int) -> list[Ticket]:
         """Open tickets waiting longer than `minutes` (since asked or followed up), not yet
         raised again."""
         cutoff = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
-        with self.lock:
-            rows = self.db.table("tickets").rows_where(
-                "status = ? and sla_reminded_at is null and waiting_since <= ?",
-                [OPEN, cutoff],
-                order_by="id",
-            )
-            return [_ticket(r) for r in rows]
+        return self._where(
+            "status = ? and sla_reminded_at is null and waiting_since <= ?",
+            [TicketStatus.OPEN, cutoff],
+            order_by="id",
+        )
 
     def answered_like(self, limit: int = 200) -> list[Ticket]:
         """Answered tickets not already offered as a FAQ entry, newest first."""
-        with self.lock:
-            rows = self.db.table("tickets").rows_where(
-                "status = ? and merged_into is null and faq_id is null",
-                [ANSWERED],
-                order_by="id desc",
-                limit=limit,
+        return self._where(
+            "status = ? and merged_into is null and faq_id is null",
+            [TicketStatus.ANSWERED],
+            order_by="id desc",
+            limit=limit,
+        )
+
+    def merged_into(self, ticket_id: int) -> list[Ticket]:
+        return self._where("merged_into = ?", [ticket_id], order_by="id")
+
+    def unposted(self, chat_id: int) -> list[Ticket]:
+        """Open tickets whose post in the organizers' group never went out."""
+        with self._c.reading() as db:
+            rows = db.query(
+                "select t.* from tickets t where t.status = ? and not exists ("
+                " select 1 from ticket_messages m where m.ticket_id = t.id"
+                " and m.chat_id = ? and m.kind = ?) order by t.id",
+                [TicketStatus.OPEN, chat_id, MessageKind.POST],
             )
             return [_ticket(r) for r in rows]
 
+    def rows(self) -> list[dict[str, Any]]:
+        """Every ticket as stored, by id."""
+        with self._c.reading() as db:
+            return list(db.table("tickets").rows_where(order_by="id"))
+
     # --- messages ---------------------------------------------------------------------------
 
-    def link_message(self, chat_id: int, message_id: int, ticket_id: int, kind: str) -> None:
-        with self.transaction() as db:
+    def link_message(
+        self, chat_id: int, message_id: int, ticket_id: int, kind: MessageKind
+    ) -> None:
+        with self._c.transaction() as db:
             db.table("ticket_messages").upsert(
                 {"chat_id": chat_id, "message_id": message_id, "ticket_id": ticket_id,
                  "kind": kind},
                 pk=("chat_id", "message_id"),
             )  # fmt: skip
 
-    def answered_to(self, ticket_id: int) -> bool:
-        """Whether an answer to the ticket reached its asker (its message is on record)."""
-        return self.told(ticket_id, "answer")
-
-    def told(self, ticket_id: int, kind: str) -> bool:
-        """Whether a message of this kind about the ticket is on record ("confirm": the asker
-        was told it was submitted; "closed": that it was closed; "answer": its answer)."""
-        with self.lock:
+    def told(self, ticket_id: int, kind: MessageKind) -> bool:
+        """Whether a message of this kind about the ticket is on record (CONFIRM: the asker
+        was told it was submitted; CLOSED: that it was closed; ANSWER: its answer)."""
+        with self._c.reading() as db:
             return bool(
-                self.db.table("ticket_messages").count_where(
+                db.table("ticket_messages").count_where(
                     "ticket_id = ? and kind = ?", [ticket_id, kind]
                 )
             )
 
-    def ticket_for_message(self, chat_id: int, message_id: int) -> Ticket | None:
-        with self.lock:
+    def answered_to(self, ticket_id: int) -> bool:
+        """Whether an answer to the ticket reached its asker (its message is on record)."""
+        return self.told(ticket_id, MessageKind.ANSWER)
+
+    def for_message(self, chat_id: int, message_id: int) -> Ticket | None:
+        """The ticket a message stands for."""
+        with self._c.reading() as db:
             rows = list(
-                self.db.table("ticket_messages").rows_where(
-                    "chat_id = ? and message_id = ?", [chat_id, message_id]
+                db.query(
+                    "select t.* from ticket_messages m join tickets t on t.id = m.ticket_id"
+                    " where m.chat_id = ? and m.message_id = ?",
+                    [chat_id, message_id],
                 )
             )
-        return self.ticket(rows[0]["ticket_id"]) if rows else None
-
-    def unposted(self, chat_id: int) -> list[Ticket]:
-        """Open tickets whose post in the organizers' group never went out."""
-        with self.lock:
-            rows = self.db.query(
-                "select t.* from tickets t where t.status = ? and not exists ("
-                " select 1 from ticket_messages m where m.ticket_id = t.id"
-                " and m.chat_id = ? and m.kind = 'post') order by t.id",
-                [OPEN, chat_id],
-            )
-            return [_ticket(r) for r in rows]
-
-    def merged_into(self, ticket_id: int) -> list[Ticket]:
-        with self.lock:
-            rows = self.db.table("tickets").rows_where(
-                "merged_into = ?", [ticket_id], order_by="id"
-            )
-            return [_ticket(r) for r in rows]
+        return _ticket(rows[0]) if rows else None
 
     def group_message_of(self, ticket_id: int, chat_id: int) -> int | None:
         """The ticket's first post in the organizers' group."""
-        with self.lock:
+        with self._c.reading() as db:
             rows = list(
-                self.db.table("ticket_messages").rows_where(
+                db.table("ticket_messages").rows_where(
                     "ticket_id = ? and chat_id = ? and kind = ?",
-                    [ticket_id, chat_id, "post"],
+                    [ticket_id, chat_id, MessageKind.POST],
                     order_by="message_id",
                     limit=1,
                 )
             )
         return rows[0]["message_id"] if rows else None
 
-    # --- figures ----------------------------------------------------------------------------
+    # --- figures: /metrics, /stats, the digest ------------------------------------------------
 
-    def question_counts(self) -> dict[str, int]:
-        with self.lock:
-            return {
-                r["intent"]: r["n"]
-                for r in self.db.query(
-                    "select intent, count(*) as n from questions group by intent"
-                )
-            }
+    def counts(self) -> tuple[int, int]:
+        """(tickets ever opened, tickets open now)."""
+        with self._c.reading() as db:
+            row = db.execute(
+                "select count(*), coalesce(sum(status = ?), 0) from tickets", [TicketStatus.OPEN]
+            ).fetchone()
+        return int(row[0]), int(row[1])
 
-    def questions_per_track(self) -> dict[str, int]:
-        """Questions the bot answered, by the track of their best match."""
-        counts: dict[str, int] = {}
-        with self.lock:
-            for r in self.db.table("questions").rows_where(
-                "intent != ?", ["escalate"], select="ids"
-            ):
-                ids = json.loads(r["ids"] or "[]")
-                if ids and not ids[0].startswith("faq:"):
-                    track = ids[0].split("-")[0]
-                    counts[track] = counts.get(track, 0) + 1
-        return counts
+    def answer_waits(self) -> list[float]:
+        """Seconds from each answered ticket's creation to its answer."""
+        with self._c.reading() as db:
+            rows = db.execute(
+                "select (julianday(answered_at) - julianday(created_at)) * 86400 from tickets "
+                "where answered_at is not null"
+            ).fetchall()
+        return [max(0.0, float(r[0])) for r in rows if r[0] is not None]
 
-    def ticket_rows(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.db.table("tickets").rows_where(order_by="id"))
-
-
-def _ticket(r: dict[str, Any]) -> Ticket:
-    return Ticket(
-        id=r["id"],
-        user_id=r["user_id"],
-        chat_id=r["chat_id"],
-        user_name=r["user_name"] or "",
-        username=r["username"],
-        lang=r["lang"] or "zh",
-        question=r["question"],
-        guesses=tuple(json.loads(r["guesses"] or "[]")),
-        status=r["status"],
-        claimed_by=r["claimed_by"],
-        claimed_by_name=r["claimed_by_name"],
-        answer=r["answer"],
-        answered_by=r["answered_by"],
-        answered_by_name=r["answered_by_name"],
-        answered_at=r["answered_at"],
-        first_answered_at=r["first_answered_at"],
-        waiting_since=r["waiting_since"] or r["created_at"],
-        merged_into=r["merged_into"],
-        delivery_error=r["delivery_error"],
-        sla_reminded_at=r["sla_reminded_at"],
-        faq_id=r["faq_id"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-    )
+    def between(self, start: str, end: str) -> list[tuple[str, str | None]]:
+        """(created_at, first_answered_at) of each ticket opened in [start, end)."""
+        with self._c.reading() as db:
+            rows = db.execute(
+                "select created_at, first_answered_at from tickets "
+                "where created_at >= ? and created_at < ?",
+                [start, end],
+            ).fetchall()
+        return [(str(created), first) for created, first in rows]
