@@ -49,10 +49,10 @@ class InboxQueue(asyncio.Queue[object]):
         # Until it is recorded, the update must not be confirmed to Telegram: while the database
         # refuses (locked by another process past busy_timeout), wait here, which holds back the
         # updater (Telegram keeps the updates) or the webhook's answer (Telegram sends again).
-        payload = update.to_json()
+        update_id, payload = update.update_id, update.to_json()
         for attempt in itertools.count():
             try:
-                return await asyncio.to_thread(self.store.inbox.add, update.update_id, payload)
+                return await self.store.run(lambda db: db.inbox.add(update_id, payload))
             except sqlite3.Error as exc:
                 log.warning("cannot record update %s (%s); trying again", update.update_id, exc)
                 await asyncio.sleep(min(5.0, 0.5 * 2**attempt))
@@ -74,11 +74,13 @@ class InboxProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         await coroutine
         if isinstance(update, Update):
+            update_id = update.update_id
             try:
-                await asyncio.to_thread(self.store.inbox.done, update.update_id)
+                await self.store.run(lambda db: db.inbox.done(update_id))
                 self.handled += 1
                 if self.handled % PRUNE_EVERY == 0:  # a bot that runs for weeks
-                    await asyncio.to_thread(self.store.inbox.prune, prune_before())
+                    before = prune_before()
+                    await self.store.run(lambda db: db.inbox.prune(before))
             except sqlite3.Error as exc:  # only a crash before the next mark replays it
                 log.warning("cannot mark update %s handled: %s", update.update_id, exc)
 
@@ -100,16 +102,20 @@ async def replay(app: Application[Any, Any, Any, Any, Any, Any], store: Store) -
     queue = app.update_queue
     if not isinstance(queue, InboxQueue):  # an Application built without the inbox
         return 0
-    await asyncio.to_thread(store.inbox.prune, prune_before())
-    unfinished = await asyncio.to_thread(store.inbox.unfinished)
+    before = prune_before()
+    await store.run(lambda db: db.inbox.prune(before))
+    unfinished = await store.run(lambda db: db.inbox.unfinished())
+    unreadable = []
     for update_id, payload in unfinished:
         try:
             update = Update.de_json(json.loads(payload), app.bot)
         except Exception:  # a record this version cannot read: say so, and go on
             log.exception("update %s from the inbox cannot be read; skipped", update_id)
-            await asyncio.to_thread(store.inbox.done, update_id)
+            unreadable.append(update_id)
             continue
         await queue.requeue(update)
+    if unreadable:
+        await store.run(lambda db: db.inbox.done(*unreadable))
     if unfinished:
         log.warning("handling again %d update(s) a previous process did not finish",
                     len(unfinished))  # fmt: skip

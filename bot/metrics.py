@@ -159,6 +159,12 @@ class StoreCollector(Collector):
         up.add_metric([], 1)
         yield up
         yield from families
+        yield CounterMetricFamily(
+            "contest_bot_store_calls_on_loop",
+            "Store calls made on the event loop instead of the store's thread (should stay 0; "
+            "the first is logged with its stack).",
+            value=self.store.calls_on_loop,
+        )
 
     def _families(self) -> Iterator[Metric]:
         store = self.store

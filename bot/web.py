@@ -127,7 +127,7 @@ class BotServer:
     async def health(self) -> dict[str, Any]:
         """What /healthz reports: the database answers, and the bot takes updates."""
         try:
-            database = await asyncio.wait_for(asyncio.to_thread(self.store.ping), HEALTH_TIMEOUT)
+            database = await asyncio.wait_for(self.store.run(Store.ping), HEALTH_TIMEOUT)
         except Exception as exc:  # any failure to answer is "down"
             log.warning("health: the database did not answer: %s", exc)
             database = False

@@ -64,17 +64,19 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     question = question[:MAX_QUESTION]
     # A follow-up (这道题…, 下一题) is read against what this chat was shown last.
     # Off the event loop: reading a question may embed it (milliseconds of CPU).
-    answer = await asyncio.to_thread(svc.kb.ask, question, last_shown(update, context))
-    logged = svc.store.questions.log(
-        user.id, message.chat.id, question, answer.intent, list(answer.ids), answer.score,
-        message_id=message.message_id,
+    answer = await asyncio.to_thread(svc.kb.ask, question, await last_shown(update, context))
+    logged = await svc.store.run(
+        lambda db: db.questions.log(
+            user.id, message.chat.id, question, answer.intent, list(answer.ids), answer.score,
+            message_id=message.message_id,
+        )
     )  # fmt: skip
     lang = user_lang(update)
     if answer.intent == "escalate":
         await tickets.offer_escalation(update, context, logged, lang, answer)
         return
     if answer.intent in ("problem", "track") and answer.ids:
-        remember_shown(update, context, answer.ids[0])
+        await remember_shown(update, context, answer.ids[0])
     markup = answer_keyboard(context, answer, lang, logged.id)
     await reply_html(message, svc.kb.reply(answer, lang), markup)
 

@@ -51,7 +51,7 @@ def label(lang: str, key: str) -> str:
     return LABELS.get(lang, LABELS["zh"])[key]
 
 
-def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: str) -> None:
+async def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: str) -> None:
     """Note the problem ("3-4") or track ("3") this chat now shows, for follow-ups (下一题).
 
     Called before the reply is sent: updates are handled concurrently, and a follow-up typed
@@ -59,15 +59,19 @@ def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: st
     chat, user = update.effective_chat, update.effective_user
     if chat is not None:
         # In a group each member has their own thread of questions.
-        services(context).store.context.remember(chat.id, shown, user.id if user else None)
+        user_id = user.id if user else None
+        await services(context).store.run(lambda db: db.context.remember(chat.id, shown, user_id))
 
 
-def last_shown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+async def last_shown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
     """What this chat (in a group: this member) was last shown, if recently enough."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return None
-    return services(context).store.context.last_shown(chat.id, user_id=user.id if user else None)
+    user_id = user.id if user else None
+    return await services(context).store.run(
+        lambda db: db.context.last_shown(chat.id, user_id=user_id)
+    )
 
 
 def track_button(track: Track, lang: str, prefix: str = "") -> InlineKeyboardButton:

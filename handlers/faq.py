@@ -34,7 +34,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     m = re.match(r"^/\S+\s*(\S*)\s*(.*)$", message.text or "", flags=re.DOTALL)
     action, rest = (m.group(1).lower(), m.group(2).strip()) if m else ("", "")
     if action in ("", "list"):
-        entries = svc.store.faq.all()
+        entries = await svc.store.run(lambda db: db.faq.all())
         if not entries:
             await message.reply_html(
                 "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
@@ -52,7 +52,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if not sep or not question.strip() or not answer.strip():
             await message.reply_html(USAGE)
             return
-        entry = svc.store.faq.add(question.strip(), answer.strip())
+        entry = await svc.store.run(lambda db: db.faq.add(question.strip(), answer.strip()))
         await asyncio.to_thread(svc.kb.refresh_faq)
         await message.reply_html(f"已添加 FAQ #{entry.id}。")
         await offer_faq_to_open(context, message, entry.id)
@@ -67,13 +67,10 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await message.reply_html(USAGE)
             return
         question, _, answer = em.group(2).partition("|")
-        edited = svc.store.faq.edit(
-            int(em.group(1)),
-            question=question.strip() or None,
-            answer=answer.strip() or None,
-        )
+        faq_id, asked, told = int(em.group(1)), question.strip() or None, answer.strip() or None
+        edited = await svc.store.run(lambda db: db.faq.edit(faq_id, question=asked, answer=told))
         if edited is None:
-            await message.reply_html(f"没有 FAQ #{int(em.group(1))}。")
+            await message.reply_html(f"没有 FAQ #{faq_id}。")
             return
         await asyncio.to_thread(svc.kb.refresh_faq)
         await message.reply_html(f"已更新 FAQ #{edited.id}：{html.escape(edited.question)}")
@@ -82,12 +79,12 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if not rest.lstrip("#").isdigit():
             await message.reply_html(USAGE)
             return
-        faq_id = int(rest.lstrip("#"))
-        if not svc.store.faq.delete(faq_id):
-            await message.reply_html(f"没有 FAQ #{faq_id}。")
+        gone = int(rest.lstrip("#"))
+        if not await svc.store.run(lambda db: db.faq.delete(gone)):
+            await message.reply_html(f"没有 FAQ #{gone}。")
             return
         await asyncio.to_thread(svc.kb.refresh_faq)
-        await message.reply_html(f"已删除 FAQ #{faq_id}。")
+        await message.reply_html(f"已删除 FAQ #{gone}。")
         return
     await message.reply_html(USAGE)
 

@@ -62,14 +62,14 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if m := re.fullmatch(r"p(\d+)-(\d+)", payload):
         problem = catalogue.problem(f"{m.group(1)}-{m.group(2)}")
         if problem is not None:
-            remember_shown(update, context, problem.id)
+            await remember_shown(update, context, problem.id)
             text = render_problem(catalogue, problem, lang)
             await reply_html(message, text, problem_keyboard(context, problem, lang))
             return
     if m := re.fullmatch(r"t(\d+)", payload):
         track = catalogue.track(m.group(1))
         if track is not None:
-            remember_shown(update, context, track.id)
+            await remember_shown(update, context, track.id)
             text = render_track(catalogue, track, lang)
             await reply_html(message, text, track_keyboard(catalogue, track, lang))
             return
@@ -107,9 +107,9 @@ async def navigate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if page is None:
         await expired(update, context)
         return
-    if data.startswith(("t:", "p:")):
-        remember_shown(update, context, data[2:])  # menu_page found it: a track or a problem
     await acknowledge(query)
+    if data.startswith(("t:", "p:")):
+        await remember_shown(update, context, data[2:])  # menu_page found it: a track or a problem
     await edit_or_send(update, context, *page)
 
 

@@ -47,7 +47,15 @@ from knowledge.report import (
     minutes,
     share,
 )
-from knowledge.store import DigestTopic, Question, Store, Ticket, TicketStatus, TopicDelivery
+from knowledge.store import (
+    DigestTopic,
+    FaqEntry,
+    Question,
+    Store,
+    Ticket,
+    TicketStatus,
+    TopicDelivery,
+)
 from knowledge.topics import group_topics
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,7 @@ DIGEST_CHECK_SECONDS = 60
 TOPICS = 3  # the most frequent topics of escalated questions a digest offers
 OPEN_SHOWN = 10  # open tickets listed in a digest; /queue lists them all
 WEEKDAYS = "一二三四五六日"
+PROMPTS = "topic_prompts"  # its key in bot_data: see ReplyToTopicPrompt
 
 
 def _clip(text: str, size: int) -> str:
@@ -160,7 +169,7 @@ async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
     now = svc.clock()
     day = due_day(now, settings.digest_time, settings.timezone).isoformat()
     outcome = "done"
-    if svc.store.digests.claim(day, now):
+    if await svc.store.run(lambda db: db.digests.claim(day, now)):
         try:
             text, markup = await asyncio.to_thread(
                 compose_digest, svc, date.fromisoformat(day), now
@@ -173,11 +182,13 @@ async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
                     reply_markup=markup if i == len(parts) - 1 else None,
                 )  # fmt: skip
             assert sent is not None
-            svc.store.digests.posted(day, sent.message_id)
+            posted_id = sent.message_id
+            await svc.store.run(lambda db: db.digests.posted(day, posted_id))
             outcome = "posted"
         except TelegramError as exc:
             log.warning("the digest of %s was not posted: %s", day, exc)
-            svc.store.digests.failed(day, str(exc))
+            error = str(exc)
+            await svc.store.run(lambda db: db.digests.failed(day, error))
             outcome = "failed"
     metrics_of(app).digest_checks.labels(outcome).inc()
     return outcome
@@ -265,7 +276,8 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not await require_organizer(update, context):
         return
     svc = services(context)
-    topic = svc.store.digests.topic(TopicButton.decode(query.data).topic_id)
+    topic_id = TopicButton.decode(query.data).topic_id
+    topic = await svc.store.run(lambda db: db.digests.topic(topic_id))
     user = update.effective_user
     message = query.message
     if topic is None or user is None or not isinstance(message, Message):
@@ -286,23 +298,31 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         reply_markup=ForceReply(selective=True, input_field_placeholder="统一答复…"),
         reply_to_message_id=message.message_id, allow_sending_without_reply=True,
     )  # fmt: skip
-    svc.store.digests.link_topic_message(message.chat.id, prompt.message_id, topic.id)
+    await svc.store.run(
+        lambda db: db.digests.link_topic_message(message.chat.id, prompt.message_id, topic.id)
+    )
+    prompts_of(context.application).add((message.chat.id, prompt.message_id))
 
 
 class ReplyToTopicPrompt(filters.MessageFilter):
-    """A reply to one of the bot's prompts for a topic's answer."""
+    """A reply to one of the bot's prompts for a topic's answer.
 
-    def __init__(self, store: Store) -> None:
+    Filters run on the event loop, which never waits on the disk: the prompts are known in
+    memory (read at start, added as they are sent), and the handler reads the topic."""
+
+    def __init__(self, prompts: set[tuple[int, int]]) -> None:
         super().__init__(name="ReplyToTopicPrompt")
-        self.store = store
+        self.prompts = prompts
 
     def filter(self, message: Message) -> bool:
         replied = message.reply_to_message
-        return (
-            replied is not None
-            and self.store.digests.topic_for_message(message.chat.id, replied.message_id)
-            is not None
-        )
+        return replied is not None and (message.chat.id, replied.message_id) in self.prompts
+
+
+def prompts_of(app: Application[Any, Any, Any, Any, Any, Any]) -> set[tuple[int, int]]:
+    """The prompts a reply to answers a topic, (chat_id, message_id)."""
+    prompts: set[tuple[int, int]] = app.bot_data[PROMPTS]
+    return prompts
 
 
 async def topic_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -314,15 +334,14 @@ async def topic_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await require_organizer(update, context):
         return
     svc = services(context)
-    topic = svc.store.digests.topic_for_message(
-        message.chat.id, message.reply_to_message.message_id
-    )
+    chat_id, prompt_id = message.chat.id, message.reply_to_message.message_id
+    topic = await svc.store.run(lambda db: db.digests.topic_for_message(chat_id, prompt_id))
     assert topic is not None  # the filter saw it
     report, markup = await answer_topic(context, topic, (message.text or "").strip(), user)
     await message.reply_html(report, reply_markup=markup, do_quote=True)
 
 
-def _askers(svc: Services, topic: DigestTopic) -> list[tuple[Question, Ticket | None]]:
+def _askers(db: Store, topic: DigestTopic) -> list[tuple[Question, Ticket | None]]:
     """Each asker once: their open ticket on the topic if they have one, else a ticket of theirs
     answered or closed (they heard from the organizers), else their latest question."""
 
@@ -333,10 +352,10 @@ def _askers(svc: Services, topic: DigestTopic) -> list[tuple[Question, Ticket | 
 
     chosen: dict[int, tuple[Question, Ticket | None]] = {}
     for question_id in topic.question_ids:  # oldest first: a later question of theirs wins
-        question = svc.store.questions.get(question_id)
+        question = db.questions.get(question_id)
         if question is None:
             continue
-        ticket = svc.store.tickets.get(question.ticket_id) if question.ticket_id else None
+        ticket = db.tickets.get(question.ticket_id) if question.ticket_id else None
         kept = chosen.get(question.user_id)
         if kept is None or rank(ticket) >= rank(kept[1]):
             chosen[question.user_id] = (question, ticket)
@@ -353,7 +372,9 @@ async def answer_topic(
     label = html.escape(_clip(topic.label, 40))
     if not answer:
         return "答复是空的，没有发送。", None
-    topic, ours = svc.store.digests.answer_topic(topic.id, answer, staff.id, staff.full_name or "")
+    topic, ours = await svc.store.run(
+        lambda db: db.digests.answer_topic(topic.id, answer, staff.id, staff.full_name or "")
+    )
     if not ours:
         who = html.escape(topic.answered_by_name or "")
         return (
@@ -361,29 +382,9 @@ async def answer_topic(
             "要补充，请回复具体的工单。",
             None,
         )
-    for question, ticket in _askers(svc, topic):
-        if not svc.store.digests.claim_topic_delivery(
-            topic.id, question.user_id, question.chat_id, ticket.id if ticket else None
-        ):
-            continue  # sent already: this reply handled again after a restart
-        if ticket is not None and ticket.status != TicketStatus.OPEN:
-            svc.store.digests.finish_topic_delivery(
-                topic.id, question.user_id, TopicDelivery.SKIPPED
-            )
-            continue
-        if ticket is not None:
-            await tickets.deliver_answer(context, ticket.id, answer, staff)
-            answered = svc.store.tickets.get(ticket.id)
-            error = answered.delivery_error if answered else None
-        else:
-            error = await _send_topic_answer(context, question, answer)
-        svc.store.digests.finish_topic_delivery(
-            topic.id,
-            question.user_id,
-            TopicDelivery.FAILED if error else TopicDelivery.SENT,
-            error,
-        )
-    counts = svc.store.digests.topic_deliveries(topic.id)
+    for question, ticket in await svc.store.run(lambda db: _askers(db, topic)):
+        await _tell_asker(context, topic, question, ticket, answer, staff)
+    counts = await svc.store.run(lambda db: db.digests.topic_deliveries(topic.id))
     sent = counts.get(TopicDelivery.SENT, 0)
     report = f"✅ 已统一答复话题 {topic.position}「{label}」：送达 {sent} 人"
     if counts.get(TopicDelivery.SKIPPED):
@@ -395,6 +396,37 @@ async def answer_topic(
         save = TopicButton("f", topic.id).encode()
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("📌 存为FAQ", callback_data=save)]])
     return report, markup
+
+
+async def _tell_asker(
+    context: ContextTypes.DEFAULT_TYPE,
+    topic: DigestTopic,
+    question: Question,
+    ticket: Ticket | None,
+    answer: str,
+    staff: User,
+) -> None:
+    """One asker of the topic gets its answer, at most once: claimed before it goes."""
+    store = services(context).store
+    ticket_id = ticket.id if ticket else None
+    if not await store.run(
+        lambda db: db.digests.claim_topic_delivery(
+            topic.id, question.user_id, question.chat_id, ticket_id
+        )
+    ):
+        return  # sent already: this reply handled again after a restart
+    status, error = TopicDelivery.SKIPPED, None  # their ticket was answered or closed
+    if ticket is not None and ticket.status == TicketStatus.OPEN:
+        await tickets.deliver_answer(context, ticket.id, answer, staff)
+        answered = await store.run(lambda db: db.tickets.get(ticket.id))
+        error = answered.delivery_error if answered else None
+        status = TopicDelivery.FAILED if error else TopicDelivery.SENT
+    elif ticket is None:
+        error = await _send_topic_answer(context, question, answer)
+        status = TopicDelivery.FAILED if error else TopicDelivery.SENT
+    await store.run(
+        lambda db: db.digests.finish_topic_delivery(topic.id, question.user_id, status, error)
+    )
 
 
 async def _send_topic_answer(
@@ -428,16 +460,23 @@ async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not await require_organizer(update, context):
         return
     svc = services(context)
-    topic = svc.store.digests.topic(TopicButton.decode(query.data).topic_id)
+    topic_id = TopicButton.decode(query.data).topic_id
+    topic = await svc.store.run(lambda db: db.digests.topic(topic_id))
     if topic is None or topic.answer is None:
         await acknowledge(query, "这个按钮已过期。", show_alert=True)
         return
     if topic.faq_id is not None:
         await acknowledge(query, f"已是 FAQ #{topic.faq_id}")
         return
-    with svc.store.transaction():  # the entry and its note on the topic, or neither
-        entry = svc.store.faq.add(topic.label, topic.answer)
-        svc.store.digests.set_topic_faq(topic.id, entry.id)
+    label, answer = topic.label, topic.answer
+
+    def save(db: Store) -> FaqEntry:
+        with db.transaction():  # the entry and its note on the topic, or neither
+            entry = db.faq.add(label, answer)
+            db.digests.set_topic_faq(topic_id, entry.id)
+        return entry
+
+    entry = await svc.store.run(save)
     await asyncio.to_thread(svc.kb.refresh_faq)
     await acknowledge(query, f"已存为 FAQ #{entry.id}")
     if isinstance(query.message, Message):
@@ -454,6 +493,8 @@ async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     svc: Services = app.bot_data[KEY]
+    # Read before the bot takes updates; added to as prompts are sent (ReplyToTopicPrompt).
+    app.bot_data[PROMPTS] = svc.store.digests.prompts()
     app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CallbackQueryHandler(topic_button, pattern=TopicButton.pattern("t")))
     app.add_handler(CallbackQueryHandler(topic_faq_button, pattern=TopicButton.pattern("f")))
@@ -468,7 +509,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             & filters.REPLY
             & filters.TEXT
             & ~filters.COMMAND
-            & ReplyToTopicPrompt(svc.store),
+            & ReplyToTopicPrompt(prompts_of(app)),
             topic_reply,
         )
     )

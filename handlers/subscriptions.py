@@ -112,15 +112,16 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
-def _subscriber(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Subscription:
+async def _subscriber(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Subscription:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None
     if _is_group(update):
         kind, name = ChatKind.GROUP, chat.title or str(chat.id)
     else:
         kind, name = ChatKind.PRIVATE, (user.full_name if user else "") or str(chat.id)
-    return services(context).store.subscriptions.ensure(
-        chat.id, kind=kind, name=name, lang=user_lang(update)
+    lang = user_lang(update)
+    return await services(context).store.run(
+        lambda db: db.subscriptions.ensure(chat.id, kind=kind, name=name, lang=lang)
     )
 
 
@@ -196,7 +197,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await may_manage(update, context):
         await message.reply_html(tx(lang, "admins_only"))
         return
-    sub = _subscriber(update, context)
+    sub = await _subscriber(update, context)
     catalogue = services(context).kb.catalogue
     intro = tx(lang, "intro_group" if _is_group(update) else "intro")
     await reply_html(message, intro, subscribe_keyboard(catalogue, sub, lang))
@@ -212,11 +213,11 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_html(tx(lang, "admins_only"))
         return
     store = services(context).store
-    sub = store.subscriptions.get(chat.id)
+    sub = await store.run(lambda db: db.subscriptions.get(chat.id))
     if sub is None or not sub.active:
         await message.reply_html(tx(lang, "not_subscribed"))
         return
-    store.subscriptions.deactivate(chat.id, "unsubscribe")
+    await store.run(lambda db: db.subscriptions.deactivate(chat.id, "unsubscribe"))
     await message.reply_html(tx(lang, "unsubscribed"))
 
 
@@ -226,12 +227,8 @@ async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if message is None or chat is None:
         return
     svc = services(context)
-    text = settings_text(
-        svc.store.subscriptions.get(chat.id),
-        svc.kb.catalogue,
-        user_lang(update),
-        group=_is_group(update),
-    )
+    sub = await svc.store.run(lambda db: db.subscriptions.get(chat.id))
+    text = settings_text(sub, svc.kb.catalogue, user_lang(update), group=_is_group(update))
     await reply_html(message, text)
 
 
@@ -246,9 +243,10 @@ async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     raw = (message.text or "").partition(" ")[2].strip()
     store = services(context).store
-    sub = _subscriber(update, context)
+    sub = await _subscriber(update, context)
+    chat_id = sub.chat_id
     if raw in ("-", "—"):
-        store.subscriptions.set_team(sub.chat_id, None)
+        await store.run(lambda db: db.subscriptions.set_team(chat_id, None))
         await message.reply_html(tx(lang, "team_cleared"))
         return
     team = clean_team(raw)
@@ -256,7 +254,7 @@ async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         current = html.escape(sub.team) if sub.team else tx(lang, "no_team")
         await message.reply_html(tx(lang, "team_usage", n=MAX_TEAM, team=current))
         return
-    sub = store.subscriptions.set_team(sub.chat_id, team)
+    sub = await store.run(lambda db: db.subscriptions.set_team(chat_id, team))
     text = tx(lang, "team_set", team=html.escape(team))
     if not sub.active:
         text += "\n" + tx(lang, "team_subscribe")
@@ -280,14 +278,15 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
 
         await expired(update, context)
         return
-    sub = _subscriber(update, context)
+    sub = await _subscriber(update, context)
+    chat_id = sub.chat_id
     if kind == "+":
         assert track is not None
-        store.subscriptions.follow_track(sub.chat_id, track.id)
+        await store.run(lambda db: db.subscriptions.follow_track(chat_id, track.id))
         await acknowledge(query, tx(lang, "followed", track=track_label(track, lang)))
         return
     if kind == "done":
-        sub = store.subscriptions.activate(sub.chat_id)
+        sub = await store.run(lambda db: db.subscriptions.activate(chat_id))
         await acknowledge(query, tx(lang, "subscribed"))
         text = (
             tx(lang, "subscribed")
@@ -298,11 +297,11 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         return
     if kind == "t":
         assert track is not None
-        sub = store.subscriptions.toggle_track(
-            sub.chat_id, track.id, [t.id for t in catalogue.tracks]
-        )
+        every = [t.id for t in catalogue.tracks]
+        sub = await store.run(lambda db: db.subscriptions.toggle_track(chat_id, track.id, every))
     else:  # all
-        sub = store.subscriptions.set_all_tracks(sub.chat_id, not sub.all_tracks)
+        on = not sub.all_tracks
+        sub = await store.run(lambda db: db.subscriptions.set_all_tracks(chat_id, on))
     await acknowledge(query)
     if isinstance(query.message, Message):
         try:

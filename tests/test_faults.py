@@ -440,7 +440,7 @@ async def test_handler_meeting_a_locked_database_fails_politely_and_writes_nothi
     world = await start_faulty_world(tmp_path)
     finish = FinishLine(world.app)
     contestant = world.emulator.users[1001]
-    real = world.store.questions.log
+    real = world.bot_store.questions.log
     calls = []
 
     def locked_once(*args: Any, **kwargs: Any) -> Any:
@@ -449,7 +449,7 @@ async def test_handler_meeting_a_locked_database_fails_politely_and_writes_nothi
             raise sqlite3.OperationalError("database is locked")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(world.store.questions, "log", locked_once)
+    monkeypatch.setattr(world.bot_store.questions, "log", locked_once)
     try:
         sent = await world.emulator.send_text(contestant, 1001, "赛道三赛题4")
         await finish.wait(int(world.emulator.updates_log[-1]["update_id"]))

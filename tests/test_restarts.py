@@ -35,6 +35,7 @@ from conftest import (
     ORGANIZER_GROUP,
     World,
     button,
+    close_stores,
     polling_world,
     start_emulator,
     start_world,
@@ -518,7 +519,7 @@ async def restart_replaying(world: World, update: dict[str, Any]) -> World:
     assert world.app.updater is not None
     await world.app.updater.stop()
     await shutdown(world.app)
-    world.store.close()
+    close_stores(world)
     lines: list[FinishLine] = []
     world = await polling_world(
         world.emulator, world.settings, prepare=lambda app: lines.append(FinishLine(app))

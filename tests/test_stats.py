@@ -22,6 +22,7 @@ from conftest import (
     ORGANIZER_GROUP,
     World,
     buttons,
+    close_stores,
     polling_world,
     settings_for,
     start_emulator,
@@ -286,7 +287,7 @@ async def restart(world: World, clock: Clock) -> World:
     assert world.app.updater is not None
     await world.app.updater.stop()
     await shutdown(world.app)
-    world.store.close()
+    close_stores(world)
     settings = world.settings
 
     def set_clock(app: Any) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from knowledge.embed import Remembering
 from knowledge.store import (
     CONTEXT_MINUTES,
     DEFAULT_DB,
+    ChatKind,
     LoadReport,
     Store,
     TicketStatus,
@@ -556,3 +559,62 @@ def test_store_a_question_remembered_then_kept_reaches_the_database(tmp_path: Pa
     remembering.embed_kept(["问题"])  # became a ticket: worth keeping
     assert inner.asked == ["问题"]
     assert set(Store(tmp_path / "bot.db").embeddings.stored("counting", ["问题"])) == {"问题"}
+
+
+# --- off the event loop --------------------------------------------------------------------------
+
+
+async def test_store_run_works_on_the_stores_own_thread(store: Store) -> None:
+    loop_thread = threading.get_ident()
+    entry = await store.run(lambda db: db.faq.add("决赛在哪里？", "武汉。"))
+    where = await store.run(lambda db: threading.current_thread().name)
+    assert where.startswith("store") and threading.get_ident() == loop_thread
+    assert await store.run(lambda db: db.faq.get(entry.id)) == entry
+
+
+async def test_store_run_keeps_the_order_calls_were_made_in(store: Store) -> None:
+    writes = [store.run(lambda db, n=n: db.faq.add(f"问题{n}", "答")) for n in range(50)]
+    await asyncio.gather(*writes)
+    assert [e.question for e in store.faq.all()] == [f"问题{n}" for n in range(50)]
+
+
+async def test_store_run_finishes_a_write_whose_caller_was_cancelled(store: Store) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow_write(db: Store) -> None:
+        started.set()
+        release.wait(5)
+        db.faq.add("写到一半", "调用方已取消")
+
+    call = asyncio.ensure_future(store.run(slow_write))
+    await asyncio.to_thread(started.wait, 5)
+    call.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert await store.run(lambda db: [e.question for e in db.faq.all()]) == ["写到一半"]
+
+
+async def test_store_counts_calls_made_on_the_watched_event_loop(store: Store) -> None:
+    store.watch_loop()
+    await store.run(lambda db: db.faq.all())  # on the store's thread: fine
+    assert store.calls_on_loop == 0
+    store.faq.all()  # on the event loop: counted
+    assert store.calls_on_loop == 1
+    store.watch_loop(False)
+    store.faq.all()
+    assert store.calls_on_loop == 1
+
+
+def test_store_rows_become_dataclasses_by_their_fields_types(store: Store) -> None:
+    question = store.questions.log(1001, 1001, "决赛在哪里？", "escalate", ["faq:3"], 0.2)
+    ticket, _ = store.tickets.create(
+        question, user_name="小明", username=None, lang="zh", guesses=["3-4", "3"]
+    )
+    assert ticket.status is TicketStatus.OPEN  # the enum, not the bare text
+    assert (ticket.guesses, question.ids) == (("3-4", "3"), ("faq:3",))  # tuples from JSON
+    store.db["tickets"].update(ticket.id, {"guesses": None, "lang": None})  # as old rows are
+    old = store.tickets.get(ticket.id)
+    assert old is not None and (old.guesses, old.lang) == ((), "zh")
+    sub = store.subscriptions.ensure(1001, kind=ChatKind.PRIVATE, name="小明", lang="zh")
+    assert sub.active is False and sub.all_tracks is False and sub.kind is ChatKind.PRIVATE

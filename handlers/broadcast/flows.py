@@ -8,7 +8,6 @@ organizers' group only.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from collections.abc import Callable
@@ -107,30 +106,35 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         if problem is not None:
             await message.reply_html(f"这条公告 Telegram 不会接受：{html.escape(problem)}")
             return
-    bc = svc.store.broadcasts.create(
-        kind=BroadcastKind.TEXT if text is not None else BroadcastKind.COPY,
-        chat_id=message.chat.id,
-        created_by=user.id,
-        created_by_name=user.full_name,
-        text=text,
-        from_chat_id=None if text is not None else message.chat.id,
-        source_message_id=None if text is not None or source is None else source.message_id,
-        audience=audience,
-        scheduled_at=scheduled_at,
+    chat_id, source_id = message.chat.id, source.message_id if source is not None else None
+    bc = await svc.store.run(
+        lambda db: db.broadcasts.create(
+            kind=BroadcastKind.TEXT if text is not None else BroadcastKind.COPY,
+            chat_id=chat_id,
+            created_by=user.id,
+            created_by_name=user.full_name,
+            text=text,
+            from_chat_id=None if text is not None else chat_id,
+            source_message_id=None if text is not None else source_id,
+            audience=audience,
+            scheduled_at=scheduled_at,
+        )
     )
     build = preview_panel if audience else chooser_panel
-    panel_text, markup = await asyncio.to_thread(build, svc, bc)
+    # Counting its audience reads every subscription: on the store's thread, with the rest.
+    panel_text, markup = await svc.store.run(lambda _: build(svc, bc))
     sent = await reply_html(message, panel_text, markup)
-    svc.store.broadcasts.update(bc.id, panel_message_id=sent.message_id)
+    panel_id = sent.message_id
+    await svc.store.run(lambda db: db.broadcasts.update(bc.id, panel_message_id=panel_id))
 
 
 async def cancel_broadcast(context: ContextTypes.DEFAULT_TYPE, broadcast_id: int) -> str:
     """Cancel a draft, scheduled, queued or running broadcast; say what happened."""
     store = services(context).store
-    bc = store.broadcasts.get(broadcast_id)
+    bc = await store.run(lambda db: db.broadcasts.get(broadcast_id))
     if bc is None:
         return f"没有公告 #{broadcast_id}。"
-    if not store.broadcasts.cancel(broadcast_id):
+    if not await store.run(lambda db: db.broadcasts.cancel(broadcast_id)):
         return f"公告 #{broadcast_id} 已是「{STATUS[bc.status]}」，无法取消。"
     broadcaster_of(context.application).cancel(broadcast_id)
     if bc.status == BroadcastStatus.RUNNING:
@@ -144,14 +148,14 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if message is None or not await require_organizer(update, context):
         return
     svc = services(context)
-    found = svc.store.broadcasts.recent()
+    found = await svc.store.run(lambda db: db.broadcasts.recent())
     if not found:
         await message.reply_html("还没有公告。发送 /broadcast 查看用法。")
         return
     lines = ["📣 <b>公告</b>（定时、发送中和最近的）"]
     rows = []
-    # Sizing scheduled audiences reads every subscription: off the event loop.
-    lines += await asyncio.to_thread(lambda: [broadcast_line(svc, bc) for bc in found])
+    # Sizing scheduled audiences reads every subscription: on the store's thread.
+    lines += await svc.store.run(lambda _: [broadcast_line(svc, bc) for bc in found])
     for bc in found:
         if bc.status in (
             BroadcastStatus.SCHEDULED,
@@ -176,7 +180,7 @@ async def _pressed(
         return None
     svc = services(context)
     pressed = BroadcastButton.decode(query.data)
-    bc = svc.store.broadcasts.get(pressed.broadcast_id)
+    bc = await svc.store.run(lambda db: db.broadcasts.get(pressed.broadcast_id))
     if bc is None:
         await acknowledge(query, "这条公告不存在。", show_alert=True)
         return None
@@ -204,15 +208,16 @@ async def _next_panel(update: Update, svc: Services, build: Panel, bc: Broadcast
     """Answer the press and show the next compose panel in place."""
     assert update.callback_query is not None
     await acknowledge(update.callback_query)
-    # Counting subscribers reads every subscription: off the event loop.
-    await _panel(update, *await asyncio.to_thread(build, svc, bc))
+    # Counting subscribers reads every subscription: on the store's thread.
+    await _panel(update, *await svc.store.run(lambda _: build(svc, bc)))
 
 
 async def choose_everyone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """👥 全部订阅者: every subscriber, then the preview."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
-        bc = svc.store.broadcasts.update(bc.id, audience=Audience(AudienceKind.ALL))
+        everyone = Audience(AudienceKind.ALL)
+        bc = await svc.store.run(lambda db: db.broadcasts.update(bc.id, audience=everyone))
         await _next_panel(update, svc, preview_panel, bc)
 
 
@@ -220,7 +225,7 @@ async def choose_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """⬅️ 返回 / 重新选择对象: back to choosing the audience."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
-        bc = svc.store.broadcasts.update(bc.id, audience=None)
+        bc = await svc.store.run(lambda db: db.broadcasts.update(bc.id, audience=None))
         await _next_panel(update, svc, chooser_panel, bc)
 
 
@@ -242,9 +247,8 @@ async def toggle_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             return
         chosen = set(bc.audience.tracks) if bc.audience and bc.audience.kind == "tracks" else set()
         chosen ^= {track_id}
-        bc = svc.store.broadcasts.update(
-            bc.id, audience=Audience(AudienceKind.TRACKS, tuple(sorted(chosen)))
-        )
+        tracks = Audience(AudienceKind.TRACKS, tuple(sorted(chosen)))
+        bc = await svc.store.run(lambda db: db.broadcasts.update(bc.id, audience=tracks))
         await _next_panel(update, svc, tracks_panel, bc)
 
 
@@ -270,13 +274,14 @@ async def choose_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """One team, then the preview."""
     if found := await _pressed_on_draft(update, context):
         svc, pressed, bc = found
-        teams = await asyncio.to_thread(svc.store.subscriptions.teams)
+        teams = await svc.store.run(lambda db: db.subscriptions.teams())
         team = next((name for name, _ in teams if team_token(name) == pressed.argument), None)
         if team is None:
             assert update.callback_query is not None
             await acknowledge(update.callback_query, "这个队伍已没有订阅者。", show_alert=True)
             return
-        bc = svc.store.broadcasts.update(bc.id, audience=Audience(AudienceKind.TEAM, team=team))
+        one = Audience(AudienceKind.TEAM, team=team)
+        bc = await svc.store.run(lambda db: db.broadcasts.update(bc.id, audience=one))
         await _next_panel(update, svc, preview_panel, bc)
 
 
@@ -285,7 +290,7 @@ async def cancel_draft(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         assert update.callback_query is not None
-        svc.store.broadcasts.cancel(bc.id)
+        await svc.store.run(lambda db: db.broadcasts.cancel(bc.id))
         await acknowledge(update.callback_query, "已取消")
         await _panel(update, f"❌ 公告 #{bc.id} 已取消，未发送。", None)
 
@@ -309,7 +314,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     else:
         text = f"⏳ <b>公告 #{bc.id}</b> 已确认，开始发送…"
-    if not svc.store.broadcasts.confirm(bc.id):
+    if not await svc.store.run(lambda db: db.broadcasts.confirm(bc.id)):
         await acknowledge(query, "已处理过了。")
         return
     await acknowledge(query, "已排期" if bc.scheduled_at else "开始发送")
@@ -335,7 +340,7 @@ async def resend_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if found := await _pressed(update, context):
         svc, _, bc = found
         assert update.callback_query is not None
-        count = svc.store.deliveries.requeue_unknown(bc.id)
+        count = await svc.store.run(lambda db: db.deliveries.requeue_unknown(bc.id))
         broadcaster_of(context.application).wake()
         await acknowledge(
             update.callback_query, f"正在补发 {count} 个" if count else "没有需要补发的。"
@@ -350,7 +355,7 @@ async def send_failures(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc, _, bc = found
     query = update.callback_query
     assert query is not None
-    rows = svc.store.deliveries.failures(bc.id)
+    rows = await svc.store.run(lambda db: db.deliveries.failures(bc.id))
     if not rows:
         await acknowledge(query, "没有未送达的收件人。")
         return

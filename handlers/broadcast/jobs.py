@@ -43,6 +43,7 @@ from knowledge.store import (
     BroadcastKind,
     BroadcastStatus,
     DeliveryStatus,
+    Store,
 )
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class Broadcaster:
     async def run_forever(self) -> None:
         """Resume, then run queued and due broadcasts as they come."""
         store = self.services.store
-        self.recovered = await asyncio.to_thread(store.deliveries.recover_in_flight)
+        self.recovered = await store.run(lambda db: db.deliveries.recover_in_flight())
         self.ready.set()
         if self.recovered:
             log.warning(
@@ -133,10 +134,10 @@ class Broadcaster:
             )
         while True:
             self._wake.clear()
-            job = store.broadcasts.next_job()
+            job = await store.run(lambda db: db.broadcasts.next_job())
             if job is None:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._idle_seconds())
+                    await asyncio.wait_for(self._wake.wait(), await self._idle_seconds())
                 continue
             try:
                 await self.run(job)
@@ -144,8 +145,8 @@ class Broadcaster:
                 log.exception("broadcast #%s stopped by an error", job.id)
                 await asyncio.sleep(ERROR_PAUSE_SECONDS)
 
-    def _idle_seconds(self) -> float:
-        due = self.services.store.broadcasts.next_scheduled_at()
+    async def _idle_seconds(self) -> float:
+        due = await self.services.store.run(lambda db: db.broadcasts.next_scheduled_at())
         if due is None:
             return IDLE_SECONDS
         wait = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
@@ -157,10 +158,13 @@ class Broadcaster:
         new_panel = job.status == BroadcastStatus.SCHEDULED or job.panel_message_id is None
         if job.status != BroadcastStatus.RUNNING:
             audience = job.audience or Audience(AudienceKind.ALL)
-            recipients = [
-                s.chat_id for s in await asyncio.to_thread(store.subscriptions.audience, audience)
-            ]
-            started = await asyncio.to_thread(store.broadcasts.start, job.id, recipients)
+            job_id = job.id
+
+            def start(db: Store) -> Broadcast | None:
+                recipients = [s.chat_id for s in db.subscriptions.audience(audience)]
+                return db.broadcasts.start(job_id, recipients)
+
+            started = await store.run(start)
             if started is None:
                 return
             job = started
@@ -168,7 +172,7 @@ class Broadcaster:
         else:
             log.info("broadcast #%s resumed", job.id)
         self.current = job.id
-        job = await self._show(job, self._progress(job), stop_keyboard(job), new=new_panel)
+        job = await self._show(job, await self._progress(job), stop_keyboard(job), new=new_panel)
         progress = asyncio.create_task(self._progress_loop(job))
         try:
             await self._dispatch(job)
@@ -178,16 +182,21 @@ class Broadcaster:
                 await progress
             self.current = None
         self._cancelled.discard(job.id)
-        store.broadcasts.finish(job.id)  # a cancelled one stays cancelled
-        final = store.broadcasts.get(job.id)
-        assert final is not None
-        counts = store.deliveries.counts(job.id)
+        final, counts = await store.run(lambda db: self._finish(db, job.id))
         log.info("broadcast #%s %s: %s", job.id, final.status, counts)
         await self._show(
             final,
             report_text(final, counts, self.services.kb.catalogue),
             report_keyboard(final, counts),
         )
+
+    @staticmethod
+    def _finish(db: Store, broadcast_id: int) -> tuple[Broadcast, dict[str, int]]:
+        """Done (a cancelled one stays cancelled): the broadcast and its deliveries' counts."""
+        db.broadcasts.finish(broadcast_id)
+        final = db.broadcasts.get(broadcast_id)
+        assert final is not None
+        return final, db.deliveries.counts(broadcast_id)
 
     def _stopped(self, broadcast_id: int) -> bool:
         return broadcast_id in self._cancelled
@@ -197,14 +206,14 @@ class Broadcaster:
         in_flight = self._in_flight
         try:
             while not self._stopped(job.id):
-                rows = store.deliveries.due(job.id, limit=200)
+                rows = await store.run(lambda db: db.deliveries.due(job.id, limit=200))
                 if not rows:
                     if in_flight:
                         await asyncio.wait(
                             set(in_flight), timeout=0.5, return_when=asyncio.FIRST_COMPLETED
                         )
                         continue
-                    due = store.deliveries.next_retry_at(job.id)
+                    due = await store.run(lambda db: db.deliveries.next_retry_at(job.id))
                     if due is None:
                         return  # nothing pending, nothing in flight: done
                     await self._nap(min(1.0, max(0.02, due - time.time())))
@@ -216,16 +225,22 @@ class Broadcaster:
                         break
                     delay = self.pacer.chat_delay(row.chat_id)
                     if delay > 0:  # this chat had a message a moment ago: the others first
-                        store.deliveries.defer(job.id, row.chat_id, time.time() + delay)
+                        await self._defer(job.id, row.chat_id, time.time() + delay)
                         continue
                     slot = await self.pacer.acquire_broadcast(row.chat_id)
                     if self._stopped(job.id):
                         self.pacer.sent(slot)  # not used after all
                         break
-                    attempt = store.deliveries.claim(job.id, row.chat_id)
+                    attempt = await self._claim(job.id, row.chat_id)
                     if attempt is None:
                         self.pacer.sent(slot)
                         continue
+                    if self._stopped(job.id):  # cancelled while it was claimed: not sent
+                        await self._record(
+                            job.id, row.chat_id, DeliveryStatus.PENDING, refund=True
+                        )
+                        self.pacer.sent(slot)
+                        break
                     task = asyncio.create_task(self._send(job, row.chat_id, attempt, slot))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
@@ -246,7 +261,6 @@ class Broadcaster:
 
     async def _send(self, job: Broadcast, chat_id: int, attempt: int, slot: Slot) -> None:
         """One HTTP call for a claimed delivery, and its outcome recorded."""
-        store = self.services.store
         bot = self.app.bot
         try:
             if job.kind == BroadcastKind.COPY:
@@ -263,29 +277,30 @@ class Broadcaster:
         except RetryAfter:
             # The pacer paused every send; this recipient waits its turn again, and a 429 is
             # not a failed attempt.
-            store.deliveries.record(
+            await self._record(
                 job.id, chat_id, DeliveryStatus.PENDING, retry_at=time.time(), refund=True
             )
         except Forbidden as exc:
             # Blocked, kicked or deactivated: retrying cannot help, and they no longer want it.
-            store.deliveries.record(job.id, chat_id, DeliveryStatus.BLOCKED, error=exc.message)
-            store.subscriptions.deactivate(chat_id, f"Telegram: {exc.message}")
+            await self._record(job.id, chat_id, DeliveryStatus.BLOCKED, error=exc.message)
+            reason = f"Telegram: {exc.message}"
+            await self.services.store.run(lambda db: db.subscriptions.deactivate(chat_id, reason))
         except ChatMigrated as exc:
             error = f"群已升级为超级群 {exc.new_chat_id}，请在新群重新 /subscribe"
-            store.deliveries.record(job.id, chat_id, DeliveryStatus.FAILED, error=error)
+            await self._record(job.id, chat_id, DeliveryStatus.FAILED, error=error)
         except BadRequest as exc:  # a NetworkError subclass in PTB, but permanent
-            store.deliveries.record(job.id, chat_id, DeliveryStatus.FAILED, error=exc.message)
+            await self._record(job.id, chat_id, DeliveryStatus.FAILED, error=exc.message)
             if (
                 job.kind == BroadcastKind.COPY
                 and "message to copy not found" in exc.message.lower()
             ):
                 # The original was deleted: every other recipient would fail the same way.
                 log.warning("broadcast #%s: its message is gone; stopping", job.id)
-                store.broadcasts.cancel(job.id)
+                await self.services.store.run(lambda db: db.broadcasts.cancel(job.id))
                 self.cancel(job.id)
         except NetworkError as exc:  # timeouts, resets, 5xx
             if attempt >= self.max_attempts:
-                store.deliveries.record(
+                await self._record(
                     job.id,
                     chat_id,
                     DeliveryStatus.FAILED,
@@ -293,7 +308,7 @@ class Broadcaster:
                 )
             else:
                 backoff = min(60.0, self.retry_base * 2 ** (attempt - 1))
-                store.deliveries.record(
+                await self._record(
                     job.id,
                     chat_id,
                     DeliveryStatus.PENDING,
@@ -301,26 +316,51 @@ class Broadcaster:
                     retry_at=time.time() + backoff,
                 )
         except TelegramError as exc:
-            store.deliveries.record(job.id, chat_id, DeliveryStatus.FAILED, error=exc.message)
+            await self._record(job.id, chat_id, DeliveryStatus.FAILED, error=exc.message)
         except Exception as exc:  # a bug must not leave the row 'sending' forever
             log.exception("broadcast #%s to %s", job.id, chat_id)
-            store.deliveries.record(job.id, chat_id, DeliveryStatus.FAILED, error=repr(exc)[:200])
+            await self._record(job.id, chat_id, DeliveryStatus.FAILED, error=repr(exc)[:200])
         else:
             message_id = sent.message_id if sent is not None else None
-            store.deliveries.record(
+            await self._record(
                 job.id, chat_id, DeliveryStatus.SENT, message_id=message_id, error=None
             )
 
+    async def _defer(self, broadcast_id: int, chat_id: int, until: float) -> None:
+        await self.services.store.run(lambda db: db.deliveries.defer(broadcast_id, chat_id, until))
+
+    async def _claim(self, broadcast_id: int, chat_id: int) -> int | None:
+        return await self.services.store.run(lambda db: db.deliveries.claim(broadcast_id, chat_id))
+
+    async def _record(
+        self,
+        broadcast_id: int,
+        chat_id: int,
+        status: DeliveryStatus,
+        *,
+        message_id: int | None = None,
+        error: str | None = None,
+        retry_at: float | None = None,
+        refund: bool = False,
+    ) -> None:
+        """The outcome of a claimed send, into the database (see Deliveries.record)."""
+        await self.services.store.run(
+            lambda db: db.deliveries.record(
+                broadcast_id, chat_id, status,
+                message_id=message_id, error=error, retry_at=retry_at, refund=refund,
+            )
+        )  # fmt: skip
+
     # --- the status message ---------------------------------------------------------------------
 
-    def _progress(self, job: Broadcast) -> str:
-        counts = self.services.store.deliveries.counts(job.id)
+    async def _progress(self, job: Broadcast) -> str:
+        counts = await self.services.store.run(lambda db: db.deliveries.counts(job.id))
         return progress_text(job, counts, self.services.kb.catalogue, self.pacer.broadcast_rate)
 
     async def _progress_loop(self, job: Broadcast) -> None:
         while True:
             await asyncio.sleep(self.progress_seconds)
-            await self._show(job, self._progress(job), stop_keyboard(job))
+            await self._show(job, await self._progress(job), stop_keyboard(job))
 
     async def _show(
         self,
@@ -353,7 +393,10 @@ class Broadcaster:
         except TelegramError as exc:
             log.warning("could not post the status of broadcast #%s: %s", job.id, exc)
             return job
-        return self.services.store.broadcasts.update(job.id, panel_message_id=sent.message_id)
+        panel_id = sent.message_id
+        return await self.services.store.run(
+            lambda db: db.broadcasts.update(job.id, panel_message_id=panel_id)
+        )
 
 
 def broadcaster_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Broadcaster:

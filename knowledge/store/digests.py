@@ -139,6 +139,11 @@ class Digests(Repository):
                 pk=("chat_id", "message_id"),
             )
 
+    def prompts(self) -> set[tuple[int, int]]:
+        """(chat_id, message_id) of every prompt a reply to answers a topic."""
+        with self._c.reading() as db:
+            return {(r["chat_id"], r["message_id"]) for r in db.table("topic_messages").rows}
+
     def topic_for_message(self, chat_id: int, message_id: int) -> DigestTopic | None:
         with self._c.reading() as db:
             rows = list(

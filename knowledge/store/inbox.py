@@ -35,12 +35,13 @@ class Inbox(Repository):
             )  # fmt: skip
         return True
 
-    def done(self, update_id: int) -> None:
-        """The handlers are done with the update: keep only that it was seen."""
+    def done(self, *update_ids: int) -> None:
+        """The handlers are done with these updates: keep only that they were seen."""
+        now = utcnow()
         with self._c.transaction() as db:
-            db.execute(
+            db.conn.executemany(
                 "update inbox set done_at = ?, payload = null where update_id = ?",
-                [utcnow(), update_id],
+                [(now, update_id) for update_id in update_ids],
             )
 
     def unfinished(self) -> list[tuple[int, str]]:
