@@ -38,6 +38,7 @@ from knowledge.refs import (
     find_track_name,
     fix_homophones,
     mask_references,
+    names_bare_problem,
 )
 from knowledge.store import FaqEntry
 from knowledge.vocabulary import Vocabulary, derive
@@ -198,9 +199,14 @@ class Matcher:
         """Read a question and decide what answers it: the rules find references, phrases and
         candidates; the intent model, where there is one, decides what is asked."""
         excluded, text = self._exclusions(text)
+        passed, text = self._set_aside(text)
         answer = self._read(self.match_by_rules(text))
-        if excluded and answer.intent == "search":
-            kept = tuple(i for i in answer.ids if self.problems[i].track_id not in excluded)
+        if (excluded or passed) and answer.intent == "search":
+            kept = tuple(
+                i
+                for i in answer.ids
+                if self.problems[i].track_id not in excluded and i not in passed
+            )
             if len(kept) > 1:
                 answer = replace(answer, ids=kept)
             elif kept:
@@ -219,7 +225,10 @@ class Matcher:
         excluded: set[str] = set()
         for m in _EXCLUDING.finditer(norm):
             span = norm[m.end() : m.end() + 16]
-            span = re.split(r"[，,。；;？?！!]", span)[0]
+            # A clause ends at punctuation, which normalize() turns into a space between words.
+            span = re.split(
+                r"[，,。；;？?！!]|(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", span.strip()
+            )[0]
             ref = find_reference(span) or find_track_name(span, self.vocabulary, strict=False)
             if ref is None or ref.problem is not None:
                 continue
@@ -233,6 +242,34 @@ class Matcher:
                 )
                 norm = norm[: m.start()] + " " + norm[cut + (rest.end() if rest else 0) :]
         return frozenset(excluded), (norm if excluded else text)
+
+    def _set_aside(self, text: str) -> tuple[frozenset[str], str]:
+        """Problems a question sets aside (3-4我看过了，… ; 金融赛道先放一边，…) and the question
+        without the clauses that set them aside — when something is left to ask."""
+        norm = self._norm(text)
+        pieces = [m.span() for m in _SET_ASIDE_CLAUSE.finditer(norm)]
+        if not pieces:
+            return frozenset(), text
+        starts = [0] + [end for _, end in pieces]
+        ends = [start for start, _ in pieces] + [len(norm)]
+        rest = "".join(norm[start:end] for start, end in zip(starts, ends, strict=True))
+        if len(_squash(rest)) < 2:
+            return frozenset(), text
+        passed = set()
+        for start, end in pieces:
+            clause = norm[start:end]
+            ref = find_reference(clause) or find_track_name(clause, self.vocabulary, strict=False)
+            if ref is not None and names_bare_problem(rest) and find_reference(rest) is None:
+                # 商贸流通赛道第一题我看明白了，那第二题讲啥: the second problem of that track.
+                return frozenset(), text
+            if ref is not None:
+                if ref.problem is not None and ref.problem > 0:
+                    passed.add(f"{self._track_of(ref)}-{ref.problem}")
+                continue
+            for pid, score in self._rank(self._content_terms(norm[start:end]), self.problems)[:1]:
+                if score >= 0.6:
+                    passed.add(pid)
+        return frozenset(passed), rest.strip(" ，,。；;")
 
     def _understood(self, answer: Answer) -> Answer:
         """An escalation with what it is about: its topic and any problem or track it names."""
@@ -712,6 +749,16 @@ def _without_list_numbers(text: str) -> str:
     return text
 
 
+# A clause that sets its subject aside: done with it (3-4我看过了, 奖项也不问了), put off
+# (先放一边, 就不说了) or refused (不要所有赛道，…): from the clause's start to the marker
+# that ends it.
+_SET_ASIDE_CLAUSE = re.compile(
+    r"[^，,。；;！!？?\s]*?(?:"
+    r"(?:看过|看完|读过|读完|了解过|了解|清楚|明白|知道|懂)了"
+    r"|放一边|放一放|先不管|不管了|(?:不说|不问|不看|不提|不聊|不讲)了|不用(?:说|讲|管)了"
+    r"|^不要[^，,。；;！!？?\s]{1,12}(?=[，,。；;\s]))"
+    r"(?:[啊啦哈哦呀吧]|一下)?(?=[，,。；;！!\s]|$)"
+)
 # A phrase in more than this share of the problems (数据, 提升) does not make a theme.
 THEME_SHARE = 0.3
 # Words before a track a question leaves out (除了医疗赛道, except finance).

@@ -154,6 +154,12 @@ def _asked_problem(text: str) -> re.Match[str] | None:
 _BARE_PROBLEM = re.compile(r"第\s*(\d+)\s*(?:题|道|个)|(?<![\d\-.])(\d+)\s*号\s*题")
 
 
+def names_bare_problem(text: str) -> bool:
+    """Whether the text names a problem by its number alone (第二题), leaving its track to the
+    words around it."""
+    return _BARE_PROBLEM.search(text) is not None
+
+
 def _later_problem(text: str, ref: Reference) -> Reference:
     """A track reference with a problem, and more problem numbers later in the message: the
     last one not set aside is the one asked about (商贸流通赛道第一题我看明白了，那第二题讲啥 →

@@ -25,6 +25,43 @@ def xfail(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
+# --- what a message sets aside ------------------------------------------------------------------
+
+SET_ASIDE = [
+    # Done with one thing, asking about another: the other is answered.
+    ("4-3我已经看完了，医疗赛道下面有几道题", "track", ("6",)),
+    ("城市治理那个赛道先放一边，把全部赛题目录发我", "tracks", ()),
+    ("题都看明白了 报名的事也不问了 谢谢啦", "help", ()),
+    ("不要医疗的，只说城市治理赛道有哪些题", "track", ("7",)),
+    # What was set aside does not come back in a list of "the others".
+    ("无人驾驶那道就不说了，还有哪些题讲到了出行", "search", ("3-5", "5-5")),
+]
+
+
+@pytest.mark.parametrize(("question", "intent", "ids"), SET_ASIDE)
+def test_match_leaves_out_what_is_set_aside(
+    matcher: Matcher, question: str, intent: str, ids: tuple[str, ...]
+) -> None:
+    answer = matcher.match(question)
+    assert (answer.intent, answer.ids) == (intent, ids)
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("3-4我看过了", "problem"),
+        ("我看了一下3-4，数据从哪里下载", "escalate"),
+        ("我明白了", "help"),
+    ],
+)
+def test_match_set_aside_keeps_a_message_with_nothing_else(
+    matcher: Matcher, question: str, intent: str
+) -> None:
+    """Nothing else asked: the message is read whole (a lone 3-4我看过了 still names 3-4)."""
+    assert matcher._set_aside(question) == (frozenset(), question)
+    assert matcher.match(question).intent == intent
+
+
 # --- references by number ------------------------------------------------------------------------
 
 PROBLEM_REFERENCES = [
