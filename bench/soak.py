@@ -186,7 +186,7 @@ class Soak:
 
 async def soak(
     minutes: float, contestants: int, fault_rate: float, seed: int, trace: bool = False,
-    memory_stats: bool = False,
+    memory_stats: bool = False, lag: bool = False,
 ) -> int:  # fmt: skip
     logging.disable(logging.CRITICAL)
     emulator = BotApiEmulator(TOKEN, sandbox=False, seed=seed)
@@ -205,6 +205,9 @@ async def soak(
         bot.module = "bench.traced"
         bot.env |= {"TRACE_DIR": str(tmp / "trace"), "TRACE_EVERY": "60" if trace else "30",
                     "TRACE_PYTHON": "1" if trace else "0"}  # fmt: skip
+    if lag:  # the bot's loop probed every 10 ms (bench/lagged.py)
+        bot.module = "bench.lagged"
+        bot.env["LAG_FILE"] = str(tmp / "lag.txt")
     users = [emulator.add_user(30_000 + i, f"选手{i}", language_code="zh-hans")
              for i in range(contestants)]  # fmt: skip
     run = Soak(emulator, bot, seed)
@@ -232,6 +235,11 @@ async def soak(
         with contextlib.suppress(Exception):
             await emulator.stop()
     result = summary(run, tmp, rss_end, code, minutes)
+    if lag:
+        from bench.lag import lag_figures
+
+        lags = [float(v) for v in (tmp / "lag.txt").read_text().split()]
+        print(f"  event-loop lag of the bot (a 10 ms timer): {lag_figures(lags)}")
     if trace:
         print_growth(tmp / "trace")
     if trace or memory_stats:
@@ -331,10 +339,14 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-stats", action="store_true",
         help="every 30 s: the bot's RSS, C heap in use and free-but-kept (glibc), threads",
     )  # fmt: skip
+    parser.add_argument(
+        "--lag", action="store_true",
+        help="the bot's event-loop lag: how late a timer that should fire every 10 ms fires",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     return asyncio.run(
         soak(args.minutes, args.contestants, args.faults, args.seed, args.tracemalloc,
-             args.memory_stats)
+             args.memory_stats, args.lag)
     )  # fmt: skip
 
 

@@ -618,3 +618,42 @@ def test_store_rows_become_dataclasses_by_their_fields_types(store: Store) -> No
     assert old is not None and (old.guesses, old.lang) == ((), "zh")
     sub = store.subscriptions.ensure(1001, kind=ChatKind.PRIVATE, name="小明", lang="zh")
     assert sub.active is False and sub.all_tracks is False and sub.kind is ChatKind.PRIVATE
+
+
+async def test_store_run_waits_for_a_transaction_another_thread_holds(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bot.db")
+    inside, leave, started = threading.Event(), threading.Event(), threading.Event()
+
+    def other_thread() -> None:  # a FAQ rebuild's worker thread, say, writing vectors
+        with store.transaction():
+            store.faq.add("另一个线程写的", "答")
+            inside.set()
+            leave.wait(5)
+
+    def job(db: Store) -> None:
+        started.set()
+        db.faq.add("店的线程写的", "答")
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    await asyncio.to_thread(inside.wait, 5)
+    call = asyncio.ensure_future(store.run(job))
+    await asyncio.to_thread(started.wait, 5)
+    leave.set()
+    await asyncio.to_thread(worker.join, 5)
+    await call
+    assert sorted(e.question for e in store.faq.all()) == ["另一个线程写的", "店的线程写的"]
+
+
+async def test_store_run_commits_calls_that_queue_up_together(store: Store) -> None:
+    def fails(db: Store) -> None:
+        db.faq.add("失败的调用写的", "撤销")
+        raise ValueError("this call fails")
+
+    calls = [store.run(lambda db, n=n: db.faq.add(f"问题{n}", "答")) for n in range(20)]
+    outcomes = await asyncio.gather(*calls[:10], store.run(fails), *calls[10:],
+                                    return_exceptions=True)  # fmt: skip
+    assert [type(o) for o in outcomes].count(ValueError) == 1
+    # The failing call's write is undone; the others, in the same transaction, are kept.
+    assert [e.question for e in store.faq.all()] == [f"问题{n}" for n in range(20)]
+    assert store._thread is not None and store._thread.batched_calls > 1

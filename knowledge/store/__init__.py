@@ -5,15 +5,14 @@ its queries in a repository of its own — `store.tickets.get(7)`, `store.faq.al
 `store.broadcasts.start(…)` — and every repository works on the store's one connection.
 
 The bot's event loop never calls a repository itself: `await store.run(lambda db: …)` runs the
-work on the store's own thread, one call after another (README, Reliability).
+work on the store's own thread, one call after another, with one commit for the calls that
+queue up meanwhile (worker.py; README, Reliability).
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TypeVar
@@ -56,6 +55,7 @@ from knowledge.store.tickets import (
     Tickets,
     TicketStatus,
 )
+from knowledge.store.worker import StoreThread
 
 T = TypeVar("T")
 
@@ -80,20 +80,22 @@ class Store(LegacyCalls):
         self.context = ChatContext(self._c)
         self.digests = Digests(self._c)
         self.embeddings = Embeddings(self._c)
-        self._thread: ThreadPoolExecutor | None = None
+        self._thread: StoreThread[Store] | None = None
         self._thread_lock = threading.Lock()
 
     # --- off the event loop ---------------------------------------------------------------------
 
     async def run(self, work: Callable[[Store], T]) -> T:
-        """Run `work(store)` on the store's own thread and return what it returns: the event
-        loop goes on meanwhile. Calls run one at a time, in the order they were made; a call
-        whose caller was cancelled still runs to its end (a write is never left half done)."""
+        """Run `work(store)` on the store's own thread and return what it returns, once what
+        it wrote is committed: the event loop goes on meanwhile. Calls run one at a time, in
+        the order they were made; a call whose caller was cancelled still runs to its end (a
+        write is never left half done). `work` may run twice should its transaction fail (see
+        worker.py): keep it to store calls and pure computing."""
         with self._thread_lock:
             if self._thread is None:
-                self._thread = ThreadPoolExecutor(1, thread_name_prefix="store")
+                self._thread = StoreThread(self, self._c)
             thread = self._thread
-        return await asyncio.get_running_loop().run_in_executor(thread, work, self)
+        return await thread.submit(work)
 
     def watch_loop(self, on: bool = True) -> None:
         """From now on (on=False: no longer), count store calls made on this thread — the bot's
@@ -144,7 +146,7 @@ class Store(LegacyCalls):
         with self._thread_lock:
             thread, self._thread = self._thread, None
         if thread is not None:
-            thread.shutdown(wait=True)
+            thread.stop()
         self._c.close()
 
 
