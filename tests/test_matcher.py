@@ -317,6 +317,37 @@ PHRASES = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [("供因链", "供应链"), ("自动驾斯", "自动驾驶"), ("了公共卫生", None)],
+)
+def test_match_near_sound_is_one_character_slipped_the_usual_way(
+    matcher: Matcher, text: str, phrase: str | None
+) -> None:
+    """yin/ying and si/shi are the slips of pinyin input; 了 (le) is not 测 (ce) though one
+    letter apart."""
+    from knowledge.normalize import pinyin_of
+
+    assert matcher._near_sound(text, pinyin_of(text)) == phrase
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "ids"),
+    [
+        ("which problem is about autonomus driving", "problem", ("3-4",)),
+        ("transportaton track problems", "track", ("3",)),
+        ("finacial track", "track", ("4",)),
+        ("whether the weather problems need us", "search", ("3-1", "5-4", "5-5")),
+    ],
+)
+def test_match_english_typos_spelt_right(
+    matcher: Matcher, question: str, intent: str, ids: tuple[str, ...]
+) -> None:
+    answer = matcher.match(question)
+    assert (answer.intent, answer.ids) == (intent, ids)
+    assert matcher._english_spelling("whether") == "whether"  # a word the bot knows
+
+
 @pytest.mark.parametrize(("question", "problem_id"), PHRASES)
 def test_match_phrase_from_description(matcher: Matcher, question: str, problem_id: str) -> None:
     answer = matcher.match(question)
@@ -338,6 +369,9 @@ def test_match_phrase_from_description(matcher: Matcher, question: str, problem_
         ("塞道五", "track", ("5",)),
         ("赛到三塞题4", "problem", ("3-4",)),
         ("赛到3的第二题", "problem", ("3-2",)),
+        # One syllable slipped the way pinyin input and dialects slip it (n/ng, zh/z, l/n)
+        ("自动驾斯那道题", "problem", ("3-4",)),  # si for shi
+        ("和供因链有关的题", "search", ("1-4", "2-1", "2-3", "4-2", "8-3")),  # yin for ying
     ],
 )
 def test_match_homophone_typo(
