@@ -571,10 +571,15 @@ class Matcher:
             return Answer(q, "escalate", score=ranked[0][1] if ranked else 0.0, note="no_match")
         best = ranked[0][1]
         if _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN):
-            # A list asked for: every problem that has the theme, wherever in its text.
-            fitting = self._theme_members(terms) or tuple(
+            # A list asked for: every problem that has the theme, wherever in its text. The
+            # theme is in the clause that asks for the list (…做决策支持，哪些题提到了决策).
+            plural = bool(_PLURAL_ASK.search(_squash(norm)))
+            asked = (self._list_clause_terms(norm) if plural else []) or terms
+            fitting = self._theme_members(asked) or tuple(
                 pid for pid, s in ranked if s >= max(0.34, best * 0.5)
             )
+            if len(fitting) == 1 and plural:
+                fitting = self._theme_members(self._broadened(asked)) or fitting
             if len(fitting) > 1:
                 return Answer(q, "search", fitting, round(best, 3), note="theme", terms=names)
             # A theme only one problem has: that problem is the answer.
@@ -729,6 +734,38 @@ class Matcher:
         ranked = sorted(((pid, s / total) for pid, s in scores.items()), key=_rank_key)
         return ranked
 
+    def _list_clause_terms(self, norm: str) -> list[_Term]:
+        """The catalogue phrases of the clause that asks for a list, when the message has
+        other clauses too."""
+        clauses = [c for c in re.split(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])", norm) if c]
+        if len(clauses) < 2:
+            return []
+        for clause in clauses:
+            if _has_cue(clause, SEARCH_CUES, SEARCH_CUES_EN):
+                return self._content_terms(clause)
+        return []
+
+    def _broadened(self, terms: list[_Term]) -> list[_Term]:
+        """A list asked for and one problem has the phrase (物联网技术): the phrase's longest
+        part that several problems have (物联网), as the theme."""
+        specific = max(2, int(self._n * THEME_SHARE))
+        out = []
+        for term in terms:
+            text = term.text
+            if len(term.docs) == 1 and len(text) >= 4:
+                parts = [
+                    text[i:j]
+                    for i in range(len(text))
+                    for j in range(i + 2, len(text) + (i > 0))
+                    if 1 < len(self._vocab.get(text[i:j], ())) <= specific
+                    and not _is_filler(text[i:j])
+                ]
+                if parts:
+                    part = max(parts, key=lambda p: (len(p), -len(self._vocab[p])))
+                    term = self._term(part)
+            out.append(term)
+        return out
+
     def _theme_members(self, terms: list[_Term]) -> tuple[str, ...]:
         """The problems that have every specific phrase of a theme (农业 and 金融) in their
         text, in the order of the catalogue; () when the theme has no specific phrase or no
@@ -842,6 +879,11 @@ _ENGLISH_KNOWN = frozenset(
         "anything something everything please thanks hello",
     )
     for w in re.findall(r"[a-z]+", phrase)
+)
+# A question that asks for several problems (哪些, 哪几道, 都列出来, which problems).
+_PLURAL_ASK = re.compile(
+    r"哪些|哪几|几道|几个题|有什么题|有啥题|都有|列出|列一下|都列|全部|所有的题|清单|"
+    r"which problems|what problems|all problems|list"
 )
 # The sounds pinyin input and many dialects confuse: z/zh c/ch s/sh, n/l, h/f before u, and a
 # final n/ng.

@@ -454,6 +454,24 @@ THEMES = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("question", "intent", "ids"),
+    [
+        # The theme is in the clause asking for the list, not in the background before it.
+        ("我们以前做过供应链金融，哪些题提到了遥感", "search", ("3-1", "8-1")),
+        # A list asked for and only one problem has the whole phrase: the part several have.
+        ("哪几道题讲到了物联网技术", "search", ("7-2", "7-3")),
+        # One problem asked for: the one with the whole phrase.
+        ("哪个赛题专门提到了物联网技术", "problem", ("7-2",)),
+    ],
+)
+def test_match_list_question_reads_the_asking_clause(
+    matcher: Matcher, question: str, intent: str, ids: tuple[str, ...]
+) -> None:
+    answer = matcher.match(question)
+    assert (answer.intent, answer.ids) == (intent, ids)
+
+
 @pytest.mark.parametrize(("question", "word", "ids"), THEMES)
 def test_match_theme_finds_every_fitting_problem(
     matcher: Matcher, catalogue: Catalogue, question: str, word: str, ids: set[str]
