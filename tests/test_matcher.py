@@ -372,6 +372,10 @@ def test_match_phrase_from_description(matcher: Matcher, question: str, problem_
         # One syllable slipped the way pinyin input and dialects slip it (n/ng, zh/z, l/n)
         ("自动驾斯那道题", "problem", ("3-4",)),  # si for shi
         ("和供因链有关的题", "search", ("1-4", "2-1", "2-3", "4-2", "8-3")),  # yin for ying
+        # 题 typed by sound after a number; 提到 is not 题
+        ("赛到四提二讲啥", "problem", ("4-2",)),
+        ("赛道三第4体", "problem", ("3-4",)),
+        ("5-2提到了哪些数据", "problem", ("5-2",)),
     ],
 )
 def test_match_homophone_typo(
