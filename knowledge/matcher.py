@@ -250,6 +250,11 @@ class Matcher:
             return self._understood(answer)
         return answer
 
+    def read_first(self, text: str) -> str:
+        """The question as the rules and the model read it: without the tracks it leaves out
+        and the clauses that set something aside (what training reads too)."""
+        return self._set_aside(self._exclusions(text)[1])[1]
+
     def _exclusions(self, text: str) -> tuple[frozenset[str], str]:
         """Tracks a question leaves out (除了医疗赛道…, 不算交通的, except finance) and the
         question without those words; a question that leaves out nothing is returned as is."""
