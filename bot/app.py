@@ -20,8 +20,8 @@ from bot.memory import schedule_trim
 from bot.metrics import MeteredApplication
 from bot.pacer import Pacer
 from bot.services import KEY, Services, attach
-from handlers import tickets
 from handlers.broadcast.jobs import BROADCASTER, Broadcaster, broadcaster_of
+from handlers.tickets.jobs import sla_loop
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
 from knowledge.store import Store
@@ -133,7 +133,7 @@ async def startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await app.start()
     schedule_backups(app)  # BACKUP_EVERY_HOURS, in PTB's JobQueue
     schedule_trim(app)  # freed C memory back to the system (bot/memory.py)
-    app.bot_data[BACKGROUND] = [asyncio.create_task(tickets.sla_loop(app), name="sla")]
+    app.bot_data[BACKGROUND] = [asyncio.create_task(sla_loop(app), name="sla")]
     # Resumes a broadcast interrupted by a restart, then sends queued and scheduled ones.
     app.bot_data[BACKGROUND].append(broadcaster_of(app).start())
 

@@ -11,7 +11,6 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.services import services
-from handlers import tickets
 from handlers.common import (
     home_keyboard,
     last_shown,
@@ -23,6 +22,8 @@ from handlers.common import (
     user_lang,
 )
 from handlers.menu import problem_keyboard
+from handlers.tickets import contestant, organizer
+from handlers.tickets.views import ask_organizers_button
 from knowledge.matcher import Answer
 
 MAX_QUESTION = 1000  # longer texts are cut before matching; the matcher needs no more
@@ -54,9 +55,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     svc = services(context)
     if update.effective_chat.id == svc.settings.organizer_chat_id:
         # The organizers' group talks to the ticket features, never to the matcher.
-        await tickets.organizer_reply(update, context)
+        await organizer.organizer_reply(update, context)
         return
-    if await tickets.continue_ticket(update, context):
+    if await contestant.continue_ticket(update, context):
         return
     question = question_for_bot(update, context.bot.id, context.bot.username or "")
     if question is None:
@@ -71,7 +72,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )  # fmt: skip
     lang = user_lang(update)
     if answer.intent == "escalate":
-        await tickets.offer_escalation(update, context, logged, lang, answer)
+        await contestant.offer_escalation(update, context, logged, lang, answer)
         return
     if answer.intent in ("problem", "track") and answer.ids:
         remember_shown(update, context, answer.ids[0])
@@ -85,7 +86,7 @@ def answer_keyboard(
     """Buttons that go with an answer: neighbours, candidates, the menu, and 问组委会."""
     svc = services(context)
     catalogue = svc.kb.catalogue
-    ask = [tickets.ask_organizers_button(question_id, lang)]
+    ask = [ask_organizers_button(question_id, lang)]
     if answer.intent == "problem" and (problem := catalogue.problem(answer.ids[0])):
         keyboard = problem_keyboard(context, problem, lang)
         return InlineKeyboardMarkup([*keyboard.inline_keyboard, ask])

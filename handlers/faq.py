@@ -7,13 +7,15 @@ import html
 import re
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.services import services
 from handlers.auth import require_organizer
 from handlers.common import reply_html
-from handlers.tickets import offer_faq_to_open
+from handlers.tickets.callbacks import Action
+from handlers.tickets.organizer import offer_faq_to_open
+from handlers.tickets.views import button
 
 SUGGESTIONS = 5  # clusters shown by /faq suggest
 
@@ -112,8 +114,7 @@ def suggestions(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, InlineKeyboard
         ids = " ".join(f"#{i}" for i in group)
         lines.append(f"{n}. {html.escape(head.question)}（{askers} 位提问者：{ids}）")
         lines.append(f"  → {html.escape((head.answer or '')[:80])}")
-        rows.append([InlineKeyboardButton(f"📌 {n}. 存为FAQ（#{head.id}）",
-                                          callback_data=f"tk:faq:{head.id}")])  # fmt: skip
+        rows.append([button(f"📌 {n}. 存为FAQ（#{head.id}）", Action.SAVE_FAQ, head.id)])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 

@@ -33,9 +33,9 @@ from telegram.ext import (
 from bot.metrics import metrics_of
 from bot.services import KEY, Services, services
 from bot.telegram_text import split_html
-from handlers import tickets
 from handlers.auth import require_organizer
 from handlers.common import acknowledge
+from handlers.tickets.posts import deliver_answer
 from knowledge.chart import draw_report  # Pillow itself loads on the first chart
 from knowledge.report import (
     DEFAULT_DAYS,
@@ -365,7 +365,7 @@ async def answer_topic(
             svc.store.finish_topic_delivery(topic.id, question.user_id, SKIPPED)
             continue
         if ticket is not None:
-            await tickets.deliver_answer(context, ticket.id, answer, staff)
+            await deliver_answer(context, ticket.id, answer, staff)
             answered = svc.store.ticket(ticket.id)
             error = answered.delivery_error if answered else None
         else:

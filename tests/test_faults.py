@@ -41,7 +41,7 @@ from harness import (
 
 from bot.sandbox import CallRecord, ChatMessage, User
 from handlers.common import LABELS
-from handlers.tickets import check_overdue
+from handlers.tickets.jobs import check_overdue
 
 pytestmark = pytest.mark.e2e
 

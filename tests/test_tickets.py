@@ -26,7 +26,7 @@ from harness import FinishLine, last_update_id
 
 from bot.sandbox import CallbackAnswer, ChatMessage, User
 from bot.services import KEY
-from handlers.tickets import check_overdue
+from handlers.tickets.jobs import check_overdue
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,60 @@
+"""Background work on tickets: the SLA loop raises tickets that waited too long, and posts the
+ones whose post to the organizers' group was lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.services import KEY, Services
+from handlers.tickets.posts import post_ticket
+from handlers.tickets.views import age
+
+log = logging.getLogger(__name__)
+
+SLA_CHECK_SECONDS = 30
+
+
+async def check_overdue(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """Raise tickets unanswered past SLA_MINUTES once; post tickets whose post was lost."""
+    svc: Services = app.bot_data[KEY]
+    chat_id = svc.settings.organizer_chat_id
+    if chat_id is None:
+        return 0
+    for ticket in svc.store.unposted(chat_id):
+        await post_ticket(app.bot, svc, ticket)
+    raised = 0
+    for ticket in svc.store.overdue(svc.settings.sla_minutes):
+        post = svc.store.group_message_of(ticket.id, chat_id)
+        text = (
+            f"⏰ <b>#{ticket.id}</b> 已等待 {age(ticket.waiting_since)}，还没有回复。"
+            "回复此消息即可答复。"
+        )
+        try:
+            sent = await app.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_to_message_id=post,
+                allow_sending_without_reply=True,
+            )  # fmt: skip
+        except TelegramError as exc:
+            log.warning("SLA reminder for #%s failed: %s", ticket.id, exc)
+            continue
+        svc.store.link_message(chat_id, sent.message_id, ticket.id, "reminder")
+        svc.store.update_ticket(ticket.id, sla_reminded_at=datetime.now(UTC).isoformat())
+        raised += 1
+    return raised
+
+
+async def sla_loop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Check for overdue tickets every SLA_CHECK_SECONDS; state lives in the database."""
+    while True:
+        try:
+            await check_overdue(app)
+        except Exception:  # keep the loop alive whatever one round hit
+            log.exception("SLA check failed")
+        await asyncio.sleep(SLA_CHECK_SECONDS)
