@@ -22,7 +22,7 @@ from handlers.common import (
     user_lang,
 )
 from handlers.menu import problem_keyboard
-from handlers.tickets import contestant, organizer
+from handlers.tickets import contestant
 from handlers.tickets.views import ask_organizers_button
 from knowledge.matcher import Answer
 
@@ -53,10 +53,6 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if message is None or update.effective_chat is None or user is None:
         return
     svc = services(context)
-    if update.effective_chat.id == svc.settings.organizer_chat_id:
-        # The organizers' group talks to the ticket features, never to the matcher.
-        await organizer.organizer_reply(update, context)
-        return
     if await contestant.continue_ticket(update, context):
         return
     question = question_for_bot(update, context.bot.id, context.bot.username or "")
@@ -112,8 +108,9 @@ async def explain_text_only(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await update.effective_message.reply_text(NOT_TEXT[user_lang(update)])
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, answer_question))
+def register(app: Application[Any, Any, Any, Any, Any, Any], chats: filters.BaseFilter) -> None:
+    """Free text in `chats` (handlers/__init__.py leaves the organizers' group out)."""
+    app.add_handler(MessageHandler(chats & filters.TEXT & ~filters.COMMAND, answer_question))
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE

@@ -271,6 +271,27 @@ async def test_reply_in_group_answers_quoting_the_question_and_updates_the_post(
     assert buttons(post) == ["📌 存为FAQ"]
 
 
+async def test_organizers_group_talk_never_reaches_the_matcher(world: World) -> None:
+    """In their group the organizers talk among themselves: a question to the bot, a reply to
+    one of its messages that is no ticket's, plain talk — none gets an answer from the
+    catalogue, and none answers a ticket."""
+    ticket_id, _ = await ask_organizers(world, PRIZE)
+    (queue,) = await world.say("/queue", ORGANIZER, GROUP)
+    finish = FinishLine(world.app)
+    for text, reply_to in [
+        ("@contest_helper_bot 自动驾驶那题是什么", None),
+        ("自动驾驶那题是什么", queue.message_id),
+        ("大家看下 #1", None),
+    ]:
+        await world.emulator.send_text(ORGANIZER, GROUP, text, reply_to=reply_to)
+        await finish.wait(last_update_id(world.emulator))
+    assert [m for m in world.messages(GROUP) if m.from_bot][-1].message_id == queue.message_id
+    assert world.store.ticket(ticket_id).status == "open"  # type: ignore[union-attr]
+    # The same question outside the group is answered from the catalogue.
+    (reply,) = await world.say("自动驾驶那题是什么")
+    assert reply.text.startswith("赛题 3-4")
+
+
 async def test_answer_command_answers_by_number(world: World) -> None:
     ticket_id, _ = await ask_organizers(world, PRIZE)
     assert await command(world, "/answer") == "用法：/answer 编号 回复内容"

@@ -46,27 +46,25 @@ log = logging.getLogger(__name__)
 # --- replies and commands ----------------------------------------------------------------------
 
 
-async def organizer_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """In the organizers' group, a reply to a ticket's message answers that ticket."""
+async def answer_by_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reply in the organizers' group (handlers/__init__.py routes only those here) to a
+    ticket's message — its post, a reminder, a follow-up — answers that ticket."""
     message = update.effective_message
-    svc = services(context)
     if (
         message is None
-        or message.chat.id != svc.settings.organizer_chat_id
+        or update.effective_user is None
         or message.reply_to_message is None
         or not message.text
     ):
-        return False
+        return
+    svc = services(context)
     replied = message.reply_to_message
     ticket = svc.store.ticket_for_message(message.chat.id, replied.message_id) or _posted_ticket(
         svc, replied, context.bot.id
     )
-    if ticket is None:
-        return False
-    if not await require_organizer(update, context):
-        return True
+    if ticket is None or not await require_organizer(update, context):
+        return
     await _answer_ticket(update, context, ticket, message.text)
-    return True
 
 
 def _posted_ticket(svc: Services, replied: Message, bot_id: int) -> Ticket | None:
