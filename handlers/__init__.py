@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from telegram.ext import MessageHandler, filters
 
-from telegram.ext import Application, MessageHandler, filters
-
-from bot.services import KEY, Services
+from bot.services import App
 from handlers import (
     ask,
     broadcast,
@@ -21,10 +19,9 @@ from handlers import (
 )
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    svc: Services = app.bot_data[KEY]
+def register(app: App) -> None:
     # The organizers' group (ORGANIZER_CHAT_ID; when it is not set, no chat is).
-    organizers = filters.Chat(svc.settings.organizer_chat_id)
+    organizers = filters.Chat(app.bot_data.settings.organizer_chat_id)
     # 0. Ahead of all (group -1): a contestant past their share of sends is slowed down.
     flood.register(app)
     # 1. Commands and menu buttons of contestants.

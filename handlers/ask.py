@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
-from bot.services import services
+from bot.services import App, Context
 from handlers.common import (
     home_keyboard,
     last_shown,
@@ -46,13 +45,13 @@ def question_for_bot(update: Update, bot_id: int, bot_username: str) -> str | No
     return None
 
 
-async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer_question(update: Update, context: Context) -> None:
     """Answer a typed question from the catalogue, or offer to hand it to the organizers."""
     message = update.effective_message
     user = update.effective_user
     if message is None or update.effective_chat is None or user is None:
         return
-    svc = services(context)
+    svc = context.bot_data
     if await contestant.continue_ticket(update, context):
         return
     question = question_for_bot(update, context.bot.id, context.bot.username or "")
@@ -77,10 +76,10 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 def answer_keyboard(
-    context: ContextTypes.DEFAULT_TYPE, answer: Answer, lang: str, question_id: int
+    context: Context, answer: Answer, lang: str, question_id: int
 ) -> InlineKeyboardMarkup | None:
     """Buttons that go with an answer: neighbours, candidates, the menu, and 问组委会."""
-    svc = services(context)
+    svc = context.bot_data
     catalogue = svc.kb.catalogue
     ask = [ask_organizers_button(question_id, lang)]
     if answer.intent == "problem" and (problem := catalogue.problem(answer.ids[0])):
@@ -102,13 +101,13 @@ NOT_TEXT = {
 }
 
 
-async def explain_text_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def explain_text_only(update: Update, context: Context) -> None:
     """Photos, stickers, voice in a private chat: say what the bot can read."""
     if update.effective_message is not None:
         await update.effective_message.reply_text(NOT_TEXT[user_lang(update)])
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any], chats: filters.BaseFilter) -> None:
+def register(app: App, chats: filters.BaseFilter) -> None:
     """Free text in `chats` (handlers/__init__.py leaves the organizers' group out)."""
     app.add_handler(MessageHandler(chats & filters.TEXT & ~filters.COMMAND, answer_question))
     app.add_handler(

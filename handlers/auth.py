@@ -8,9 +8,8 @@ import time
 from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.services import services
+from bot.services import Context
 from handlers.common import acknowledge
 
 log = logging.getLogger(__name__)
@@ -28,9 +27,9 @@ REFUSAL = {
 }
 
 
-async def is_organizer(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+async def is_organizer(context: Context, user_id: int) -> bool:
     """True for ORGANIZER_IDS and for members of ORGANIZER_CHAT_ID (getChatMember, cached)."""
-    svc = services(context)
+    svc = context.bot_data
     settings = svc.settings
     if user_id in settings.organizer_ids:
         return True
@@ -60,7 +59,7 @@ async def is_organizer(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool
     return allowed
 
 
-async def require_organizer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def require_organizer(update: Update, context: Context) -> bool:
     """Check the sender; refuse politely (and change nothing) when not an organizer."""
     user = update.effective_user
     if user is not None and await is_organizer(context, user.id):

@@ -7,9 +7,8 @@ import logging
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.services import services
+from bot.services import Context
 from bot.telegram_text import split_html
 from knowledge.catalogue import Catalogue, Problem, Track
 from knowledge.render import lang_of, track_label
@@ -41,6 +40,12 @@ LABELS = {
 }
 
 
+def clip(text: str, size: int = 40) -> str:
+    """The text on one line, cut to `size` characters with …: for lists and buttons."""
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 def user_lang(update: Update) -> str:
     """English for users whose Telegram language is English; Chinese otherwise."""
     user = update.effective_user
@@ -51,7 +56,7 @@ def label(lang: str, key: str) -> str:
     return LABELS.get(lang, LABELS["zh"])[key]
 
 
-def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: str) -> None:
+def remember_shown(update: Update, context: Context, shown: str) -> None:
     """Note the problem ("3-4") or track ("3") this chat now shows, for follow-ups (下一题).
 
     Called before the reply is sent: updates are handled concurrently, and a follow-up typed
@@ -59,15 +64,15 @@ def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: st
     chat, user = update.effective_chat, update.effective_user
     if chat is not None:
         # In a group each member has their own thread of questions.
-        services(context).store.remember_shown(chat.id, shown, user.id if user else None)
+        context.bot_data.store.remember_shown(chat.id, shown, user.id if user else None)
 
 
-def last_shown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+def last_shown(update: Update, context: Context) -> str | None:
     """What this chat (in a group: this member) was last shown, if recently enough."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return None
-    return services(context).store.last_shown(chat.id, user_id=user.id if user else None)
+    return context.bot_data.store.last_shown(chat.id, user_id=user.id if user else None)
 
 
 def track_button(track: Track, lang: str, prefix: str = "") -> InlineKeyboardButton:
@@ -139,7 +144,7 @@ async def reply_html(
 
 async def edit_or_send(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     text: str,
     markup: InlineKeyboardMarkup | None,
 ) -> None:

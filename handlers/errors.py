@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import Application, ContextTypes
 
+from bot.services import App, Context
 from handlers.common import label, user_lang
 
 log = logging.getLogger("contest_bot.errors")
 
 
-async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report_error(update: object, context: Context) -> None:
     """Log the exception; say sorry in the chat it came from."""
     log.error(
         "handler failed on update %s", getattr(update, "update_id", "?"), exc_info=context.error
@@ -35,5 +34,5 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
         log.warning("could not tell the user about the failure", exc_info=True)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_error_handler(report_error)

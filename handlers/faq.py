@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import CommandHandler
 
-from bot.services import services
+from bot.services import App, Context
 from handlers.auth import require_organizer
 from handlers.common import reply_html
 from handlers.tickets.callbacks import Action
@@ -27,12 +26,12 @@ USAGE = (
 )
 
 
-async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def faq_command(update: Update, context: Context) -> None:
     """Manage FAQ entries; every change takes effect for the next question."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     m = re.match(r"^/\S+\s*(\S*)\s*(.*)$", message.text or "", flags=re.DOTALL)
     action, rest = (m.group(1).lower(), m.group(2).strip()) if m else ("", "")
     if action in ("", "list"):
@@ -94,10 +93,10 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await message.reply_html(USAGE)
 
 
-def suggestions(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, InlineKeyboardMarkup | None]:
+def suggestions(context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
     """Answered questions not saved as FAQ, grouped by what they ask; the groups asked more
     than once (merged duplicates count as askers), each with a button that saves it."""
-    svc = services(context)
+    svc = context.bot_data
     answered = {t.id: t for t in svc.store.answered_like(limit=500)}
     entries = [(e.id, e.question) for e in svc.kb.faq.values()]
     clusters = []
@@ -118,5 +117,5 @@ def suggestions(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, InlineKeyboard
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("faq", faq_command))

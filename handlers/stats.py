@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar, Literal
+from enum import StrEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import (
@@ -22,19 +24,17 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.metrics import metrics_of
-from bot.services import KEY, Services, services
+from bot.services import App, Context, Services
 from bot.telegram_text import split_html
 from handlers.auth import require_organizer
-from handlers.common import acknowledge
+from handlers.common import acknowledge, clip
 from handlers.tickets.posts import deliver_answer
 from knowledge.chart import draw_report  # Pillow itself loads on the first chart
 from knowledge.report import (
@@ -62,11 +62,6 @@ OPEN_SHOWN = 10  # open tickets listed in a digest; /queue lists them all
 WEEKDAYS = "一二三四五六日"
 
 
-def _clip(text: str, size: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= size else text[: size - 1] + "…"
-
-
 def _waited(since: str, now: datetime) -> str:
     minutes_ = max(0, int((now - datetime.fromisoformat(since)).total_seconds() // 60))
     if minutes_ < 60:
@@ -79,12 +74,18 @@ def _waited(since: str, now: datetime) -> str:
 # --- buttons ------------------------------------------------------------------------------------
 
 
+class TopicAction(StrEnum):
+    """What a digest topic's button does; the value is what travels in callback data."""
+
+    ANSWER = "t"  # ✍️ 统一答复话题 N: ask for the answer, once for every asker
+    SAVE_FAQ = "f"  # 📌 存为FAQ under the report of a topic's answer
+
+
 @dataclass(frozen=True)
 class TopicButton:
-    """A button on one digest topic: answer it once for every asker ("t"), or save that answer
-    as an FAQ entry ("f")."""
+    """A button on one digest topic: `dg:<action>:<topic id>` (as in broadcast/callbacks.py)."""
 
-    action: Literal["t", "f"]
+    action: TopicAction
     topic_id: int
     PREFIX: ClassVar[str] = "dg"
 
@@ -92,20 +93,23 @@ class TopicButton:
         return f"{self.PREFIX}:{self.action}:{self.topic_id}"
 
     @classmethod
-    def decode(cls, data: str) -> TopicButton:
-        _, action, topic_id = data.split(":")
-        assert action in ("t", "f")
-        return cls(action, int(topic_id))  # type: ignore[arg-type]
+    def pattern(cls, action: TopicAction) -> re.Pattern[str]:
+        """What the handler of `action` is registered with."""
+        return re.compile(rf"^{cls.PREFIX}:{action}:(?P<id>\d+)$")
 
     @classmethod
-    def pattern(cls, action: Literal["t", "f"]) -> str:
-        return rf"^{cls.PREFIX}:{action}:\d+$"
+    def decode(cls, data: str) -> TopicButton:
+        """The button whose data this is; ValueError when no action's pattern matches."""
+        for action in TopicAction:
+            if m := cls.pattern(action).match(data):
+                return cls(action, int(m.group("id")))
+        raise ValueError(f"not a digest topic button: {data!r}")
 
 
 # --- /stats -------------------------------------------------------------------------------------
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: Context) -> None:
     """/stats [天数]: the last days as one picture, its figures as the caption (organizers)."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
@@ -117,7 +121,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         )
         return
     days = int(args[0]) if args else DEFAULT_DAYS
-    svc = services(context)
+    svc = context.bot_data
     # Off the event loop: the queries and the drawing take a tenth of a second or more.
     png, text = await asyncio.to_thread(
         render_stats, svc.store, days, svc.settings.timezone, svc.clock()
@@ -140,12 +144,12 @@ def due_day(now: datetime, at: time, timezone: str) -> date:
     return local.date() if local.time() >= at else local.date() - timedelta(days=1)
 
 
-async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest_job(context: Context) -> None:
     """The JobQueue's minute: post the digest if one is due."""
     await check_digest(context.application)
 
 
-async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
+async def check_digest(app: App) -> str:
     """Post the digest due last, unless it was: at DIGEST_TIME, and at start when the bot was
     down then (it tells about the day before the one it is posted on). Returns the outcome:
     off, posted, done (posted before, or being sent), failed (tried again at the next check,
@@ -154,7 +158,7 @@ async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
     Claimed in the database before it is sent, so a restart does not post it again; a claim
     left by a process that died while sending is taken up after STALE_CLAIM, which posts it
     twice only if the process died after Telegram took it and before it was recorded."""
-    svc: Services = app.bot_data[KEY]
+    svc = app.bot_data
     settings = svc.settings
     chat_id = settings.organizer_chat_id
     if settings.digest_time is None or chat_id is None:
@@ -216,7 +220,7 @@ def compose_digest(
         for t in open_tickets[:OPEN_SHOWN]:
             lines.append(
                 f"#{t.id} · {_waited(t.waiting_since, now)} · {html.escape(t.user_name)}："
-                f"{html.escape(_clip(t.question, 30))}"
+                f"{html.escape(clip(t.question, 30))}"
             )
         if len(open_tickets) > OPEN_SHOWN:
             lines.append(f"…还有 {len(open_tickets) - OPEN_SHOWN} 个，/queue 查看全部")
@@ -239,7 +243,7 @@ def compose_digest(
     lines.append("🔥 <b>昨天转组委会最多的话题</b>")
     for topic in topics:
         lines.append(
-            f"{topic.position}. {html.escape(_clip(topic.label, 40))} — "
+            f"{topic.position}. {html.escape(clip(topic.label, 40))} — "
             f"{topic.askers} 人问过（{len(topic.question_ids)} 次）"
         )
     lines.append("<i>点下面的按钮写一次答复，发给这个话题的每位提问者。</i>")
@@ -247,7 +251,7 @@ def compose_digest(
         [
             InlineKeyboardButton(
                 f"✍️ 统一答复话题 {t.position}（{t.askers} 人）",
-                callback_data=TopicButton("t", t.id).encode(),
+                callback_data=TopicButton(TopicAction.ANSWER, t.id).encode(),
             )
         ]
         for t in topics
@@ -258,13 +262,13 @@ def compose_digest(
 # --- a topic answered once ----------------------------------------------------------------------
 
 
-async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic_button(update: Update, context: Context) -> None:
     """✍️ 统一答复 on a digest: ask for the answer, as a reply to a prompt."""
     query = update.callback_query
     assert query is not None and query.data is not None
     if not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
     user = update.effective_user
     message = query.message
@@ -278,7 +282,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     mention = f'<a href="tg://user?id={user.id}">{html.escape(user.full_name or str(user.id))}</a>'
     text = (
         f"✍️ {mention}，请<b>回复这条消息</b>，写下对话题 {topic.position}"
-        f"「{html.escape(_clip(topic.label, 40))}」的答复。\n"
+        f"「{html.escape(clip(topic.label, 40))}」的答复。\n"
         f"会发给问过的 {topic.askers} 位同学，每人一次；已由工单答复过的不再发。"
     )
     prompt = await context.bot.send_message(
@@ -304,7 +308,7 @@ class ReplyToTopicPrompt(filters.MessageFilter):
         )
 
 
-async def topic_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic_reply(update: Update, context: Context) -> None:
     """A reply to a topic's prompt: the answer, for every asker of the topic once."""
     message = update.effective_message
     user = update.effective_user
@@ -312,7 +316,7 @@ async def topic_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     if not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     topic = svc.store.topic_for_message(message.chat.id, message.reply_to_message.message_id)
     assert topic is not None  # the filter saw it
     report, markup = await answer_topic(context, topic, (message.text or "").strip(), user)
@@ -339,13 +343,13 @@ def _askers(svc: Services, topic: DigestTopic) -> list[tuple[Question, Ticket | 
 
 
 async def answer_topic(
-    context: ContextTypes.DEFAULT_TYPE, topic: DigestTopic, answer: str, staff: User
+    context: Context, topic: DigestTopic, answer: str, staff: User
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Send the answer to every asker of the topic who has not heard from the organizers on
     it: through their open ticket if they have one (the ticket is answered), else as a message
     quoting their question. At most once each: an asker is claimed before the message goes."""
-    svc = services(context)
-    label = html.escape(_clip(topic.label, 40))
+    svc = context.bot_data
+    label = html.escape(clip(topic.label, 40))
     if not answer:
         return "答复是空的，没有发送。", None
     topic, ours = svc.store.answer_topic(topic.id, answer, staff.id, staff.full_name or "")
@@ -381,14 +385,12 @@ async def answer_topic(
         report += f"；{counts[FAILED]} 人未送达（已屏蔽机器人或网络故障）"
     markup = None
     if topic.faq_id is None:
-        save = TopicButton("f", topic.id).encode()
+        save = TopicButton(TopicAction.SAVE_FAQ, topic.id).encode()
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("📌 存为FAQ", callback_data=save)]])
     return report, markup
 
 
-async def _send_topic_answer(
-    context: ContextTypes.DEFAULT_TYPE, question: Question, answer: str
-) -> str | None:
+async def _send_topic_answer(context: Context, question: Question, answer: str) -> str | None:
     """Tell an asker without a ticket; what went wrong, or None. Never sent twice (a timeout
     may hide that it arrived)."""
     text = (
@@ -410,13 +412,13 @@ async def _send_topic_answer(
     return None
 
 
-async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic_faq_button(update: Update, context: Context) -> None:
     """📌 存为FAQ under a topic's report: its first question and answer become an FAQ entry."""
     query = update.callback_query
     assert query is not None and query.data is not None
     if not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
     if topic is None or topic.answer is None:
         await acknowledge(query, "这个按钮已过期。", show_alert=True)
@@ -441,11 +443,15 @@ async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         )
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    svc: Services = app.bot_data[KEY]
+def register(app: App) -> None:
+    svc = app.bot_data
     app.add_handler(CommandHandler("stats", stats_command))
-    app.add_handler(CallbackQueryHandler(topic_button, pattern=TopicButton.pattern("t")))
-    app.add_handler(CallbackQueryHandler(topic_faq_button, pattern=TopicButton.pattern("f")))
+    app.add_handler(
+        CallbackQueryHandler(topic_button, pattern=TopicButton.pattern(TopicAction.ANSWER))
+    )
+    app.add_handler(
+        CallbackQueryHandler(topic_faq_button, pattern=TopicButton.pattern(TopicAction.SAVE_FAQ))
+    )
     chat_id = svc.settings.organizer_chat_id
     if chat_id is None:
         return

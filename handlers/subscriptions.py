@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.services import services
+from bot.services import App, Context
 from handlers.common import acknowledge, edit_or_send, reply_html, user_lang
 from knowledge.catalogue import Catalogue
 from knowledge.render import track_label
@@ -97,7 +96,7 @@ def _is_group(update: Update) -> bool:
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
-async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_manage(update: Update, context: Context) -> bool:
     """Anyone manages their private chat; in a group, its creator and administrators."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
@@ -112,14 +111,14 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
-def _subscriber(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Subscription:
+def _subscriber(update: Update, context: Context) -> Subscription:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None
     if _is_group(update):
         kind, name = GROUP, chat.title or str(chat.id)
     else:
         kind, name = PRIVATE, (user.full_name if user else "") or str(chat.id)
-    return services(context).store.ensure_subscriber(
+    return context.bot_data.store.ensure_subscriber(
         chat.id, kind=kind, name=name, lang=user_lang(update)
     )
 
@@ -187,7 +186,7 @@ def subscriber_line(sub: Subscription | None, catalogue: Catalogue) -> str | Non
     return " · ".join(parts) or None
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe(update: Update, context: Context) -> None:
     """/subscribe: the track keyboard (in a group, for its admins only)."""
     message = update.effective_message
     if message is None:
@@ -197,12 +196,12 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_html(tx(lang, "admins_only"))
         return
     sub = _subscriber(update, context)
-    catalogue = services(context).kb.catalogue
+    catalogue = context.bot_data.kb.catalogue
     intro = tx(lang, "intro_group" if _is_group(update) else "intro")
     await reply_html(message, intro, subscribe_keyboard(catalogue, sub, lang))
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe(update: Update, context: Context) -> None:
     """/unsubscribe: no more announcements (the choices are kept for a later /subscribe)."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
@@ -211,7 +210,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await may_manage(update, context):
         await message.reply_html(tx(lang, "admins_only"))
         return
-    store = services(context).store
+    store = context.bot_data.store
     sub = store.subscription(chat.id)
     if sub is None or not sub.active:
         await message.reply_html(tx(lang, "not_subscribed"))
@@ -220,12 +219,12 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await message.reply_html(tx(lang, "unsubscribed"))
 
 
-async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_settings(update: Update, context: Context) -> None:
     """/settings: this chat's subscription and team."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    svc = services(context)
+    svc = context.bot_data
     text = settings_text(
         svc.store.subscription(chat.id),
         svc.kb.catalogue,
@@ -235,7 +234,7 @@ async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await reply_html(message, text)
 
 
-async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def set_team(update: Update, context: Context) -> None:
     """/team 名称: the team this chat belongs to (/team - clears it)."""
     message = update.effective_message
     if message is None:
@@ -245,7 +244,7 @@ async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_html(tx(lang, "admins_only"))
         return
     raw = (message.text or "").partition(" ")[2].strip()
-    store = services(context).store
+    store = context.bot_data.store
     sub = _subscriber(update, context)
     if raw in ("-", "—"):
         store.set_team(sub.chat_id, None)
@@ -263,7 +262,7 @@ async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_html(text)
 
 
-async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscription_button(update: Update, context: Context) -> None:
     """sub:t:N ticks a track, sub:all 全部赛道, sub:done subscribes, sub:+:N 🔔 on a card."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -271,7 +270,7 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     if not await may_manage(update, context):
         await acknowledge(query, tx(lang, "admins_only"), show_alert=True)
         return
-    svc = services(context)
+    svc = context.bot_data
     catalogue, store = svc.kb.catalogue, svc.store
     kind, _, value = query.data[4:].partition(":")
     track = catalogue.track(value) if value else None
@@ -310,7 +309,7 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
                 raise
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("subscribe", subscribe))
     app.add_handler(CommandHandler("unsubscribe", unsubscribe))
     app.add_handler(CommandHandler("settings", show_settings))

@@ -25,7 +25,6 @@ from conftest import (
 from harness import FinishLine, last_update_id
 
 from bot.sandbox import CallbackAnswer, ChatMessage, User
-from bot.services import KEY
 from handlers.tickets.jobs import check_overdue
 
 pytestmark = pytest.mark.e2e
@@ -130,7 +129,7 @@ def use_settings(world: World, **changes: Any) -> None:
     """Change settings of the running bot (start_world pins escalation_interval_seconds=0, so it
     cannot be passed there); handlers read them on every update."""
     world.settings = dataclasses.replace(world.settings, **changes)
-    world.app.bot_data[KEY].settings = world.settings
+    world.app.bot_data.settings = world.settings
 
 
 def sends_to(world: World, chat_id: int) -> int:

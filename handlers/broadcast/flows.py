@@ -17,14 +17,12 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot.services import Services, services
+from bot.services import Context, Services
 from bot.telegram_text import MAX_CALLBACK_ANSWER_LENGTH
 from handlers.auth import require_organizer
 from handlers.broadcast.callbacks import Action, BroadcastButton, team_token
 from handlers.broadcast.compose import body_html, checked_html, parse_at, parse_command
-from handlers.broadcast.jobs import broadcaster_of
 from handlers.broadcast.views import (
     STATUS,
     USAGE,
@@ -65,12 +63,12 @@ async def _panel(update: Update, text: str, markup: InlineKeyboardMarkup | None)
 # --- commands ------------------------------------------------------------------------------------
 
 
-async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast_command(update: Update, context: Context) -> None:
     """/broadcast 文本, /broadcast as a reply, with `team 名称` and `at 日期 时间` options."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     tz = svc.settings.timezone
     if svc.settings.organizer_chat_id is None or message.chat.id != svc.settings.organizer_chat_id:
         await message.reply_html("请在组委会群里使用 /broadcast。")
@@ -125,26 +123,26 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     svc.store.update_broadcast(bc.id, panel_message_id=sent.message_id)
 
 
-async def cancel_broadcast(context: ContextTypes.DEFAULT_TYPE, broadcast_id: int) -> str:
+async def cancel_broadcast(context: Context, broadcast_id: int) -> str:
     """Cancel a draft, scheduled, queued or running broadcast; say what happened."""
-    store = services(context).store
+    store = context.bot_data.store
     bc = store.broadcast(broadcast_id)
     if bc is None:
         return f"没有公告 #{broadcast_id}。"
     if not store.cancel_broadcast(broadcast_id):
         return f"公告 #{broadcast_id} 已是「{STATUS[bc.status]}」，无法取消。"
-    broadcaster_of(context.application).cancel(broadcast_id)
+    context.bot_data.broadcaster.cancel(broadcast_id)
     if bc.status == RUNNING:
         return f"⏹ 公告 #{broadcast_id} 正在停止，已发出的无法撤回；报告稍后更新。"
     return f"⏹ 公告 #{broadcast_id} 已取消，未发送。"
 
 
-async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_broadcasts(update: Update, context: Context) -> None:
     """/broadcasts: scheduled, running and recent broadcasts with their figures."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     found = svc.store.recent_broadcasts()
     if not found:
         await message.reply_html("还没有公告。发送 /broadcast 查看用法。")
@@ -163,7 +161,7 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def _pressed(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update, context: Context
 ) -> tuple[Services, BroadcastButton, Broadcast] | None:
     """The button an organizer pressed and its broadcast; None when the press is answered
     already (not an organizer, or the broadcast is gone)."""
@@ -171,7 +169,7 @@ async def _pressed(
     assert query is not None and query.data is not None
     if not await require_organizer(update, context):
         return None
-    svc = services(context)
+    svc = context.bot_data
     pressed = BroadcastButton.decode(query.data)
     bc = svc.store.broadcast(pressed.broadcast_id)
     if bc is None:
@@ -181,7 +179,7 @@ async def _pressed(
 
 
 async def _pressed_on_draft(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update, context: Context
 ) -> tuple[Services, BroadcastButton, Broadcast] | None:
     """As _pressed, for the compose panels: they act on a draft only."""
     found = await _pressed(update, context)
@@ -205,7 +203,7 @@ async def _next_panel(update: Update, svc: Services, build: Panel, bc: Broadcast
     await _panel(update, *await asyncio.to_thread(build, svc, bc))
 
 
-async def choose_everyone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_everyone(update: Update, context: Context) -> None:
     """👥 全部订阅者: every subscriber, then the preview."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
@@ -213,7 +211,7 @@ async def choose_everyone(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await _next_panel(update, svc, preview_panel, bc)
 
 
-async def choose_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_again(update: Update, context: Context) -> None:
     """⬅️ 返回 / 重新选择对象: back to choosing the audience."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
@@ -221,14 +219,14 @@ async def choose_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _next_panel(update, svc, chooser_panel, bc)
 
 
-async def choose_tracks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_tracks(update: Update, context: Context) -> None:
     """🏷 按赛道…: the tracks to tick."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         await _next_panel(update, svc, tracks_panel, bc)
 
 
-async def toggle_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def toggle_track(update: Update, context: Context) -> None:
     """A track ticked or unticked."""
     if found := await _pressed_on_draft(update, context):
         svc, pressed, bc = found
@@ -243,7 +241,7 @@ async def toggle_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _next_panel(update, svc, tracks_panel, bc)
 
 
-async def tracks_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def tracks_done(update: Update, context: Context) -> None:
     """✅ 完成 under the tracks: the preview, once at least one is ticked."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
@@ -254,14 +252,14 @@ async def tracks_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await _next_panel(update, svc, preview_panel, bc)
 
 
-async def choose_teams(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_teams(update: Update, context: Context) -> None:
     """👨‍👩‍👧 按队伍…: the teams to choose from."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         await _next_panel(update, svc, teams_panel, bc)
 
 
-async def choose_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_team(update: Update, context: Context) -> None:
     """One team, then the preview."""
     if found := await _pressed_on_draft(update, context):
         svc, pressed, bc = found
@@ -275,7 +273,7 @@ async def choose_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await _next_panel(update, svc, preview_panel, bc)
 
 
-async def cancel_draft(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cancel_draft(update: Update, context: Context) -> None:
     """❌ 取消 on a compose panel: the draft is dropped, nothing sent."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
@@ -285,7 +283,7 @@ async def cancel_draft(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _panel(update, f"❌ 公告 #{bc.id} 已取消，未发送。", None)
 
 
-async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def confirm(update: Update, context: Context) -> None:
     """确认发送: queued for the engine now, or scheduled; the panel becomes the status message."""
     found = await _pressed_on_draft(update, context)
     if found is None:
@@ -309,10 +307,10 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await acknowledge(query, "已排期" if bc.scheduled_at else "开始发送")
     await _panel(update, text, stop_keyboard(bc))
-    broadcaster_of(context.application).wake()
+    context.bot_data.broadcaster.wake()
 
 
-async def stop_sending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stop_sending(update: Update, context: Context) -> None:
     """⏹ 取消发送 on a status message, or ⏹ 取消 #N in /broadcasts."""
     if found := await _pressed(update, context):
         _, _, bc = found
@@ -325,19 +323,19 @@ async def stop_sending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             await _panel(update, f"⏹ 公告 #{bc.id} 已取消，未发送。", None)
 
 
-async def resend_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def resend_unknown(update: Update, context: Context) -> None:
     """🔁 补发: the deliveries whose outcome is unknown are sent again, on purpose."""
     if found := await _pressed(update, context):
         svc, _, bc = found
         assert update.callback_query is not None
         count = svc.store.requeue_unknown(bc.id)
-        broadcaster_of(context.application).wake()
+        context.bot_data.broadcaster.wake()
         await acknowledge(
             update.callback_query, f"正在补发 {count} 个" if count else "没有需要补发的。"
         )
 
 
-async def send_failures(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def send_failures(update: Update, context: Context) -> None:
     """📄 失败名单 CSV: the recipients not reached, as a file in the organizers' group."""
     found = await _pressed(update, context)
     if found is None:

@@ -31,10 +31,9 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Application
 
 from bot.pacer import Pacer, Slot, broadcast_send
-from bot.services import KEY, Services
+from bot.services import App, Services
 from handlers.broadcast.views import progress_text, report_keyboard, report_text, stop_keyboard
 from knowledge.store import Audience, Broadcast
 from knowledge.store.broadcasts import (
@@ -49,7 +48,6 @@ from knowledge.store.broadcasts import (
 
 log = logging.getLogger(__name__)
 
-BROADCASTER = "broadcaster"  # its key in bot_data
 MAX_ATTEMPTS = 5  # network errors, timeouts and 5xx; then the delivery is 'failed'
 MAX_IN_FLIGHT = 16  # concurrent HTTP requests of one broadcast
 PROGRESS_SECONDS = 3.0  # how often the status message in the organizers' group is edited
@@ -63,7 +61,7 @@ class Broadcaster:
 
     def __init__(
         self,
-        app: Application[Any, Any, Any, Any, Any, Any],
+        app: App,
         pacer: Pacer,
         *,
         max_attempts: int = MAX_ATTEMPTS,
@@ -90,9 +88,7 @@ class Broadcaster:
 
     @property
     def services(self) -> Services:
-        found = self.app.bot_data[KEY]
-        assert isinstance(found, Services)
-        return found
+        return self.app.bot_data
 
     # --- control --------------------------------------------------------------------------------
 
@@ -340,9 +336,3 @@ class Broadcaster:
             log.warning("could not post the status of broadcast #%s: %s", job.id, exc)
             return job
         return self.services.store.update_broadcast(job.id, panel_message_id=sent.message_id)
-
-
-def broadcaster_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Broadcaster:
-    found = app.bot_data[BROADCASTER]
-    assert isinstance(found, Broadcaster)
-    return found

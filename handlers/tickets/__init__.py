@@ -11,15 +11,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
-
+from bot.services import App
 from handlers.tickets import contestant, organizer
 from handlers.tickets.callbacks import Action, TicketButton
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("myquestions", contestant.my_questions))
     app.add_handler(CommandHandler("answer", organizer.answer_command))
     app.add_handler(CommandHandler("merge", organizer.merge_command))

@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot.services import Services, services
+from bot.services import Context, Services
 from handlers.common import acknowledge, reply_html, user_lang
 from handlers.menu import expired
 from handlers.tickets.callbacks import TicketButton, offered
@@ -27,7 +26,7 @@ from knowledge.store.tickets import ANSWERED, MERGED
 
 async def offer_escalation(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     question: Question,
     lang: str,
     answer: Answer | None = None,
@@ -38,7 +37,7 @@ async def offer_escalation(
     assert message is not None
     # Off the event loop: ranking answered tickets may embed some (milliseconds each).
     text, markup = await asyncio.to_thread(
-        escalation_offer, services(context), question, lang, answer=answer
+        escalation_offer, context.bot_data, question, lang, answer=answer
     )
     await reply_html(message, text, markup)
 
@@ -46,14 +45,12 @@ async def offer_escalation(
 # --- buttons ------------------------------------------------------------------------------------
 
 
-async def _own_question(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[CallbackQuery, Question] | None:
+async def _own_question(update: Update, context: Context) -> tuple[CallbackQuery, Question] | None:
     """The press and the question its button is about, when it is the presser's own; None when
     it is not (said so)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    question = services(context).store.question(TicketButton.decode(query.data).number)
+    question = context.bot_data.store.question(TicketButton.decode(query.data).number)
     user = update.effective_user
     if question is None or user is None or question.user_id != user.id:
         await acknowledge(query, tx(user_lang(update), "not_yours"), show_alert=True)
@@ -61,29 +58,29 @@ async def _own_question(
     return query, question
 
 
-async def ask_about_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask_about_answer(update: Update, context: Context) -> None:
     """🙋 问组委会 under an answer: the offer to send the question, as under an escalation."""
     if found := await _own_question(update, context):
         query, question = found
         await acknowledge(query)
         text, markup = await asyncio.to_thread(
-            escalation_offer, services(context), question, user_lang(update), asked=True
+            escalation_offer, context.bot_data, question, user_lang(update), asked=True
         )
         if isinstance(query.message, Message):
             await reply_html(query.message, text, markup)
 
 
-async def submit_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def submit_question(update: Update, context: Context) -> None:
     """📨 提交给组委会: the question becomes a ticket."""
     if found := await _own_question(update, context):
         await submit_ticket(update, context, found[1], user_lang(update))
 
 
-async def show_faq_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_faq_entry(update: Update, context: Context) -> None:
     """📖 a similar FAQ entry, offered before sending: its answer."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    entry = services(context).kb.faq.get(TicketButton.decode(query.data).number)
+    entry = context.bot_data.kb.faq.get(TicketButton.decode(query.data).number)
     if entry is None:
         await expired(update, context)
         return
@@ -92,11 +89,11 @@ async def show_faq_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply_html(query.message, render_faq(entry, user_lang(update)))
 
 
-async def show_answered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_answered(update: Update, context: Context) -> None:
     """📖 a similar answered question, offered before sending: its words and its answer."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    ticket = services(context).store.ticket(TicketButton.decode(query.data).number)
+    ticket = context.bot_data.store.ticket(TicketButton.decode(query.data).number)
     # Another contestant's answered question: its words and the answer, never who asked;
     # and only when the bot offered it on this message, or a forged press could list them all.
     if not offered(query) or ticket is None or ticket.status != ANSWERED:
@@ -108,13 +105,11 @@ async def show_answered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await reply_html(query.message, text)
 
 
-async def submit_ticket(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, question: Question, lang: str
-) -> None:
+async def submit_ticket(update: Update, context: Context, question: Question, lang: str) -> None:
     """Store the ticket first, then tell the contestant, then post it to the organizers."""
     query = update.callback_query
     assert query is not None
-    svc = services(context)
+    svc = context.bot_data
     user = update.effective_user
     assert user is not None
     if question.ticket_id is not None:
@@ -165,7 +160,7 @@ async def _confirm(query: CallbackQuery, svc: Services, ticket: Ticket, lang: st
             svc.store.link_message(sent.chat.id, sent.message_id, ticket.id, "confirm")
 
 
-async def continue_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def continue_ticket(update: Update, context: Context) -> bool:
     """A contestant's reply to an answer they received: a follow-up on the same ticket."""
     message = update.effective_message
     if message is None or message.chat.type != ChatType.PRIVATE or not message.text:
@@ -173,7 +168,7 @@ async def continue_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     replied = message.reply_to_message
     if replied is None:
         return False
-    svc = services(context)
+    svc = context.bot_data
     ticket = svc.store.ticket_for_message(message.chat.id, replied.message_id)
     user = update.effective_user
     if ticket is None or user is None or ticket.user_id != user.id:
@@ -199,14 +194,14 @@ async def continue_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return True
 
 
-async def my_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def my_questions(update: Update, context: Context) -> None:
     """/myquestions: the contestant's own tickets, their status and answers."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
         return
     lang = user_lang(update)
-    tickets = services(context).store.tickets_of(user.id)
+    tickets = context.bot_data.store.tickets_of(user.id)
     if not tickets:
         await message.reply_html(tx(lang, "none"))
         return

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application
 
-from bot.services import KEY, Services
+from bot.services import App
 from handlers.tickets.posts import post_ticket
 from handlers.tickets.views import age
 
@@ -21,9 +19,9 @@ log = logging.getLogger(__name__)
 SLA_CHECK_SECONDS = 30
 
 
-async def check_overdue(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
+async def check_overdue(app: App) -> int:
     """Raise tickets unanswered past SLA_MINUTES once; post tickets whose post was lost."""
-    svc: Services = app.bot_data[KEY]
+    svc = app.bot_data
     chat_id = svc.settings.organizer_chat_id
     if chat_id is None:
         return 0
@@ -50,7 +48,7 @@ async def check_overdue(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     return raised
 
 
-async def sla_loop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def sla_loop(app: App) -> None:
     """Check for overdue tickets every SLA_CHECK_SECONDS; state lives in the database."""
     while True:
         try:

@@ -13,12 +13,11 @@ import re
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.services import Services, services
+from bot.services import Context, Services
 from bot.telegram_text import split_html
 from handlers.auth import require_organizer
-from handlers.common import acknowledge, reply_html
+from handlers.common import acknowledge, clip, reply_html
 from handlers.tickets.callbacks import Action, TicketButton, offered
 from handlers.tickets.posts import (
     deliver_answer,
@@ -31,7 +30,6 @@ from handlers.tickets.views import (
     age,
     answer_text,
     button,
-    clip,
     merge_keyboard,
     name_of,
     post_view,
@@ -46,7 +44,7 @@ log = logging.getLogger(__name__)
 # --- replies and commands ----------------------------------------------------------------------
 
 
-async def answer_by_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer_by_reply(update: Update, context: Context) -> None:
     """A reply in the organizers' group (handlers/__init__.py routes only those here) to a
     ticket's message — its post, a reminder, a follow-up — answers that ticket."""
     message = update.effective_message
@@ -57,7 +55,7 @@ async def answer_by_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         or not message.text
     ):
         return
-    svc = services(context)
+    svc = context.bot_data
     replied = message.reply_to_message
     ticket = svc.store.ticket_for_message(message.chat.id, replied.message_id) or _posted_ticket(
         svc, replied, context.bot.id
@@ -79,20 +77,18 @@ def _posted_ticket(svc: Services, replied: Message, bot_id: int) -> Ticket | Non
     return ticket
 
 
-async def _answer_ticket(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, answer: str
-) -> None:
+async def _answer_ticket(update: Update, context: Context, ticket: Ticket, answer: str) -> None:
     message = update.effective_message
     assert message is not None and update.effective_user is not None
     if ticket.status == MERGED and ticket.merged_into is not None:
-        target = services(context).store.ticket(ticket.merged_into)
+        target = context.bot_data.store.ticket(ticket.merged_into)
         if target is not None:
             ticket = target
     if ticket.status == CLOSED:
         await message.reply_html(f"#{ticket.id} 已关闭，未发送。")
         return
     same = ticket.status == ANSWERED and ticket.answer == answer.strip()
-    if same and services(context).store.answered_to(ticket.id):
+    if same and context.bot_data.store.answered_to(ticket.id):
         # This answer reached the contestant already: the same message handled again after a
         # restart, or sent twice. A second copy would only confuse.
         await refresh_post(context, ticket)  # in case the crash came before it
@@ -102,7 +98,7 @@ async def _answer_ticket(
     await message.reply_html(report)
 
 
-async def answer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer_command(update: Update, context: Context) -> None:
     """/answer N text: answer ticket N."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
@@ -111,14 +107,14 @@ async def answer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if m is None:
         await message.reply_html("用法：/answer 编号 回复内容")
         return
-    ticket = services(context).store.ticket(int(m.group(1)))
+    ticket = context.bot_data.store.ticket(int(m.group(1)))
     if ticket is None:
         await message.reply_html(f"没有问题 #{html.escape(m.group(1))}。")
         return
     await _answer_ticket(update, context, ticket, m.group(2))
 
 
-async def merge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def merge_command(update: Update, context: Context) -> None:
     """/merge N M: ticket N is a duplicate of M; answering M answers both."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
@@ -130,8 +126,8 @@ async def merge_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await message.reply_html(await _merge(context, int(args[0]), int(args[1])))
 
 
-async def _merge(context: ContextTypes.DEFAULT_TYPE, source_id: int, target_id: int) -> str:
-    svc = services(context)
+async def _merge(context: Context, source_id: int, target_id: int) -> str:
+    svc = context.bot_data
     store = svc.store
     source, target = store.ticket(source_id), store.ticket(target_id)
     if source is None or target is None:
@@ -150,11 +146,9 @@ async def _merge(context: ContextTypes.DEFAULT_TYPE, source_id: int, target_id: 
     return f"🔗 #{source_id} 已合并到 #{target_id}，回复 #{target_id} 即同时答复两位提问者。"
 
 
-async def _deliver_existing(
-    context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, target: Ticket
-) -> str:
+async def _deliver_existing(context: Context, ticket: Ticket, target: Ticket) -> str:
     """A duplicate of an answered question: its asker gets the same answer now."""
-    svc = services(context)
+    svc = context.bot_data
     (ticket,) = svc.store.answer(
         ticket.id, target.answer or "", target.answered_by or 0, target.answered_by_name or "",
         include_merged=False,
@@ -170,7 +164,7 @@ async def _deliver_existing(
 
 
 async def _pressed(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update, context: Context
 ) -> tuple[CallbackQuery, TicketButton, Ticket, User] | None:
     """The button an organizer pressed on a ticket's post, the ticket and who pressed; None when
     the press is answered already (not an organizer, or the ticket is gone)."""
@@ -179,7 +173,7 @@ async def _pressed(
     if not await require_organizer(update, context):
         return None
     pressed = TicketButton.decode(query.data)
-    ticket = services(context).store.ticket(pressed.number)
+    ticket = context.bot_data.store.ticket(pressed.number)
     user = update.effective_user
     if ticket is None or user is None:
         await acknowledge(query, "这个问题不存在。", show_alert=True)
@@ -187,23 +181,23 @@ async def _pressed(
     return query, pressed, ticket, user
 
 
-async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def claim(update: Update, context: Context) -> None:
     """✋ 认领: the presser takes the ticket on (the post names them)."""
     if found := await _pressed(update, context):
         query, _, ticket, user = found
         if ticket.status != OPEN:
             await acknowledge(query, "这个问题已不是待回复状态。")
             return
-        ticket = services(context).store.claim(ticket.id, user.id, name_of(user))
+        ticket = context.bot_data.store.claim(ticket.id, user.id, name_of(user))
         await acknowledge(query, f"已认领 #{ticket.id}")
         await refresh_post(context, ticket)
 
 
-async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def close(update: Update, context: Context) -> None:
     """🚫 关闭（无需回复）: closed without an answer; the asker is told kindly."""
     if found := await _pressed(update, context):
         query, _, ticket, _ = found
-        svc = services(context)
+        svc = context.bot_data
         if ticket.status == CLOSED and not svc.store.told(ticket.id, "closed"):
             # This press handled again after a crash that came before the asker was told.
             await acknowledge(query, f"已关闭 #{ticket.id}")
@@ -218,11 +212,11 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _notify_closed(context, ticket)
 
 
-async def choose_merge_target(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_merge_target(update: Update, context: Context) -> None:
     """🔗 合并到…: a list of the open tickets this one may join, a button each."""
     if found := await _pressed(update, context):
         query, _, ticket, _ = found
-        svc = services(context)
+        svc = context.bot_data
         others = [t for t in svc.store.open_tickets() if t.id != ticket.id][:6]
         await acknowledge(query)
         if not others:
@@ -238,7 +232,7 @@ async def choose_merge_target(update: Update, context: ContextTypes.DEFAULT_TYPE
         )  # fmt: skip
 
 
-async def merge_into(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def merge_into(update: Update, context: Context) -> None:
     """→ #M in the 合并到… list: the ticket joins M; the list says what happened."""
     if found := await _pressed(update, context):
         query, pressed, ticket, _ = found
@@ -252,11 +246,11 @@ async def merge_into(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                 await query.message.edit_text(result, parse_mode=ParseMode.HTML)
 
 
-async def merge_similar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def merge_similar(update: Update, context: Context) -> None:
     """🧲 合并这 N 个相似问题: the similar open tickets the post names join this one."""
     if found := await _pressed(update, context):
         query, _, ticket, _ = found
-        svc = services(context)
+        svc = context.bot_data
         # Only the tickets the post named when it was pressed, still open: never one that
         # arrived since and nobody has read.
         await acknowledge(query)
@@ -270,11 +264,11 @@ async def merge_similar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await tell(query.message, "\n".join(results))
 
 
-async def save_faq(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def save_faq(update: Update, context: Context) -> None:
     """📌 存为FAQ: the answered question and its answer become an FAQ entry."""
     if found := await _pressed(update, context):
         query, _, ticket, _ = found
-        svc = services(context)
+        svc = context.bot_data
         if ticket.status != ANSWERED or not ticket.answer:
             await acknowledge(query, "只有已回复的问题可以存为 FAQ。", show_alert=True)
             return
@@ -301,10 +295,10 @@ async def save_faq(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await offer_faq_to_open(context, query.message, faq_id)
 
 
-async def _notify_closed(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+async def _notify_closed(context: Context, ticket: Ticket) -> None:
     """Tell the asker, kindly, that their ticket was closed without an answer and how to ask
     again; a failure is reported in the group, never retried (see send_answer)."""
-    svc = services(context)
+    svc = context.bot_data
     text = tx(ticket.lang, "closed_notice", id=ticket.id, question=html.escape(ticket.question))
     try:
         sent = await context.bot.send_message(
@@ -329,12 +323,10 @@ def open_like_faq(svc: Services, question: str) -> list[int]:
     return sorted(svc.kb.similar_questions(question, open_, limit=20, strict=True))
 
 
-async def offer_faq_to_open(
-    context: ContextTypes.DEFAULT_TYPE, where: object, faq_id: int
-) -> None:
+async def offer_faq_to_open(context: Context, where: object, faq_id: int) -> None:
     """After an entry is saved: list the open tickets it seems to answer, with one button that
     sends it to their askers (the organizers read the list before pressing)."""
-    svc = services(context)
+    svc = context.bot_data
     entry = svc.kb.faq.get(faq_id)
     waiting = await asyncio.to_thread(open_like_faq, svc, entry.question) if entry else []
     if not waiting or not isinstance(where, Message):
@@ -351,14 +343,14 @@ async def offer_faq_to_open(
     )  # fmt: skip
 
 
-async def notify_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def notify_faq_button(update: Update, context: Context) -> None:
     """📣 under a saved entry: answer the open tickets that ask what it answers, with it."""
     query = update.callback_query
     assert query is not None and query.data is not None
     if not await require_organizer(update, context) or update.effective_user is None:
         return
     await acknowledge(query)
-    svc = services(context)
+    svc = context.bot_data
     faq_id = TicketButton.decode(query.data).number
     entry = svc.kb.faq.get(faq_id)
     if entry is None:
@@ -396,12 +388,12 @@ def _is_open(svc: Services, ticket_id: int) -> bool:
     return ticket is not None and ticket.status == OPEN
 
 
-async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def queue_command(update: Update, context: Context) -> None:
     """/queue: open tickets, oldest first, with age and who claimed them."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
         return
-    tickets = services(context).store.open_tickets()
+    tickets = context.bot_data.store.open_tickets()
     if not tickets:
         await message.reply_html("🎉 没有待回复的问题。")
         return
@@ -415,7 +407,7 @@ async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await reply_html(message, "\n".join(lines))
 
 
-async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ticket_command(update: Update, context: Context) -> None:
     """/ticket N: one ticket in full (organizers only)."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
@@ -424,7 +416,7 @@ async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if len(args) != 1 or not args[0].isdigit():
         await message.reply_html("用法：/ticket 编号")
         return
-    svc = services(context)
+    svc = context.bot_data
     ticket = svc.store.ticket(int(args[0]))
     if ticket is None:
         await message.reply_html(f"没有问题 #{int(args[0])}。")

@@ -10,9 +10,8 @@ import logging
 from telegram import Bot, InlineKeyboardMarkup, Message, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.services import Services, services
+from bot.services import Context, Services
 from bot.telegram_text import split_html
 from handlers.tickets.views import answer_text, name_of, post_view
 from knowledge.store import Ticket
@@ -60,9 +59,9 @@ async def post_ticket(bot: Bot, svc: Services, ticket: Ticket) -> None:
             svc.store.link_message(chat_id, sent.message_id, ticket.id, "post")
 
 
-async def refresh_post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+async def refresh_post(context: Context, ticket: Ticket) -> None:
     """Edit the ticket's post in the group to show its state now."""
-    svc = services(context)
+    svc = context.bot_data
     chat_id = svc.settings.organizer_chat_id
     if chat_id is None:
         return
@@ -80,11 +79,9 @@ async def refresh_post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> No
             log.warning("could not update the post of #%s: %s", ticket.id, exc)
 
 
-async def deliver_answer(
-    context: ContextTypes.DEFAULT_TYPE, ticket_id: int, answer: str, staff: User
-) -> str:
+async def deliver_answer(context: Context, ticket_id: int, answer: str, staff: User) -> str:
     """Answer a ticket and those merged into it; report to the group what reached whom."""
-    svc = services(context)
+    svc = context.bot_data
     tickets = svc.store.answer(ticket_id, answer, staff.id, name_of(staff))
     delivered, failed = [], []
     for ticket in tickets:
@@ -103,11 +100,11 @@ async def deliver_answer(
     return report
 
 
-async def send_answer(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str) -> str | None:
+async def send_answer(context: Context, ticket: Ticket, text: str) -> str | None:
     """Send once and report what went wrong, never sending again: after a timeout, a reset or
     a 5xx Telegram may well have delivered it, and a second try would be a second copy. (A 429
     says nothing was sent; the Pacer waits and retries those.)"""
-    svc = services(context)
+    svc = context.bot_data
     try:
         sent = None
         for part in split_html(text):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, User
 
 from bot.services import Services
-from handlers.common import nav_row, problem_button, track_button
+from handlers.common import clip, nav_row, problem_button, track_button
 from handlers.subscriptions import subscriber_line
 from handlers.tickets.callbacks import Action, TicketButton
 from knowledge.matcher import Answer
@@ -94,11 +94,6 @@ def age(since: str) -> str:
     if minutes < 60:
         return f"{minutes} 分钟"
     return f"{minutes // 60} 小时 {minutes % 60} 分钟"
-
-
-def clip(text: str, size: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def button(
