@@ -23,28 +23,14 @@ from handlers.tickets.jobs import sla_loop
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
 from knowledge.store import Store
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
-# The command menu contestants see; organizers' commands are not advertised.
-COMMANDS = {
-    "zh": [
-        ("start", "开始 · 主菜单"),
-        ("tracks", "全部赛道"),
-        ("myquestions", "我问过组委会的问题"),
-        ("subscribe", "订阅赛事通知"),
-        ("settings", "我的订阅与队伍"),
-        ("help", "怎么提问"),
-    ],
-    "en": [
-        ("start", "Start · main menu"),
-        ("tracks", "All tracks"),
-        ("myquestions", "My questions to the organizers"),
-        ("subscribe", "Announcements to receive"),
-        ("settings", "My subscription and team"),
-        ("help", "How to ask"),
-    ],
-}
+# The command menu contestants see, in Chinese and English (knowledge/texts.py: commands.*);
+# organizers' commands are not advertised.
+COMMANDS = ("start", "tracks", "myquestions", "subscribe", "settings", "help")
+LANGUAGES = ("zh", "en")
 
 
 def build_application(settings: Settings, token: str, store: Store | None = None) -> App:
@@ -118,9 +104,9 @@ def port_error(exc: OSError, variable: str, host: str, port: int) -> StartupErro
 async def startup(app: App) -> None:
     """Initialize and start the application, its command menu and its background work."""
     await app.initialize()
-    for lang, commands in COMMANDS.items():
+    for lang in LANGUAGES:
         await app.bot.set_my_commands(
-            [BotCommand(name, text) for name, text in commands],
+            [BotCommand(name, tr(lang, f"commands.{name}")) for name in COMMANDS],
             language_code=None if lang == "zh" else lang,
         )
     await replay(app, app.bot_data.store)  # what a killed process took and left undone

@@ -24,6 +24,7 @@ from handlers.menu import problem_keyboard
 from handlers.tickets import contestant
 from handlers.tickets.views import ask_organizers_button
 from knowledge.matcher import Answer
+from knowledge.texts import tr
 
 MAX_QUESTION = 1000  # longer texts are cut before matching; the matcher needs no more
 
@@ -95,16 +96,10 @@ def answer_keyboard(
     return home_keyboard(catalogue, lang)
 
 
-NOT_TEXT = {
-    "zh": "我只能读文字问题：请把问题打出来发给我，或点 /start 浏览赛题。",
-    "en": "I can only read text: please type your question, or tap /start to browse.",
-}
-
-
 async def explain_text_only(update: Update, context: Context) -> None:
     """Photos, stickers, voice in a private chat: say what the bot can read."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(NOT_TEXT[user_lang(update)])
+        await update.effective_message.reply_text(tr(user_lang(update), "ask.text_only"))
 
 
 def register(app: App, chats: filters.BaseFilter) -> None:

@@ -11,6 +11,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.services import Context
 from handlers.common import acknowledge
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +21,6 @@ _MEMBER_STATUSES = {
     ChatMemberStatus.OWNER,
     ChatMemberStatus.ADMINISTRATOR,
     ChatMemberStatus.MEMBER,
-}
-REFUSAL = {
-    "zh": "抱歉，这个操作仅限组委会工作人员。",
-    "en": "Sorry, only the organizers can do that.",
 }
 
 
@@ -66,7 +63,7 @@ async def require_organizer(update: Update, context: Context) -> bool:
         return True
     lang = "en" if user and (user.language_code or "").startswith("en") else "zh"
     if update.callback_query is not None:
-        await acknowledge(update.callback_query, REFUSAL[lang], show_alert=True)
+        await acknowledge(update.callback_query, tr(lang, "auth.refused"), show_alert=True)
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(REFUSAL[lang])
+        await update.effective_message.reply_text(tr(lang, "auth.refused"))
     return False

@@ -12,32 +12,12 @@ from bot.services import Context
 from bot.telegram_text import split_html
 from knowledge.catalogue import Catalogue, Problem, Track
 from knowledge.render import lang_of, track_label
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
 # Callback data, all far below Telegram's 64 bytes: "home", "tracks", "t:3", "p:3-4", "help".
 HOME, TRACKS, HELP = "home", "tracks", "help"
-
-LABELS = {
-    "zh": {
-        "home": "🏠 主页",
-        "back": "⬅️ 返回",
-        "tracks": "📋 全部赛道",
-        "how": "❓ 怎么提问",
-        "expired": "这个按钮已过期，请从主页重新开始。",
-        "error": "抱歉，出了点问题，请稍后再试。",
-        "network": "网络不稳：如果没有看到回复，请再发一次。",
-    },
-    "en": {
-        "home": "🏠 Home",
-        "back": "⬅️ Back",
-        "tracks": "📋 All tracks",
-        "how": "❓ How to ask",
-        "expired": "This button has expired. Please start again from the home menu.",
-        "error": "Sorry, something went wrong. Please try again later.",
-        "network": "Network trouble: if you see no reply, please send it again.",
-    },
-}
 
 
 def clip(text: str, size: int = 40) -> str:
@@ -50,10 +30,6 @@ def user_lang(update: Update) -> str:
     """English for users whose Telegram language is English; Chinese otherwise."""
     user = update.effective_user
     return lang_of(user.language_code if user else None)
-
-
-def label(lang: str, key: str) -> str:
-    return LABELS.get(lang, LABELS["zh"])[key]
 
 
 def remember_shown(update: Update, context: Context, shown: str) -> None:
@@ -88,22 +64,21 @@ def home_keyboard(catalogue: Catalogue, lang: str) -> InlineKeyboardMarkup:
     """The main menu: the tracks two a row, then how to ask."""
     buttons = [track_button(t, lang) for t in catalogue.tracks]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton(label(lang, "how"), callback_data=HELP)])
+    rows.append([InlineKeyboardButton(tr(lang, "nav.how"), callback_data=HELP)])
     return InlineKeyboardMarkup(rows)
 
 
 def nav_row(lang: str, back: str | None = None) -> list[InlineKeyboardButton]:
     row = []
     if back is not None:
-        row.append(InlineKeyboardButton(label(lang, "back"), callback_data=back))
-    row.append(InlineKeyboardButton(label(lang, "home"), callback_data=HOME))
+        row.append(InlineKeyboardButton(tr(lang, "nav.back"), callback_data=back))
+    row.append(InlineKeyboardButton(tr(lang, "nav.home"), callback_data=HOME))
     return row
 
 
 def follow_button(track_id: str, lang: str) -> InlineKeyboardButton:
     """🔔 订阅本赛道通知 (handlers.subscriptions answers it)."""
-    text = "🔔 Follow this track" if lang == "en" else "🔔 订阅本赛道通知"
-    return InlineKeyboardButton(text, callback_data=f"sub:+:{track_id}")
+    return InlineKeyboardButton(tr(lang, "nav.follow"), callback_data=f"sub:+:{track_id}")
 
 
 def track_keyboard(catalogue: Catalogue, track: Track, lang: str) -> InlineKeyboardMarkup:

@@ -30,6 +30,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 from bot.metrics import metrics_of
 from bot.services import App, Context
 from handlers.common import acknowledge, user_lang
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,6 @@ FORGET_ABOVE = 5_000  # people tracked before refilled buckets are forgotten
 # Seconds before the slow-down notice goes out. Telegram allows one chat about a message a
 # second with a short burst; past it, it answers 429 and the whole bot waits.
 NOTICE_DELAY = 1.0
-
-TEXTS = {
-    "zh": "🐢 消息有点多，我跟不上啦～请 {s} 秒后再发。这期间发来的消息我先略过，"
-    "之后的问题照常回答。",
-    "en": "🐢 That's a lot of messages at once — please wait {s} s before sending more. "
-    "I'll skip the ones sent meanwhile and answer as usual after that.",
-}
 
 
 class Verdict(Enum):
@@ -127,7 +121,7 @@ async def throttle(update: Update, context: Context) -> None:
     if verdict is Verdict.PASS:
         return
     metrics_of(context.application).throttled.inc()
-    text = TEXTS[user_lang(update)].format(s=max(1, buckets.wait_seconds(user.id)))
+    text = tr(user_lang(update), "flood.slow_down", s=max(1, buckets.wait_seconds(user.id)))
     if query is not None:
         # No message for a press: the toast stops the spinner and costs no send.
         await acknowledge(query, text if verdict is Verdict.WARN else None)

@@ -16,7 +16,6 @@ from handlers.common import (
     edit_or_send,
     follow_button,
     home_keyboard,
-    label,
     nav_row,
     problem_button,
     remember_shown,
@@ -28,6 +27,7 @@ from handlers.common import (
 from knowledge.catalogue import Catalogue, Problem
 from knowledge.matcher import Matcher
 from knowledge.render import render_help, render_problem, render_track, render_tracks
+from knowledge.texts import tr
 
 
 def problem_keyboard(context: Context, problem: Problem, lang: str) -> InlineKeyboardMarkup:
@@ -130,12 +130,12 @@ async def expired(update: Update, context: Context) -> None:
     if query is None:
         return
     lang = user_lang(update)
-    await acknowledge(query, label(lang, "expired"))
+    await acknowledge(query, tr(lang, "nav.expired"))
     catalogue = context.bot_data.kb.catalogue
     if update.effective_chat is not None:
         await context.bot.send_message(
             update.effective_chat.id,
-            label(lang, "expired"),
+            tr(lang, "nav.expired"),
             reply_markup=home_keyboard(catalogue, lang),
         )
 

@@ -17,11 +17,12 @@ from handlers.common import acknowledge, reply_html, user_lang
 from handlers.menu import expired
 from handlers.tickets.callbacks import TicketButton, offered
 from handlers.tickets.posts import post_ticket, refresh_post, send_to_group, tell
-from handlers.tickets.views import escalation_offer, my_questions_text, name_of, tx
+from handlers.tickets.views import escalation_offer, my_questions_text, name_of
 from knowledge.matcher import Answer
 from knowledge.render import render_faq
 from knowledge.store import Question, Ticket
 from knowledge.store.tickets import ANSWERED, MERGED
+from knowledge.texts import tr
 
 
 async def offer_escalation(
@@ -53,7 +54,7 @@ async def _own_question(update: Update, context: Context) -> tuple[CallbackQuery
     question = context.bot_data.store.question(TicketButton.decode(query.data).number)
     user = update.effective_user
     if question is None or user is None or question.user_id != user.id:
-        await acknowledge(query, tx(user_lang(update), "not_yours"), show_alert=True)
+        await acknowledge(query, tr(user_lang(update), "tickets.not_yours"), show_alert=True)
         return None
     return query, question
 
@@ -123,7 +124,7 @@ async def submit_ticket(update: Update, context: Context, question: Question, la
         return
     open_count = svc.store.count_open_of(user.id)
     if open_count >= svc.settings.max_open_tickets:
-        await acknowledge(query, tx(lang, "too_many", n=open_count), show_alert=True)
+        await acknowledge(query, tr(lang, "tickets.too_many", n=open_count), show_alert=True)
         return
     last = svc.store.last_ticket_time(user.id)
     interval = svc.settings.escalation_interval_seconds
@@ -131,7 +132,7 @@ async def submit_ticket(update: Update, context: Context, question: Question, la
         waited = (datetime.now(UTC) - last).total_seconds()
         if waited < interval:
             wait = int(interval - waited) + 1
-            await acknowledge(query, tx(lang, "too_soon", s=wait), show_alert=True)
+            await acknowledge(query, tr(lang, "tickets.too_soon", s=wait), show_alert=True)
             return
     guesses = svc.kb.matcher.guesses(question.text)
     ticket, _ = svc.store.open_ticket(
@@ -149,13 +150,13 @@ async def _confirm(query: CallbackQuery, svc: Services, ticket: Ticket, lang: st
     press handled again after a restart (or pressed twice) only gets a toast."""
     async with svc.confirming:  # a double tap is two updates handled at the same time
         if svc.store.told(ticket.id, "confirm"):
-            await acknowledge(query, tx(lang, "already", id=ticket.id))
+            await acknowledge(query, tr(lang, "tickets.already", id=ticket.id))
             return
         await acknowledge(query)
         if isinstance(query.message, Message):
             with contextlib.suppress(BadRequest):
                 await query.message.edit_reply_markup(None)
-        sent = await tell(query.message, tx(lang, "submitted", id=ticket.id))
+        sent = await tell(query.message, tr(lang, "tickets.submitted", id=ticket.id))
         if sent is not None:
             svc.store.link_message(sent.chat.id, sent.message_id, ticket.id, "confirm")
 
@@ -175,17 +176,17 @@ async def continue_ticket(update: Update, context: Context) -> bool:
         return False
     lang = user_lang(update)
     if ticket.status == MERGED:
-        await message.reply_html(tx(lang, "closed_ticket", id=ticket.id))
+        await message.reply_html(tr(lang, "tickets.closed_ticket", id=ticket.id))
         return True
     # A closed ticket opens again: the closing notice invites the contestant to add details.
     ticket = svc.store.reopen(ticket.id, message.text)
-    await message.reply_html(tx(lang, "followup_sent", id=ticket.id))
+    await message.reply_html(tr(lang, "tickets.followup_sent", id=ticket.id))
     chat_id = svc.settings.organizer_chat_id
     if chat_id is not None:
-        text = (
-            f"↩️ <b>#{ticket.id} 追问</b>（{html.escape(ticket.user_name)}）\n"
-            f"<blockquote>{html.escape(message.text)}</blockquote>\n回复此消息即可答复。"
-        )
+        text = tr(
+            "zh", "tickets.followup_post", id=ticket.id, name=html.escape(ticket.user_name),
+            text=html.escape(message.text),
+        )  # fmt: skip
         post = svc.store.group_message_of(ticket.id, chat_id)
         sent = await send_to_group(context.bot, chat_id, text, reply_to=post)
         if sent is not None:
@@ -203,6 +204,6 @@ async def my_questions(update: Update, context: Context) -> None:
     lang = user_lang(update)
     tickets = context.bot_data.store.tickets_of(user.id)
     if not tickets:
-        await message.reply_html(tx(lang, "none"))
+        await message.reply_html(tr(lang, "tickets.none"))
         return
     await reply_html(message, my_questions_text(tickets, lang))

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from bot.services import App
 from handlers.tickets.posts import post_ticket
 from handlers.tickets.views import age
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,7 @@ async def check_overdue(app: App) -> int:
     raised = 0
     for ticket in svc.store.overdue(svc.settings.sla_minutes):
         post = svc.store.group_message_of(ticket.id, chat_id)
-        text = (
-            f"⏰ <b>#{ticket.id}</b> 已等待 {age(ticket.waiting_since)}，还没有回复。"
-            "回复此消息即可答复。"
-        )
+        text = tr("zh", "tickets.reminder", id=ticket.id, waited=age(ticket.waiting_since))
         try:
             sent = await app.bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, reply_to_message_id=post,

@@ -33,10 +33,10 @@ from handlers.tickets.views import (
     merge_keyboard,
     name_of,
     post_view,
-    tx,
 )
 from knowledge.store import Ticket
 from knowledge.store.tickets import ANSWERED, CLOSED, MERGED, OPEN
+from knowledge.texts import lead, tr
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ async def answer_by_reply(update: Update, context: Context) -> None:
 def _posted_ticket(svc: Services, replied: Message, bot_id: int) -> Ticket | None:
     """The ticket a post of the bot shows, when the post is not on record: its sendMessage
     failed in a way that hid that it arrived (a timeout, a 5xx), so a later one was posted."""
-    found = re.match(r"🆕 问题 #(\d+)\n", replied.text or "")
+    found = re.match(re.escape(lead("zh", "tickets.post_title")) + r"(\d+)\n", replied.text or "")
     if found is None or replied.from_user is None or replied.from_user.id != bot_id:
         return None
     ticket = svc.store.ticket(int(found.group(1)))
@@ -85,14 +85,14 @@ async def _answer_ticket(update: Update, context: Context, ticket: Ticket, answe
         if target is not None:
             ticket = target
     if ticket.status == CLOSED:
-        await message.reply_html(f"#{ticket.id} 已关闭，未发送。")
+        await message.reply_html(tr("zh", "tickets.closed_not_sent", id=ticket.id))
         return
     same = ticket.status == ANSWERED and ticket.answer == answer.strip()
     if same and context.bot_data.store.answered_to(ticket.id):
         # This answer reached the contestant already: the same message handled again after a
         # restart, or sent twice. A second copy would only confuse.
         await refresh_post(context, ticket)  # in case the crash came before it
-        await message.reply_html(f"#{ticket.id} 已是这个答复并已送达，没有再发一次。")
+        await message.reply_html(tr("zh", "tickets.answer_sent_before", id=ticket.id))
         return
     report = await deliver_answer(context, ticket.id, answer.strip(), update.effective_user)
     await message.reply_html(report)
@@ -105,11 +105,11 @@ async def answer_command(update: Update, context: Context) -> None:
         return
     m = re.match(r"^/\S+\s+#?(\d+)\s+(.+)$", message.text or "", flags=re.DOTALL)
     if m is None:
-        await message.reply_html("用法：/answer 编号 回复内容")
+        await message.reply_html(tr("zh", "tickets.answer_usage"))
         return
     ticket = context.bot_data.store.ticket(int(m.group(1)))
     if ticket is None:
-        await message.reply_html(f"没有问题 #{html.escape(m.group(1))}。")
+        await message.reply_html(tr("zh", "tickets.no_such", id=html.escape(m.group(1))))
         return
     await _answer_ticket(update, context, ticket, m.group(2))
 
@@ -121,7 +121,7 @@ async def merge_command(update: Update, context: Context) -> None:
         return
     args = [a.lstrip("#") for a in (context.args or [])]
     if len(args) != 2 or not all(a.isdigit() for a in args):
-        await message.reply_html("用法：/merge 编号 目标编号")
+        await message.reply_html(tr("zh", "tickets.merge_usage"))
         return
     await message.reply_html(await _merge(context, int(args[0]), int(args[1])))
 
@@ -131,19 +131,20 @@ async def _merge(context: Context, source_id: int, target_id: int) -> str:
     store = svc.store
     source, target = store.ticket(source_id), store.ticket(target_id)
     if source is None or target is None:
-        return "编号不存在。"
+        return tr("zh", "tickets.merge_unknown")
     if source_id == target_id or target.status in (MERGED, CLOSED):
-        return "不能合并到自己、已合并或已关闭的问题。"
+        return tr("zh", "tickets.merge_refused")
     if source.status != OPEN:
-        return f"#{source_id} 已不是待回复状态。"
+        return tr("zh", "tickets.not_open_any_more", id=source_id)
     followers = store.merged_into(source_id)
     merged = store.merge(source_id, target_id)
     await refresh_post(context, merged)
     if target.status == ANSWERED and target.answer:
         # The answer exists already: the duplicate askers get it now.
         reports = [await _deliver_existing(context, t, target) for t in [merged, *followers]]
-        return f"🔗 #{source_id} 已合并到 #{target_id}，并已转发其答复。" + "".join(reports)
-    return f"🔗 #{source_id} 已合并到 #{target_id}，回复 #{target_id} 即同时答复两位提问者。"
+        report = tr("zh", "tickets.merged_answered", source=source_id, target=target_id)
+        return report + "".join(reports)
+    return tr("zh", "tickets.merged", source=source_id, target=target_id)
 
 
 async def _deliver_existing(context: Context, ticket: Ticket, target: Ticket) -> str:
@@ -157,7 +158,9 @@ async def _deliver_existing(context: Context, ticket: Ticket, target: Ticket) ->
     if error is not None:
         ticket = svc.store.update_ticket(ticket.id, delivery_error=error)
     await refresh_post(context, ticket)
-    return f"\n⚠️ #{ticket.id} 无法送达：{html.escape(error)}" if error else ""
+    if not error:
+        return ""
+    return "\n" + tr("zh", "tickets.undeliverable", id=ticket.id, error=html.escape(error))
 
 
 # --- buttons on a ticket's post -----------------------------------------------------------------
@@ -176,7 +179,7 @@ async def _pressed(
     ticket = context.bot_data.store.ticket(pressed.number)
     user = update.effective_user
     if ticket is None or user is None:
-        await acknowledge(query, "这个问题不存在。", show_alert=True)
+        await acknowledge(query, tr("zh", "tickets.gone"), show_alert=True)
         return None
     return query, pressed, ticket, user
 
@@ -186,10 +189,10 @@ async def claim(update: Update, context: Context) -> None:
     if found := await _pressed(update, context):
         query, _, ticket, user = found
         if ticket.status != OPEN:
-            await acknowledge(query, "这个问题已不是待回复状态。")
+            await acknowledge(query, tr("zh", "tickets.not_open"))
             return
         ticket = context.bot_data.store.claim(ticket.id, user.id, name_of(user))
-        await acknowledge(query, f"已认领 #{ticket.id}")
+        await acknowledge(query, tr("zh", "tickets.claimed", id=ticket.id))
         await refresh_post(context, ticket)
 
 
@@ -200,14 +203,14 @@ async def close(update: Update, context: Context) -> None:
         svc = context.bot_data
         if ticket.status == CLOSED and not svc.store.told(ticket.id, "closed"):
             # This press handled again after a crash that came before the asker was told.
-            await acknowledge(query, f"已关闭 #{ticket.id}")
+            await acknowledge(query, tr("zh", "tickets.closed", id=ticket.id))
             await _notify_closed(context, ticket)
             return
         if ticket.status != OPEN:
-            await acknowledge(query, "这个问题已不是待回复状态。")
+            await acknowledge(query, tr("zh", "tickets.not_open"))
             return
         ticket = svc.store.close_ticket(ticket.id)
-        await acknowledge(query, f"已关闭 #{ticket.id}")
+        await acknowledge(query, tr("zh", "tickets.closed", id=ticket.id))
         await refresh_post(context, ticket)
         await _notify_closed(context, ticket)
 
@@ -220,13 +223,11 @@ async def choose_merge_target(update: Update, context: Context) -> None:
         others = [t for t in svc.store.open_tickets() if t.id != ticket.id][:6]
         await acknowledge(query)
         if not others:
-            await tell(
-                query.message, f"没有其他待回复的问题可合并。也可用 /merge {ticket.id} 目标编号"
-            )
+            await tell(query.message, tr("zh", "tickets.merge_none", id=ticket.id))
             return
         await send_to_group(
             context.bot, query.message.chat.id if query.message else 0,
-            f"把 #{ticket.id} 合并到哪个问题？（或 /merge {ticket.id} 目标编号）",
+            tr("zh", "tickets.merge_which", id=ticket.id),
             reply_to=query.message.message_id if query.message else None,
             markup=merge_keyboard(ticket, others),
         )  # fmt: skip
@@ -255,10 +256,12 @@ async def merge_similar(update: Update, context: Context) -> None:
         # arrived since and nobody has read.
         await acknowledge(query)
         similar = [
-            i for i in _listed(query.message, "另有") if _is_open(svc, i) and i != ticket.id
+            i
+            for i in _listed(query.message, lead("zh", "tickets.post_similar"))
+            if _is_open(svc, i) and i != ticket.id
         ]
         if not similar:
-            await tell(query.message, f"#{ticket.id} 现在没有待回复的相似问题。")
+            await tell(query.message, tr("zh", "tickets.no_similar_open", id=ticket.id))
             return
         results = [await _merge(context, other, ticket.id) for other in similar]
         await tell(query.message, "\n".join(results))
@@ -270,13 +273,13 @@ async def save_faq(update: Update, context: Context) -> None:
         query, _, ticket, _ = found
         svc = context.bot_data
         if ticket.status != ANSWERED or not ticket.answer:
-            await acknowledge(query, "只有已回复的问题可以存为 FAQ。", show_alert=True)
+            await acknowledge(query, tr("zh", "tickets.faq_needs_answer"), show_alert=True)
             return
         if ticket.faq_id:
             # The button is gone once saved: this is the press handled again after a crash,
             # which may have come before the organizers were told, so tell them.
             faq_id = ticket.faq_id
-            await acknowledge(query, f"已是 FAQ #{faq_id}")
+            await acknowledge(query, tr("zh", "tickets.faq_already", faq_id=faq_id))
         else:
             # An entry may exist already: the press handled again after a crash in between.
             entry = svc.store.faq_of_ticket(ticket.id) or svc.store.add_faq(
@@ -285,13 +288,9 @@ async def save_faq(update: Update, context: Context) -> None:
             await asyncio.to_thread(svc.kb.refresh_faq)
             ticket = svc.store.update_ticket(ticket.id, faq_id=entry.id)
             faq_id = entry.id
-            await acknowledge(query, f"已存为 FAQ #{faq_id}")
+            await acknowledge(query, tr("zh", "tickets.faq_saved_toast", faq_id=faq_id))
         await refresh_post(context, ticket)
-        await tell(
-            query.message,
-            f"📌 #{ticket.id} 已存为 FAQ #{faq_id}，相似问题今后直接由机器人回答。\n"
-            f"改写问题：/faq edit {faq_id} 新的问题 | 答案（留空保持不变）",
-        )
+        await tell(query.message, tr("zh", "tickets.faq_saved", id=ticket.id, faq_id=faq_id))
         await offer_faq_to_open(context, query.message, faq_id)
 
 
@@ -299,7 +298,9 @@ async def _notify_closed(context: Context, ticket: Ticket) -> None:
     """Tell the asker, kindly, that their ticket was closed without an answer and how to ask
     again; a failure is reported in the group, never retried (see send_answer)."""
     svc = context.bot_data
-    text = tx(ticket.lang, "closed_notice", id=ticket.id, question=html.escape(ticket.question))
+    text = tr(
+        ticket.lang, "tickets.closed_notice", id=ticket.id, question=html.escape(ticket.question)
+    )
     try:
         sent = await context.bot.send_message(
             ticket.chat_id, split_html(text)[0], parse_mode=ParseMode.HTML
@@ -309,9 +310,9 @@ async def _notify_closed(context: Context, ticket: Ticket) -> None:
         chat_id = svc.settings.organizer_chat_id
         if chat_id is not None:
             await send_to_group(
-                context.bot, chat_id, f"⚠️ #{ticket.id} 已关闭，但未能告知提问者："
-                f"{html.escape(exc.message)}", reply_to=svc.store.group_message_of(
-                    ticket.id, chat_id),
+                context.bot, chat_id,
+                tr("zh", "tickets.close_untold", id=ticket.id, error=html.escape(exc.message)),
+                reply_to=svc.store.group_message_of(ticket.id, chat_id),
             )  # fmt: skip
         return
     svc.store.link_message(ticket.chat_id, sent.message_id, ticket.id, "closed")
@@ -332,11 +333,10 @@ async def offer_faq_to_open(context: Context, where: object, faq_id: int) -> Non
     if not waiting or not isinstance(where, Message):
         return
     tickets = [t for tid in waiting if (t := svc.store.ticket(tid))]
-    lines = [f"有 {len(tickets)} 个待回复问题与 FAQ #{faq_id} 相似："]
+    lines = [tr("zh", "tickets.faq_offer", n=len(tickets), faq_id=faq_id)]
     lines += [f"#{t.id} {html.escape(clip(t.question, 40))}" for t in tickets]
-    notify = button(
-        f"📣 用 FAQ #{faq_id} 答复这 {len(tickets)} 位提问者", Action.NOTIFY_FAQ, faq_id
-    )
+    label = tr("zh", "tickets.faq_offer_button", faq_id=faq_id, n=len(tickets))
+    notify = button(label, Action.NOTIFY_FAQ, faq_id)
     await send_to_group(
         context.bot, where.chat.id, "\n".join(lines), reply_to=where.message_id,
         markup=InlineKeyboardMarkup([[notify]]),
@@ -354,7 +354,7 @@ async def notify_faq_button(update: Update, context: Context) -> None:
     faq_id = TicketButton.decode(query.data).number
     entry = svc.kb.faq.get(faq_id)
     if entry is None:
-        await tell(query.message, f"FAQ #{faq_id} 已不存在。")
+        await tell(query.message, tr("zh", "tickets.faq_gone", faq_id=faq_id))
         return
     # The tickets the organizers read in the list, still open when each is answered: none that
     # arrived since, none answered by hand meanwhile.
@@ -363,7 +363,7 @@ async def notify_faq_button(update: Update, context: Context) -> None:
         for tid in _listed(query.message, "#")
         if _is_open(svc, tid)
     ]
-    await tell(query.message, "\n".join(reports) or "没有待回复的相似问题了。")
+    await tell(query.message, "\n".join(reports) or tr("zh", "tickets.faq_offer_none"))
 
 
 def _listed(message: object, lead: str) -> list[int]:
@@ -395,11 +395,13 @@ async def queue_command(update: Update, context: Context) -> None:
         return
     tickets = context.bot_data.store.open_tickets()
     if not tickets:
-        await message.reply_html("🎉 没有待回复的问题。")
+        await message.reply_html(tr("zh", "tickets.queue_empty"))
         return
-    lines = [f"⏳ 待回复 {len(tickets)} 个（最早的在前）："]
+    lines = [tr("zh", "tickets.queue_head", n=len(tickets))]
     for t in tickets:
-        claimed = f" · 认领：{html.escape(t.claimed_by_name)}" if t.claimed_by_name else ""
+        claimed = ""
+        if t.claimed_by_name:
+            claimed = tr("zh", "tickets.queue_claimed", name=html.escape(t.claimed_by_name))
         lines.append(
             f"<b>#{t.id}</b> · {age(t.waiting_since)} · {html.escape(t.user_name)}{claimed}\n"
             f"  {html.escape(clip(t.question))}"
@@ -414,11 +416,11 @@ async def ticket_command(update: Update, context: Context) -> None:
         return
     args = [a.lstrip("#") for a in (context.args or [])]
     if len(args) != 1 or not args[0].isdigit():
-        await message.reply_html("用法：/ticket 编号")
+        await message.reply_html(tr("zh", "tickets.ticket_usage"))
         return
     svc = context.bot_data
     ticket = svc.store.ticket(int(args[0]))
     if ticket is None:
-        await message.reply_html(f"没有问题 #{int(args[0])}。")
+        await message.reply_html(tr("zh", "tickets.no_such", id=int(args[0])))
         return
     await reply_html(message, *await asyncio.to_thread(post_view, svc, ticket))

@@ -15,6 +15,7 @@ from bot.services import Context, Services
 from bot.telegram_text import split_html
 from handlers.tickets.views import answer_text, name_of, post_view
 from knowledge.store import Ticket
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,11 @@ async def deliver_answer(context: Context, ticket_id: int, answer: str, staff: U
             failed.append((ticket.id, error))
             ticket = svc.store.update_ticket(ticket.id, delivery_error=error)
         await refresh_post(context, svc.store.ticket(ticket.id) or ticket)
-    report = f"✅ #{ticket_id} 已回复" + (
-        "，送达：" + "、".join(f"#{i}" for i in delivered) if delivered else ""
-    )
+    report = tr("zh", "tickets.answered", id=ticket_id)
+    if delivered:
+        report += tr("zh", "tickets.delivered_to", ids="、".join(f"#{i}" for i in delivered))
     for tid, error in failed:
-        report += f"\n⚠️ #{tid} 无法送达：{html.escape(error)}（不再重试）"
+        report += "\n" + tr("zh", "tickets.undeliverable_final", id=tid, error=html.escape(error))
     return report
 
 
@@ -110,13 +111,13 @@ async def send_answer(context: Context, ticket: Ticket, text: str) -> str | None
         for part in split_html(text):
             sent = await context.bot.send_message(ticket.chat_id, part, parse_mode=ParseMode.HTML)
     except Forbidden as exc:
-        return f"对方已屏蔽机器人或停用账号（{exc.message}）"
+        return tr("zh", "delivery.blocked", error=exc.message)
     except BadRequest as exc:
         return exc.message
     except NetworkError as exc:
-        return f"网络故障，可能未送达（{exc.message}）"
+        return tr("zh", "delivery.network", error=exc.message)
     except TelegramError as exc:
-        return f"未送达（{exc.message}）"
+        return tr("zh", "delivery.failed", error=exc.message)
     if sent is not None:
         svc.store.link_message(ticket.chat_id, sent.message_id, ticket.id, "answer")
     return None

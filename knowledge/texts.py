@@ -1,0 +1,399 @@
+"""Every text the bot shows people, in one table, and `tr(lang, key, **values)` to fill one in.
+
+Chinese first; English where a text has one (contestants' texts do; organizers read Chinese).
+Texts are Telegram HTML: put user-provided values in escaped (`html.escape`), and keep `<`, `>`
+and `&` of a text itself as entities. The few texts sent as plain text (toasts, the 🐢 notice,
+refusals) use no markup at all. Keys are `<room>.<name>`: the feature that shows the text.
+
+Pure data and one function: knowledge/render.py and every handler import it, and nothing here
+knows about Telegram.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# key → {language: template}; "zh" always, first.
+TEXTS: dict[str, dict[str, str]] = {
+    # --- the catalogue's replies (knowledge/render.py) ------------------------------------------
+    "reply.help": {
+        "zh": (
+            "👋 你好！我是「数据要素×」大赛湖北分赛的答疑助手。\n\n"
+            "• 点下方按钮按赛道浏览全部 {problems} 道赛题\n"
+            "• 直接打字提问，例如：<i>赛道三赛题4</i>、<i>3-4</i>、<i>名老中医</i>、"
+            "<i>跟港口有关的题</i>\n"
+            "• 报名、时间、奖项等目录里没有的问题，我会转给组委会\n\n"
+            "命令：/tracks 赛道列表 · /help 帮助"
+        ),
+        "en": (
+            "👋 Hi! I answer questions about the 2024 “Data Elements ×” contest, Hubei round.\n\n"
+            "• Tap a track below to browse all {problems} problems\n"
+            "• Or type a question, e.g. <i>track 3 problem 4</i>, <i>3-4</i>, "
+            "<i>autonomous driving</i>\n"
+            "• Questions the catalogue cannot answer (registration, dates, prizes …) go to "
+            "the organizers\n\n"
+            "Commands: /tracks list of tracks · /help help"
+        ),
+    },
+    "reply.tracks": {"zh": "本次大赛共 {n} 个赛道：", "en": "The contest has {n} tracks:"},
+    "reply.tracks_tail": {
+        "zh": "发送赛道编号（如 <i>赛道三</i>）或点按钮查看赛题。",
+        "en": "Send a track number (e.g. <i>track 3</i>) or tap a button.",
+    },
+    "reply.track_label": {"zh": "赛道{ordinal} · {name}", "en": "Track {id} · {name}"},
+    "reply.problems_count": {"zh": "{n} 道题", "en": "{n} problems"},
+    "reply.no_track": {
+        "zh": "没有赛道{number}，本次大赛只有赛道一至赛道{last}。",
+        "en": "There is no track {number}: tracks run from 1 to {last}.",
+    },
+    "reply.track": {
+        "zh": "<b>{heading}</b>\n共 {n} 道赛题：",
+        "en": "<b>{heading}</b>\n{n} problems:",
+    },
+    "reply.no_problem": {
+        "zh": "{track}没有第 {number} 题，它共有 {n} 道赛题：",
+        "en": "{track} has no problem {number}; it has {n} problems:",
+    },
+    "reply.problem": {
+        "zh": "<b>赛题 {id}：{title}</b>\n<i>{track}</i>\n\n{description}",
+        "en": "<b>Problem {id}: {title}</b>\n<i>{track}</i>\n\n{description}",
+    },
+    "reply.theme": {"zh": "找到 {n} 道相关赛题：", "en": "{n} problems fit:"},
+    "reply.fits": {"zh": "（{terms}）", "en": " ({terms})"},
+    "reply.aspect": {"zh": "💡 <b>{aspect}</b>：{text}", "en": "💡 <b>{aspect}</b>: {text}"},
+    "reply.understood_problem": {
+        "zh": "关于<b>赛题 {id}</b>{topic}：赛题介绍里没有写这一点，我不替组委会猜测。",
+        "en": (
+            "About <b>problem {id}</b>{topic}: its text does not say, and I won't guess for the "
+            "organizers."
+        ),
+    },
+    "reply.understood_track": {
+        "zh": "关于<b>{track}</b>{topic}：赛题目录里没有写这一点，我不替组委会猜测。",
+        "en": (
+            "About <b>{track}</b>{topic}: the catalogue does not say, and I won't guess for the "
+            "organizers."
+        ),
+    },
+    "reply.understood_topic": {
+        "zh": "关于{topic}：赛题目录里没有答案，我不替组委会猜测。",
+        "en": (
+            "About {topic}: the catalogue does not answer this, and I won't guess for the "
+            "organizers."
+        ),
+    },
+    "reply.did_you_mean": {
+        "zh": "你是想问下面哪道赛题？",
+        "en": "Did you mean one of these problems?",
+    },
+    "reply.escalate": {
+        "zh": (
+            "这个问题赛题目录里没有答案，我不替组委会猜测。\n"
+            "可以把问题转给组委会，由工作人员回复你。"
+        ),
+        "en": (
+            "The catalogue does not answer this, and I won't guess for the organizers.\n"
+            "You can send the question to the organizers and staff will reply."
+        ),
+    },
+    "reply.faq": {
+        "zh": "<b>组委会答复</b>（{date}）\n<i>问：{question}</i>\n\n{answer}",
+        "en": "<b>Organizers' answer</b> ({date})\n<i>Q: {question}</i>\n\n{answer}",
+    },
+    # --- menus and what every handler may say (handlers/common.py, menu.py, errors.py) ----------
+    "nav.home": {"zh": "🏠 主页", "en": "🏠 Home"},
+    "nav.back": {"zh": "⬅️ 返回", "en": "⬅️ Back"},
+    "nav.tracks": {"zh": "📋 全部赛道", "en": "📋 All tracks"},
+    "nav.how": {"zh": "❓ 怎么提问", "en": "❓ How to ask"},
+    "nav.follow": {"zh": "🔔 订阅本赛道通知", "en": "🔔 Follow this track"},
+    "nav.expired": {
+        "zh": "这个按钮已过期，请从主页重新开始。",
+        "en": "This button has expired. Please start again from the home menu.",
+    },
+    "error.sorry": {
+        "zh": "抱歉，出了点问题，请稍后再试。",
+        "en": "Sorry, something went wrong. Please try again later.",
+    },
+    "error.network": {
+        "zh": "网络不稳：如果没有看到回复，请再发一次。",
+        "en": "Network trouble: if you see no reply, please send it again.",
+    },
+    "auth.refused": {
+        "zh": "抱歉，这个操作仅限组委会工作人员。",
+        "en": "Sorry, only the organizers can do that.",
+    },
+    "flood.slow_down": {
+        "zh": (
+            "🐢 消息有点多，我跟不上啦～请 {s} 秒后再发。这期间发来的消息我先略过，"
+            "之后的问题照常回答。"
+        ),
+        "en": (
+            "🐢 That's a lot of messages at once — please wait {s} s before sending more. "
+            "I'll skip the ones sent meanwhile and answer as usual after that."
+        ),
+    },
+    "ask.text_only": {
+        "zh": "我只能读文字问题：请把问题打出来发给我，或点 /start 浏览赛题。",
+        "en": "I can only read text: please type your question, or tap /start to browse.",
+    },
+    # The command menu contestants see (bot/app.py); organizers' commands are not advertised.
+    "commands.start": {"zh": "开始 · 主菜单", "en": "Start · main menu"},
+    "commands.tracks": {"zh": "全部赛道", "en": "All tracks"},
+    "commands.myquestions": {"zh": "我问过组委会的问题", "en": "My questions to the organizers"},
+    "commands.subscribe": {"zh": "订阅赛事通知", "en": "Announcements to receive"},
+    "commands.settings": {"zh": "我的订阅与队伍", "en": "My subscription and team"},
+    "commands.help": {"zh": "怎么提问", "en": "How to ask"},
+    # --- subscriptions (handlers/subscriptions.py); post_*: on a ticket's post -------------------
+    "subs.intro": {
+        "zh": (
+            "🔔 <b>订阅赛事通知</b>\n选择你关心的赛道（可多选），再点「完成」。"
+            "组委会发布相关通知时，我会发给你。"
+        ),
+        "en": (
+            "🔔 <b>Announcements</b>\nPick the tracks you care about (several if you like), then "
+            "tap “Done”. I'll forward the organizers' announcements about them."
+        ),
+    },
+    "subs.intro_group": {
+        "zh": (
+            "🔔 <b>本群订阅赛事通知</b>\n选择本队关心的赛道（可多选），再点「完成」。"
+            "组委会发布相关通知时，我会发到本群。"
+        ),
+        "en": (
+            "🔔 <b>Announcements for this group</b>\nPick your team's tracks, then tap “Done”. "
+            "I'll post the organizers' announcements about them here."
+        ),
+    },
+    "subs.all": {"zh": "全部赛道", "en": "All tracks"},
+    "subs.done": {"zh": "✅ 完成", "en": "✅ Done"},
+    "subs.subscribed": {"zh": "✅ 已订阅。", "en": "✅ Subscribed."},
+    "subs.heading": {"zh": "⚙️ <b>我的订阅</b>", "en": "⚙️ <b>My subscription</b>"},
+    "subs.heading_group": {
+        "zh": "⚙️ <b>本群的订阅</b>",
+        "en": "⚙️ <b>This group's subscription</b>",
+    },
+    "subs.status": {"zh": "状态：{status}", "en": "Status: {status}"},
+    "subs.on": {"zh": "已订阅", "en": "subscribed"},
+    "subs.off": {"zh": "未订阅", "en": "not subscribed"},
+    "subs.off_blocked": {
+        "zh": "未订阅（消息无法送达，已自动退订）",
+        "en": "not subscribed (messages could not be delivered)",
+    },
+    "subs.tracks": {"zh": "赛道：{tracks}", "en": "Tracks: {tracks}"},
+    "subs.no_tracks": {"zh": "未选（只收全体通知）", "en": "none (general announcements only)"},
+    "subs.team": {"zh": "队伍：{team}", "en": "Team: {team}"},
+    "subs.no_team": {"zh": "未设置", "en": "not set"},
+    "subs.hint": {
+        "zh": "修改赛道：/subscribe · 设置队名：/team 队名 · 退订：/unsubscribe",
+        "en": "Tracks: /subscribe · team name: /team name · stop: /unsubscribe",
+    },
+    "subs.unsubscribed": {
+        "zh": "已退订，不会再收到赛事通知。随时发送 /subscribe 重新订阅。",
+        "en": "Unsubscribed: no more announcements. Send /subscribe any time.",
+    },
+    "subs.not_subscribed": {
+        "zh": "还没有订阅。发送 /subscribe 订阅赛事通知。",
+        "en": "Not subscribed yet. Send /subscribe to get announcements.",
+    },
+    "subs.team_set": {"zh": "队伍已设为「{team}」。", "en": "Team set to “{team}”."},
+    "subs.team_cleared": {"zh": "已清除队名。", "en": "Team name cleared."},
+    "subs.team_subscribe": {
+        "zh": "发送 /subscribe 订阅后才会收到通知。",
+        "en": "Send /subscribe to receive announcements.",
+    },
+    "subs.team_usage": {
+        "zh": "用法：/team 队名（不超过 {n} 个字，/team - 清除）。当前队伍：{team}",
+        "en": (
+            "Usage: /team name (at most {n} characters, /team - clears it). Current team: {team}"
+        ),
+    },
+    "subs.admins_only": {
+        "zh": "只有本群的管理员可以更改本群的订阅。",
+        "en": "Only this group's admins can change its subscription.",
+    },
+    "subs.followed": {
+        "zh": "🔔 已订阅「{track}」的通知，/settings 查看。",
+        "en": "🔔 Following “{track}”. See /settings.",
+    },
+    "subs.post_team": {"zh": "队伍：{team}"},
+    "subs.post_tracks": {"zh": "订阅：{tracks}"},
+    # --- tickets: contestants (handlers/tickets/) ------------------------------------------------
+    "tickets.escalate": {
+        "zh": "这个问题赛题目录里没有答案，我不替组委会猜测。",
+        "en": "The catalogue does not answer this, and I won't guess for the organizers.",
+    },
+    "tickets.confirm": {
+        "zh": "要把这个问题转给组委会吗？确认后点下面的按钮。",
+        "en": "Send this question to the organizers? Press the button below to confirm.",
+    },
+    "tickets.similar": {
+        "zh": "提交前可以先看看这些相似问题的答复：",
+        "en": "Before you send it, these similar questions have answers:",
+    },
+    "tickets.submit": {"zh": "📨 提交给组委会", "en": "📨 Send to the organizers"},
+    "tickets.ask_button": {"zh": "🙋 问组委会", "en": "🙋 Ask the organizers"},
+    "tickets.submitted": {
+        "zh": (
+            "✅ 已提交，编号 <b>#{id}</b>。组委会回复后我会第一时间转告你。\n可用 /myquestions "
+            "查看进度。"
+        ),
+        "en": (
+            "✅ Sent as <b>#{id}</b>. I'll pass the organizers' answer on to you.\nUse "
+            "/myquestions to follow it."
+        ),
+    },
+    "tickets.already": {
+        "zh": "这个问题已经提交过了，编号 #{id}。",
+        "en": "This question was already sent as #{id}.",
+    },
+    "tickets.too_many": {
+        "zh": (
+            "你已有 {n} 个问题在等待组委会回复，请等回复后再提交新问题。问题没有丢，"
+            "稍后再点「提交给组委会」即可。"
+        ),
+        "en": (
+            "You have {n} questions waiting for the organizers; please wait for their answers "
+            "first. Your question is kept: press “Send” again later."
+        ),
+    },
+    "tickets.too_soon": {
+        "zh": "提交太频繁了，请 {s} 秒后再点「提交给组委会」。问题没有丢。",
+        "en": (
+            "Too many questions at once: please press “Send” again in {s} s. Your question is "
+            "kept."
+        ),
+    },
+    "tickets.answer": {
+        "zh": (
+            "💬 <b>组委会回复了你的问题 #{id}</b>\n<blockquote>{question}</blockquote>\n"
+            "{answer}{staff}\n\n<i>直接回复这条消息可以继续追问。</i>"
+        ),
+        "en": (
+            "💬 <b>The organizers answered your question #{id}</b>\n"
+            "<blockquote>{question}</blockquote>\n{answer}{staff}\n\n<i>Reply to this message to "
+            "ask a follow-up.</i>"
+        ),
+    },
+    "tickets.followup_sent": {
+        "zh": "已把追问转给组委会（#{id}）。",
+        "en": "Your follow-up went to the organizers (#{id}).",
+    },
+    "tickets.closed_ticket": {
+        "zh": "问题 #{id} 已结束。如有新问题，直接发给我就好。",
+        "en": "Question #{id} is closed. Just send me a new question any time.",
+    },
+    "tickets.closed_notice": {
+        "zh": (
+            "📭 组委会看过了你的问题 <b>#{id}</b>，这次不单独回复（可能已在通知、"
+            "赛题说明或常见问题里说明）。\n<blockquote>{question}</blockquote>\n还有疑问的话，"
+            "<b>直接回复这条消息</b>补充说明，我会再转给组委会；新问题直接发给我就好。"
+        ),
+        "en": (
+            "📭 The organizers read your question <b>#{id}</b> and closed it without a separate "
+            "answer (it may be covered by an announcement, the catalogue or the FAQ).\n"
+            "<blockquote>{question}</blockquote>\nStill unsure? <b>Reply to this message</b> "
+            "with more detail and I'll pass it on to them again; new questions are welcome any "
+            "time."
+        ),
+    },
+    "tickets.none": {
+        "zh": "你还没有向组委会提过问题。",
+        "en": "You have not asked the organizers anything yet.",
+    },
+    "tickets.mine": {"zh": "你的问题：", "en": "Your questions:"},
+    "tickets.answer_label": {"zh": "答", "en": "A"},
+    "tickets.not_yours": {"zh": "这个按钮不是给你的。", "en": "This button is not yours."},
+    "tickets.status_open": {"zh": "⏳ 待回复", "en": "waiting"},
+    "tickets.status_answered": {"zh": "✅ 已回复", "en": "answered"},
+    "tickets.status_closed": {"zh": "🚫 已关闭（无需回复）", "en": "closed"},
+    "tickets.status_merged": {"zh": "🔗 已合并", "en": "merged"},
+    # --- tickets: organizers, in their group -----------------------------------------------------
+    "tickets.post_title": {"zh": "🆕 <b>问题 #{id}</b>"},
+    "tickets.post_from": {"zh": "来自：{who} · id <code>{user_id}</code>"},
+    "tickets.post_guesses": {"zh": "机器人猜测：{guesses}"},
+    "tickets.post_status": {"zh": "状态：{status}"},
+    "tickets.post_claimed": {"zh": "认领：{name}"},
+    "tickets.post_answered_by": {"zh": "回复人：{name} · {when} UTC"},
+    "tickets.post_answer": {"zh": "答复：{answer}"},
+    "tickets.post_undelivered": {"zh": "⚠️ 未送达：{error}"},
+    "tickets.post_faq": {"zh": "📌 已存为 FAQ #{faq_id}"},
+    "tickets.post_similar": {"zh": "另有 {n} 个相似问题：{ids}"},
+    "tickets.post_hint": {"zh": "<i>回复此消息即可答复，或 /answer {id} 内容</i>"},
+    "tickets.claim_button": {"zh": "✋ 认领"},
+    "tickets.close_button": {"zh": "🚫 关闭（无需回复）"},
+    "tickets.merge_button": {"zh": "🔗 合并到…"},
+    "tickets.merge_similar_button": {"zh": "🧲 合并这 {n} 个相似问题到 #{id}"},
+    "tickets.followup_post": {
+        "zh": (
+            "↩️ <b>#{id} 追问</b>（{name}）\n<blockquote>{text}</blockquote>\n回复此消息即可答复。"
+        ),
+    },
+    "tickets.reminder": {
+        "zh": "⏰ <b>#{id}</b> 已等待 {waited}，还没有回复。回复此消息即可答复。",
+    },
+    "tickets.closed_not_sent": {"zh": "#{id} 已关闭，未发送。"},
+    "tickets.answer_sent_before": {"zh": "#{id} 已是这个答复并已送达，没有再发一次。"},
+    "tickets.answer_usage": {"zh": "用法：/answer 编号 回复内容"},
+    "tickets.no_such": {"zh": "没有问题 #{id}。"},
+    "tickets.merge_usage": {"zh": "用法：/merge 编号 目标编号"},
+    "tickets.merge_unknown": {"zh": "编号不存在。"},
+    "tickets.merge_refused": {"zh": "不能合并到自己、已合并或已关闭的问题。"},
+    "tickets.not_open_any_more": {"zh": "#{id} 已不是待回复状态。"},
+    "tickets.merged_answered": {"zh": "🔗 #{source} 已合并到 #{target}，并已转发其答复。"},
+    "tickets.merged": {
+        "zh": "🔗 #{source} 已合并到 #{target}，回复 #{target} 即同时答复两位提问者。",
+    },
+    "tickets.undeliverable": {"zh": "⚠️ #{id} 无法送达：{error}"},
+    "tickets.undeliverable_final": {"zh": "⚠️ #{id} 无法送达：{error}（不再重试）"},
+    "tickets.answered": {"zh": "✅ #{id} 已回复"},
+    "tickets.delivered_to": {"zh": "，送达：{ids}"},
+    "tickets.gone": {"zh": "这个问题不存在。"},
+    "tickets.not_open": {"zh": "这个问题已不是待回复状态。"},
+    "tickets.claimed": {"zh": "已认领 #{id}"},
+    "tickets.closed": {"zh": "已关闭 #{id}"},
+    "tickets.merge_none": {"zh": "没有其他待回复的问题可合并。也可用 /merge {id} 目标编号"},
+    "tickets.merge_which": {"zh": "把 #{id} 合并到哪个问题？（或 /merge {id} 目标编号）"},
+    "tickets.no_similar_open": {"zh": "#{id} 现在没有待回复的相似问题。"},
+    "tickets.faq_needs_answer": {"zh": "只有已回复的问题可以存为 FAQ。"},
+    "tickets.faq_already": {"zh": "已是 FAQ #{faq_id}"},
+    "tickets.faq_saved_toast": {"zh": "已存为 FAQ #{faq_id}"},
+    "tickets.faq_saved": {
+        "zh": (
+            "📌 #{id} 已存为 FAQ #{faq_id}，相似问题今后直接由机器人回答。\n改写问题：/faq edit "
+            "{faq_id} 新的问题 | 答案（留空保持不变）"
+        ),
+    },
+    "tickets.close_untold": {"zh": "⚠️ #{id} 已关闭，但未能告知提问者：{error}"},
+    "tickets.faq_offer": {"zh": "有 {n} 个待回复问题与 FAQ #{faq_id} 相似："},
+    "tickets.faq_offer_button": {"zh": "📣 用 FAQ #{faq_id} 答复这 {n} 位提问者"},
+    "tickets.faq_gone": {"zh": "FAQ #{faq_id} 已不存在。"},
+    "tickets.faq_offer_none": {"zh": "没有待回复的相似问题了。"},
+    "tickets.queue_empty": {"zh": "🎉 没有待回复的问题。"},
+    "tickets.queue_head": {"zh": "⏳ 待回复 {n} 个（最早的在前）："},
+    "tickets.queue_claimed": {"zh": " · 认领：{name}"},
+    "tickets.ticket_usage": {"zh": "用法：/ticket 编号"},
+    # --- shared by features: waiting times, why an answer was not delivered ----------------------
+    "time.minutes": {"zh": "{m} 分钟"},
+    "time.hours": {"zh": "{h} 小时 {m} 分钟"},
+    "time.days": {"zh": "{d} 天 {h} 小时"},
+    "delivery.blocked": {"zh": "对方已屏蔽机器人或停用账号（{error}）"},
+    "delivery.network": {"zh": "网络故障，可能未送达（{error}）"},
+    "delivery.failed": {"zh": "未送达（{error}）"},
+    "faq.save_button": {"zh": "📌 存为FAQ"},
+}
+
+
+def tr(lang: str, key: str, /, **values: object) -> str:
+    """The text `key` in `lang` (in Chinese when it has none in `lang`), `values` filled in as
+    given: escape what users wrote before passing it."""
+    texts = TEXTS[key]
+    return texts.get(lang, texts["zh"]).format(**values)
+
+
+def lead(lang: str, key: str) -> str:
+    """How the text `key` begins as people read it (tags gone), up to its first value: to find
+    the bot's own lines in a message it sent ("🆕 问题 #" of a ticket's post)."""
+    texts = TEXTS[key]
+    template = texts.get(lang, texts["zh"]).split("{", 1)[0]
+    return html.unescape(re.sub(r"<[^>]+>", "", template))
