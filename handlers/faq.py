@@ -15,15 +15,9 @@ from handlers.common import reply_html
 from handlers.tickets.callbacks import Action
 from handlers.tickets.organizer import offer_faq_to_open
 from handlers.tickets.views import button
+from knowledge.texts import tr
 
 SUGGESTIONS = 5  # clusters shown by /faq suggest
-
-NO_FAQ = "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
-USAGE = (
-    "用法：\n/faq list\n/faq suggest（反复被问、已回复未存的问题）\n/faq add 问题 | 答案\n"
-    "/faq edit 编号 新问题 | 新答案（一边留空则不变）\n"
-    "/faq del 编号"
-)
 
 
 async def faq_command(update: Update, context: Context) -> None:
@@ -37,11 +31,9 @@ async def faq_command(update: Update, context: Context) -> None:
     if action in ("", "list"):
         entries = svc.store.faq_entries()
         if not entries:
-            await message.reply_html(
-                "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
-            )
+            await message.reply_html(tr("zh", "faq.none"))
             return
-        lines = [f"📌 FAQ 共 {len(entries)} 条："]
+        lines = [tr("zh", "faq.list_head", n=len(entries))]
         lines += [
             f"<b>#{e.id}</b> {html.escape(e.question)}\n  → {html.escape(e.answer[:80])}"
             for e in entries
@@ -51,11 +43,11 @@ async def faq_command(update: Update, context: Context) -> None:
     if action == "add":
         question, sep, answer = rest.partition("|")
         if not sep or not question.strip() or not answer.strip():
-            await message.reply_html(USAGE)
+            await message.reply_html(tr("zh", "faq.usage"))
             return
         entry = svc.store.add_faq(question.strip(), answer.strip())
         await asyncio.to_thread(svc.kb.refresh_faq)
-        await message.reply_html(f"已添加 FAQ #{entry.id}。")
+        await message.reply_html(tr("zh", "faq.added", id=entry.id))
         await offer_faq_to_open(context, message, entry.id)
         return
     if action == "suggest":
@@ -65,7 +57,7 @@ async def faq_command(update: Update, context: Context) -> None:
     if action == "edit":
         em = re.match(r"^#?(\d+)\s+(.*)$", rest, flags=re.DOTALL)
         if em is None or ("|" not in em.group(2) and not em.group(2).strip()):
-            await message.reply_html(USAGE)
+            await message.reply_html(tr("zh", "faq.usage"))
             return
         question, _, answer = em.group(2).partition("|")
         edited = svc.store.edit_faq(
@@ -74,23 +66,24 @@ async def faq_command(update: Update, context: Context) -> None:
             answer=answer.strip() or None,
         )
         if edited is None:
-            await message.reply_html(f"没有 FAQ #{int(em.group(1))}。")
+            await message.reply_html(tr("zh", "faq.no_such", id=int(em.group(1))))
             return
         await asyncio.to_thread(svc.kb.refresh_faq)
-        await message.reply_html(f"已更新 FAQ #{edited.id}：{html.escape(edited.question)}")
+        question = html.escape(edited.question)
+        await message.reply_html(tr("zh", "faq.edited", id=edited.id, question=question))
         return
     if action in ("del", "delete", "rm"):
         if not rest.lstrip("#").isdigit():
-            await message.reply_html(USAGE)
+            await message.reply_html(tr("zh", "faq.usage"))
             return
         faq_id = int(rest.lstrip("#"))
         if not svc.store.delete_faq(faq_id):
-            await message.reply_html(f"没有 FAQ #{faq_id}。")
+            await message.reply_html(tr("zh", "faq.no_such", id=faq_id))
             return
         await asyncio.to_thread(svc.kb.refresh_faq)
-        await message.reply_html(f"已删除 FAQ #{faq_id}。")
+        await message.reply_html(tr("zh", "faq.deleted", id=faq_id))
         return
-    await message.reply_html(USAGE)
+    await message.reply_html(tr("zh", "faq.usage"))
 
 
 def suggestions(context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -106,14 +99,16 @@ def suggestions(context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
         if askers > 1 and not svc.kb.similar_questions(head.question, entries, 1, strict=True):
             clusters.append((askers, head, group))
     if not clusters:
-        return "没有反复被问、尚未存为 FAQ 的已回复问题。", None
+        return tr("zh", "faq.suggest_none"), None
     clusters.sort(key=lambda c: -c[0])
-    lines, rows = ["📌 这些问题被反复问到，已回复但还不是 FAQ："], []
+    lines, rows = [tr("zh", "faq.suggest_head")], []
     for n, (askers, head, group) in enumerate(clusters[:SUGGESTIONS], 1):
         ids = " ".join(f"#{i}" for i in group)
-        lines.append(f"{n}. {html.escape(head.question)}（{askers} 位提问者：{ids}）")
+        question = html.escape(head.question)
+        lines.append(tr("zh", "faq.suggest_line", n=n, question=question, askers=askers, ids=ids))
         lines.append(f"  → {html.escape((head.answer or '')[:80])}")
-        rows.append([button(f"📌 {n}. 存为FAQ（#{head.id}）", Action.SAVE_FAQ, head.id)])
+        label = tr("zh", "faq.suggest_button", n=n, id=head.id)
+        rows.append([button(label, Action.SAVE_FAQ, head.id)])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 

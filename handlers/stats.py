@@ -50,6 +50,7 @@ from knowledge.report import (
 from knowledge.store import DigestTopic, Question, Store, Ticket
 from knowledge.store.digests import FAILED, SENT, SKIPPED
 from knowledge.store.tickets import OPEN
+from knowledge.texts import tr
 from knowledge.topics import group_topics
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,15 @@ log = logging.getLogger(__name__)
 DIGEST_CHECK_SECONDS = 60
 TOPICS = 3  # the most frequent topics of escalated questions a digest offers
 OPEN_SHOWN = 10  # open tickets listed in a digest; /queue lists them all
-WEEKDAYS = "一二三四五六日"
 
 
 def _waited(since: str, now: datetime) -> str:
     minutes_ = max(0, int((now - datetime.fromisoformat(since)).total_seconds() // 60))
     if minutes_ < 60:
-        return f"{minutes_} 分钟"
+        return tr("zh", "time.minutes", m=minutes_)
     if minutes_ < 48 * 60:
-        return f"{minutes_ // 60} 小时 {minutes_ % 60} 分钟"
-    return f"{minutes_ // 1440} 天 {minutes_ % 1440 // 60} 小时"
+        return tr("zh", "time.hours", h=minutes_ // 60, m=minutes_ % 60)
+    return tr("zh", "time.days", d=minutes_ // 1440, h=minutes_ % 1440 // 60)
 
 
 # --- buttons ------------------------------------------------------------------------------------
@@ -116,9 +116,8 @@ async def stats_command(update: Update, context: Context) -> None:
         return
     args = context.args or []
     if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= MAX_DAYS)):
-        await message.reply_html(
-            f"用法：/stats [天数]（1 到 {MAX_DAYS}，默认 {DEFAULT_DAYS}），例如 /stats 14"
-        )
+        usage = tr("zh", "stats.usage", max_days=MAX_DAYS, default_days=DEFAULT_DAYS)
+        await message.reply_html(usage)
         return
     days = int(args[0]) if args else DEFAULT_DAYS
     svc = context.bot_data
@@ -197,40 +196,40 @@ def compose_digest(
     settings, store = svc.settings, svc.store
     yesterday = day - timedelta(days=1)
     (figures,) = figures_by_day(store, yesterday, yesterday, settings.timezone)
+    weekday = tr("zh", "digest.weekdays")[yesterday.weekday()]
     lines = [
-        f"🗞 <b>每日简报 · {yesterday.month}月{yesterday.day}日"
-        f"（周{WEEKDAYS[yesterday.weekday()]}）</b>",
-        f"提问 {figures.asked}：目录作答 {figures.catalogue} · FAQ 作答 {figures.faq} · "
-        f"转组委会 {figures.escalated}（机器人自己答了 "
-        f"{share(figures.catalogue + figures.faq, figures.asked)}）",
-    ]
+        tr("zh", "digest.title", month=yesterday.month, day=yesterday.day, weekday=weekday),
+        tr(
+            "zh", "digest.asked", asked=figures.asked, catalogue=figures.catalogue,
+            faq=figures.faq, escalated=figures.escalated,
+            share=share(figures.catalogue + figures.faq, figures.asked),
+        ),
+    ]  # fmt: skip
     if figures.waits:
-        lines.append(
-            f"新工单 {figures.tickets}；首次回复 中位数 {minutes(figures.median)} 分钟，"
-            f"P90 {minutes(figures.p90)} 分钟"
-        )
+        median, p90 = minutes(figures.median), minutes(figures.p90)
+        lines.append(tr("zh", "digest.tickets", n=figures.tickets, median=median, p90=p90))
     else:
-        lines.append(f"新工单 {figures.tickets}；还没有回复过的")
+        lines.append(tr("zh", "digest.tickets_unanswered", n=figures.tickets))
     lines.append("")
     open_tickets = store.open_tickets(limit=500)
     sla = timedelta(minutes=settings.sla_minutes)
     late = [t for t in open_tickets if now - datetime.fromisoformat(t.waiting_since) >= sla]
     if open_tickets:
-        lines.append(f"⏳ <b>待回复 {len(open_tickets)} 个</b>（最早的在前）")
+        lines.append(tr("zh", "digest.open_head", n=len(open_tickets)))
         for t in open_tickets[:OPEN_SHOWN]:
             lines.append(
                 f"#{t.id} · {_waited(t.waiting_since, now)} · {html.escape(t.user_name)}："
                 f"{html.escape(clip(t.question, 30))}"
             )
         if len(open_tickets) > OPEN_SHOWN:
-            lines.append(f"…还有 {len(open_tickets) - OPEN_SHOWN} 个，/queue 查看全部")
+            lines.append(tr("zh", "digest.open_more", n=len(open_tickets) - OPEN_SHOWN))
     else:
-        lines.append("🎉 没有待回复的问题。")
+        lines.append(tr("zh", "digest.no_open"))
     if late:
         ids = "、".join(f"#{t.id}" for t in late[:20]) + ("…" if len(late) > 20 else "")
-        lines.append(f"⏰ <b>等待超过 {settings.sla_minutes} 分钟：{len(late)} 个</b>　{ids}")
+        lines.append(tr("zh", "digest.late", sla=settings.sla_minutes, n=len(late), ids=ids))
     elif open_tickets:
-        lines.append(f"✅ 没有等待超过 {settings.sla_minutes} 分钟的问题。")
+        lines.append(tr("zh", "digest.none_late", sla=settings.sla_minutes))
     lines.append("")
     start, end = day_bounds(yesterday, yesterday, ZoneInfo(settings.timezone))
     found = group_topics(store.escalated_between(start, end), svc.kb.group_questions)[:TOPICS]
@@ -238,19 +237,22 @@ def compose_digest(
         day.isoformat(), [(t.label, t.question_ids, t.askers) for t in found]
     )
     if not topics:
-        lines.append("昨天没有转组委会的问题。")
+        lines.append(tr("zh", "digest.no_topics"))
         return "\n".join(lines), None
-    lines.append("🔥 <b>昨天转组委会最多的话题</b>")
+    lines.append(tr("zh", "digest.topics_head"))
     for topic in topics:
         lines.append(
-            f"{topic.position}. {html.escape(clip(topic.label, 40))} — "
-            f"{topic.askers} 人问过（{len(topic.question_ids)} 次）"
-        )
-    lines.append("<i>点下面的按钮写一次答复，发给这个话题的每位提问者。</i>")
+            tr(
+                "zh", "digest.topic_line", position=topic.position,
+                label=html.escape(clip(topic.label, 40)), askers=topic.askers,
+                n=len(topic.question_ids),
+            )
+        )  # fmt: skip
+    lines.append(tr("zh", "digest.topics_hint"))
     rows = [
         [
             InlineKeyboardButton(
-                f"✍️ 统一答复话题 {t.position}（{t.askers} 人）",
+                tr("zh", "digest.topic_button", position=t.position, askers=t.askers),
                 callback_data=TopicButton(TopicAction.ANSWER, t.id).encode(),
             )
         ]
@@ -273,21 +275,22 @@ async def topic_button(update: Update, context: Context) -> None:
     user = update.effective_user
     message = query.message
     if topic is None or user is None or not isinstance(message, Message):
-        await acknowledge(query, "这个按钮已过期。", show_alert=True)
+        await acknowledge(query, tr("zh", "nav.expired_short"), show_alert=True)
         return
     if topic.answer is not None:
-        await acknowledge(query, f"话题 {topic.position} 已统一答复过。", show_alert=True)
+        answered = tr("zh", "topic.answered_before", position=topic.position)
+        await acknowledge(query, answered, show_alert=True)
         return
     await acknowledge(query)
     mention = f'<a href="tg://user?id={user.id}">{html.escape(user.full_name or str(user.id))}</a>'
-    text = (
-        f"✍️ {mention}，请<b>回复这条消息</b>，写下对话题 {topic.position}"
-        f"「{html.escape(clip(topic.label, 40))}」的答复。\n"
-        f"会发给问过的 {topic.askers} 位同学，每人一次；已由工单答复过的不再发。"
-    )
+    text = tr(
+        "zh", "topic.prompt", mention=mention, position=topic.position,
+        label=html.escape(clip(topic.label, 40)), askers=topic.askers,
+    )  # fmt: skip
+    placeholder = tr("zh", "topic.placeholder")
     prompt = await context.bot.send_message(
         message.chat.id, text, parse_mode=ParseMode.HTML,
-        reply_markup=ForceReply(selective=True, input_field_placeholder="统一答复…"),
+        reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder),
         reply_to_message_id=message.message_id, allow_sending_without_reply=True,
     )  # fmt: skip
     svc.store.link_topic_message(message.chat.id, prompt.message_id, topic.id)
@@ -351,13 +354,12 @@ async def answer_topic(
     svc = context.bot_data
     label = html.escape(clip(topic.label, 40))
     if not answer:
-        return "答复是空的，没有发送。", None
+        return tr("zh", "topic.empty"), None
     topic, ours = svc.store.answer_topic(topic.id, answer, staff.id, staff.full_name or "")
     if not ours:
         who = html.escape(topic.answered_by_name or "")
         return (
-            f"话题 {topic.position}「{label}」已由 {who} 统一答复过，这次没有再发。"
-            "要补充，请回复具体的工单。",
+            tr("zh", "topic.answered_by_other", position=topic.position, label=label, who=who),
             None,
         )
     for question, ticket in _askers(svc, topic):
@@ -378,35 +380,35 @@ async def answer_topic(
             topic.id, question.user_id, FAILED if error else SENT, error
         )
     counts = svc.store.topic_deliveries(topic.id)
-    report = f"✅ 已统一答复话题 {topic.position}「{label}」：送达 {counts.get(SENT, 0)} 人"
+    sent = counts.get(SENT, 0)
+    report = tr("zh", "topic.report", position=topic.position, label=label, sent=sent)
     if counts.get(SKIPPED):
-        report += f"；{counts[SKIPPED]} 人已由工单答复过，没有再发"
+        report += tr("zh", "topic.report_skipped", n=counts[SKIPPED])
     if counts.get(FAILED):
-        report += f"；{counts[FAILED]} 人未送达（已屏蔽机器人或网络故障）"
+        report += tr("zh", "topic.report_failed", n=counts[FAILED])
     markup = None
     if topic.faq_id is None:
         save = TopicButton(TopicAction.SAVE_FAQ, topic.id).encode()
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton("📌 存为FAQ", callback_data=save)]])
+        button = InlineKeyboardButton(tr("zh", "faq.save_button"), callback_data=save)
+        markup = InlineKeyboardMarkup([[button]])
     return report, markup
 
 
 async def _send_topic_answer(context: Context, question: Question, answer: str) -> str | None:
     """Tell an asker without a ticket; what went wrong, or None. Never sent twice (a timeout
     may hide that it arrived)."""
-    text = (
-        "💬 <b>组委会统一答复了你问过的问题</b>\n"
-        f"<blockquote>{html.escape(question.text)}</blockquote>\n{html.escape(answer)}\n\n"
-        "<i>还有疑问，直接发给我就好。</i>"
+    text = tr(
+        "zh", "topic.answer", question=html.escape(question.text), answer=html.escape(answer)
     )
     try:
         for part in split_html(text):
             await context.bot.send_message(question.chat_id, part, parse_mode=ParseMode.HTML)
     except Forbidden as exc:
-        return f"对方已屏蔽机器人或停用账号（{exc.message}）"
+        return tr("zh", "delivery.blocked", error=exc.message)
     except BadRequest as exc:
         return exc.message
     except NetworkError as exc:
-        return f"网络故障，可能未送达（{exc.message}）"
+        return tr("zh", "delivery.network", error=exc.message)
     except TelegramError as exc:
         return exc.message
     return None
@@ -421,26 +423,23 @@ async def topic_faq_button(update: Update, context: Context) -> None:
     svc = context.bot_data
     topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
     if topic is None or topic.answer is None:
-        await acknowledge(query, "这个按钮已过期。", show_alert=True)
+        await acknowledge(query, tr("zh", "nav.expired_short"), show_alert=True)
         return
     if topic.faq_id is not None:
-        await acknowledge(query, f"已是 FAQ #{topic.faq_id}")
+        await acknowledge(query, tr("zh", "faq.already", faq_id=topic.faq_id))
         return
     with svc.store.transaction():  # the entry and its note on the topic, or neither
         entry = svc.store.add_faq(topic.label, topic.answer)
         svc.store.set_topic_faq(topic.id, entry.id)
     await asyncio.to_thread(svc.kb.refresh_faq)
-    await acknowledge(query, f"已存为 FAQ #{entry.id}")
+    await acknowledge(query, tr("zh", "faq.saved_toast", faq_id=entry.id))
     if isinstance(query.message, Message):
         try:
             await query.message.edit_reply_markup(None)
         except TelegramError as exc:  # only the button stays; the database holds the entry
             log.info("could not remove the FAQ button: %s", exc)
-        await query.message.reply_html(
-            f"📌 话题 {topic.position} 已存为 FAQ #{entry.id}，相似问题今后由机器人直接回答。\n"
-            f"改写问题：/faq edit {entry.id} 新的问题 | 答案（留空保持不变）",
-            do_quote=False,
-        )
+        saved = tr("zh", "topic.faq_saved", position=topic.position, faq_id=entry.id)
+        await query.message.reply_html(saved, do_quote=False)
 
 
 def register(app: App) -> None:

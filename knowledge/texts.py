@@ -107,6 +107,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "nav.tracks": {"zh": "📋 全部赛道", "en": "📋 All tracks"},
     "nav.how": {"zh": "❓ 怎么提问", "en": "❓ How to ask"},
     "nav.follow": {"zh": "🔔 订阅本赛道通知", "en": "🔔 Follow this track"},
+    "nav.expired_short": {"zh": "这个按钮已过期。"},
     "nav.expired": {
         "zh": "这个按钮已过期，请从主页重新开始。",
         "en": "This button has expired. Please start again from the home menu.",
@@ -356,8 +357,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "tickets.merge_which": {"zh": "把 #{id} 合并到哪个问题？（或 /merge {id} 目标编号）"},
     "tickets.no_similar_open": {"zh": "#{id} 现在没有待回复的相似问题。"},
     "tickets.faq_needs_answer": {"zh": "只有已回复的问题可以存为 FAQ。"},
-    "tickets.faq_already": {"zh": "已是 FAQ #{faq_id}"},
-    "tickets.faq_saved_toast": {"zh": "已存为 FAQ #{faq_id}"},
+    "faq.already": {"zh": "已是 FAQ #{faq_id}"},
+    "faq.saved_toast": {"zh": "已存为 FAQ #{faq_id}"},
     "tickets.faq_saved": {
         "zh": (
             "📌 #{id} 已存为 FAQ #{faq_id}，相似问题今后直接由机器人回答。\n改写问题：/faq edit "
@@ -381,6 +382,77 @@ TEXTS: dict[str, dict[str, str]] = {
     "delivery.network": {"zh": "网络故障，可能未送达（{error}）"},
     "delivery.failed": {"zh": "未送达（{error}）"},
     "faq.save_button": {"zh": "📌 存为FAQ"},
+    # --- FAQ (handlers/faq.py) -------------------------------------------------------------------
+    "faq.none": {"zh": "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"},
+    "faq.usage": {
+        "zh": (
+            "用法：\n/faq list\n/faq suggest（反复被问、已回复未存的问题）\n/faq add 问题 | "
+            "答案\n/faq edit 编号 新问题 | 新答案（一边留空则不变）\n/faq del 编号"
+        ),
+    },
+    "faq.list_head": {"zh": "📌 FAQ 共 {n} 条："},
+    "faq.added": {"zh": "已添加 FAQ #{id}。"},
+    "faq.no_such": {"zh": "没有 FAQ #{id}。"},
+    "faq.edited": {"zh": "已更新 FAQ #{id}：{question}"},
+    "faq.deleted": {"zh": "已删除 FAQ #{id}。"},
+    "faq.suggest_none": {"zh": "没有反复被问、尚未存为 FAQ 的已回复问题。"},
+    "faq.suggest_head": {"zh": "📌 这些问题被反复问到，已回复但还不是 FAQ："},
+    "faq.suggest_line": {"zh": "{n}. {question}（{askers} 位提问者：{ids}）"},
+    "faq.suggest_button": {"zh": "📌 {n}. 存为FAQ（#{id}）"},
+    # --- /stats, the daily digest and its topics (handlers/stats.py) -----------------------------
+    "stats.usage": {
+        "zh": "用法：/stats [天数]（1 到 {max_days}，默认 {default_days}），例如 /stats 14",
+    },
+    "digest.title": {"zh": "🗞 <b>每日简报 · {month}月{day}日（周{weekday}）</b>"},
+    "digest.weekdays": {"zh": "一二三四五六日"},
+    "digest.asked": {
+        "zh": (
+            "提问 {asked}：目录作答 {catalogue} · FAQ 作答 {faq} · 转组委会 "
+            "{escalated}（机器人自己答了 {share}）"
+        ),
+    },
+    "digest.tickets": {"zh": "新工单 {n}；首次回复 中位数 {median} 分钟，P90 {p90} 分钟"},
+    "digest.tickets_unanswered": {"zh": "新工单 {n}；还没有回复过的"},
+    "digest.open_head": {"zh": "⏳ <b>待回复 {n} 个</b>（最早的在前）"},
+    "digest.open_more": {"zh": "…还有 {n} 个，/queue 查看全部"},
+    "digest.no_open": {"zh": "🎉 没有待回复的问题。"},
+    "digest.late": {"zh": "⏰ <b>等待超过 {sla} 分钟：{n} 个</b>　{ids}"},
+    "digest.none_late": {"zh": "✅ 没有等待超过 {sla} 分钟的问题。"},
+    "digest.no_topics": {"zh": "昨天没有转组委会的问题。"},
+    "digest.topics_head": {"zh": "🔥 <b>昨天转组委会最多的话题</b>"},
+    "digest.topic_line": {"zh": "{position}. {label} — {askers} 人问过（{n} 次）"},
+    "digest.topics_hint": {"zh": "<i>点下面的按钮写一次答复，发给这个话题的每位提问者。</i>"},
+    "digest.topic_button": {"zh": "✍️ 统一答复话题 {position}（{askers} 人）"},
+    "topic.answered_before": {"zh": "话题 {position} 已统一答复过。"},
+    "topic.prompt": {
+        "zh": (
+            "✍️ {mention}，请<b>回复这条消息</b>，写下对话题 {position}「{label}」的答复。\n"
+            "会发给问过的 {askers} 位同学，每人一次；已由工单答复过的不再发。"
+        ),
+    },
+    "topic.placeholder": {"zh": "统一答复…"},
+    "topic.empty": {"zh": "答复是空的，没有发送。"},
+    "topic.answered_by_other": {
+        "zh": (
+            "话题 {position}「{label}」已由 {who} 统一答复过，这次没有再发。要补充，"
+            "请回复具体的工单。"
+        ),
+    },
+    "topic.report": {"zh": "✅ 已统一答复话题 {position}「{label}」：送达 {sent} 人"},
+    "topic.report_skipped": {"zh": "；{n} 人已由工单答复过，没有再发"},
+    "topic.report_failed": {"zh": "；{n} 人未送达（已屏蔽机器人或网络故障）"},
+    "topic.answer": {
+        "zh": (
+            "💬 <b>组委会统一答复了你问过的问题</b>\n<blockquote>{question}</blockquote>\n"
+            "{answer}\n\n<i>还有疑问，直接发给我就好。</i>"
+        ),
+    },
+    "topic.faq_saved": {
+        "zh": (
+            "📌 话题 {position} 已存为 FAQ #{faq_id}，相似问题今后由机器人直接回答。\n改写问题："
+            "/faq edit {faq_id} 新的问题 | 答案（留空保持不变）"
+        ),
+    },
 }
 
 

@@ -279,7 +279,7 @@ async def save_faq(update: Update, context: Context) -> None:
             # The button is gone once saved: this is the press handled again after a crash,
             # which may have come before the organizers were told, so tell them.
             faq_id = ticket.faq_id
-            await acknowledge(query, tr("zh", "tickets.faq_already", faq_id=faq_id))
+            await acknowledge(query, tr("zh", "faq.already", faq_id=faq_id))
         else:
             # An entry may exist already: the press handled again after a crash in between.
             entry = svc.store.faq_of_ticket(ticket.id) or svc.store.add_faq(
@@ -288,7 +288,7 @@ async def save_faq(update: Update, context: Context) -> None:
             await asyncio.to_thread(svc.kb.refresh_faq)
             ticket = svc.store.update_ticket(ticket.id, faq_id=entry.id)
             faq_id = entry.id
-            await acknowledge(query, tr("zh", "tickets.faq_saved_toast", faq_id=faq_id))
+            await acknowledge(query, tr("zh", "faq.saved_toast", faq_id=faq_id))
         await refresh_post(context, ticket)
         await tell(query.message, tr("zh", "tickets.faq_saved", id=ticket.id, faq_id=faq_id))
         await offer_faq_to_open(context, query.message, faq_id)

@@ -79,7 +79,7 @@ def escalation_offer(
     for ticket in similar_answered(svc, question.text, limit=3 - len(rows)):
         rows.append([button(f"📖 {clip(ticket.question, 24)}", Action.ANSWERED, ticket.id)])
     understood = render_understood(answer, catalogue, lang) if answer and not asked else ""
-    text = understood or tr(lang, "tickets.confirm" if asked else "escalate")
+    text = understood or tr(lang, "tickets.confirm" if asked else "tickets.escalate")
     if len(rows) > (1 if about else 0):
         text += "\n" + tr(lang, "tickets.similar")
     rows.append([button(tr(lang, "tickets.submit"), Action.SUBMIT, question.id)])
