@@ -58,6 +58,13 @@ def _asked_for() -> dict[str, list[str]]:
         for path in sorted((ROOT / pkg).rglob("*.py")):
             where = path.relative_to(ROOT).as_posix()
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("tr", "lead"):
+                    # the key given to tr(lang, key): every string in it, as written
+                    given = node.args[1] if len(node.args) > 1 else None
+                    written = [] if isinstance(given, ast.JoinedStr | None) else ast.walk(given)
+                    for part in written:  # (an f-string key is checked where it is built)
+                        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                            found.setdefault(part.value, []).append(f"{where}:{node.lineno}")
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     key = node.value
                     if (

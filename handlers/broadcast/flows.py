@@ -24,8 +24,6 @@ from handlers.auth import require_organizer
 from handlers.broadcast.callbacks import Action, BroadcastButton, team_token
 from handlers.broadcast.compose import body_html, checked_html, parse_at, parse_command
 from handlers.broadcast.views import (
-    STATUS,
-    USAGE,
     broadcast_line,
     button,
     chooser_panel,
@@ -33,6 +31,7 @@ from handlers.broadcast.views import (
     failures_csv,
     local_time,
     preview_panel,
+    status_of,
     stop_keyboard,
     teams_panel,
     tracks_panel,
@@ -40,7 +39,8 @@ from handlers.broadcast.views import (
 from handlers.common import acknowledge, reply_html
 from knowledge.store import Audience, Broadcast
 from knowledge.store.broadcasts import COPY, DRAFT, QUEUED, RUNNING, SCHEDULED, TEXT
-from knowledge.store.subscriptions import clean_team
+from knowledge.store.subscriptions import MAX_TEAM, clean_team
+from knowledge.texts import tr
 
 Panel = Callable[[Services, Broadcast], tuple[str, InlineKeyboardMarkup]]
 
@@ -71,7 +71,7 @@ async def broadcast_command(update: Update, context: Context) -> None:
     svc = context.bot_data
     tz = svc.settings.timezone
     if svc.settings.organizer_chat_id is None or message.chat.id != svc.settings.organizer_chat_id:
-        await message.reply_html("请在组委会群里使用 /broadcast。")
+        await message.reply_html(tr("zh", "broadcast.group_only"))
         return
     composition = parse_command(message.text or "")
     if composition.cancel is not None:
@@ -79,24 +79,26 @@ async def broadcast_command(update: Update, context: Context) -> None:
         return
     source = message.reply_to_message
     if not composition.body and source is None:
-        await message.reply_html(USAGE.format(tz=html.escape(tz)))
+        await message.reply_html(tr("zh", "broadcast.usage", tz=html.escape(tz)))
         return
     scheduled_at: str | None = None
     if composition.at is not None:
         when = parse_at(*composition.at, tz)
         if when is None:
-            await message.reply_html("时间格式应为 2024-06-01 09:00。")
+            await message.reply_html(tr("zh", "broadcast.bad_time"))
             return
         if when <= datetime.now(UTC):
             shown = html.escape(" ".join(composition.at))
-            await message.reply_html(f"{shown}（{html.escape(tz)}）已经过去了，请换一个时间。")
+            await message.reply_html(
+                tr("zh", "broadcast.past_time", when=shown, tz=html.escape(tz))
+            )
             return
         scheduled_at = when.isoformat(timespec="seconds")
     audience: Audience | None = None
     if composition.team is not None:
         team = clean_team(composition.team)
         if team is None:
-            await message.reply_html("队名不对：不超过 30 个字。")
+            await message.reply_html(tr("zh", "broadcast.bad_team", n=MAX_TEAM))
             return
         audience = Audience("team", team=team)
     text: str | None = None
@@ -104,7 +106,8 @@ async def broadcast_command(update: Update, context: Context) -> None:
         text = body_html(message, composition)
         problem = checked_html(text)
         if problem is not None:
-            await message.reply_html(f"这条公告 Telegram 不会接受：{html.escape(problem)}")
+            refused = tr("zh", "broadcast.refused_html", problem=html.escape(problem))
+            await message.reply_html(refused)
             return
     bc = svc.store.create_broadcast(
         kind=TEXT if text is not None else COPY,
@@ -128,13 +131,13 @@ async def cancel_broadcast(context: Context, broadcast_id: int) -> str:
     store = context.bot_data.store
     bc = store.broadcast(broadcast_id)
     if bc is None:
-        return f"没有公告 #{broadcast_id}。"
+        return tr("zh", "broadcast.no_such", id=broadcast_id)
     if not store.cancel_broadcast(broadcast_id):
-        return f"公告 #{broadcast_id} 已是「{STATUS[bc.status]}」，无法取消。"
+        return tr("zh", "broadcast.cannot_cancel", id=broadcast_id, status=status_of(bc))
     context.bot_data.broadcaster.cancel(broadcast_id)
     if bc.status == RUNNING:
-        return f"⏹ 公告 #{broadcast_id} 正在停止，已发出的无法撤回；报告稍后更新。"
-    return f"⏹ 公告 #{broadcast_id} 已取消，未发送。"
+        return tr("zh", "broadcast.stopping", id=broadcast_id)
+    return tr("zh", "broadcast.cancelled", id=broadcast_id)
 
 
 async def list_broadcasts(update: Update, context: Context) -> None:
@@ -145,15 +148,15 @@ async def list_broadcasts(update: Update, context: Context) -> None:
     svc = context.bot_data
     found = svc.store.recent_broadcasts()
     if not found:
-        await message.reply_html("还没有公告。发送 /broadcast 查看用法。")
+        await message.reply_html(tr("zh", "broadcast.none_yet"))
         return
-    lines = ["📣 <b>公告</b>（定时、发送中和最近的）"]
+    lines = [tr("zh", "broadcast.list_head")]
     rows = []
     # Sizing scheduled audiences reads every subscription: off the event loop.
     lines += await asyncio.to_thread(lambda: [broadcast_line(svc, bc) for bc in found])
     for bc in found:
         if bc.status in (SCHEDULED, QUEUED, RUNNING):
-            rows.append([button(f"⏹ 取消 #{bc.id}", Action.STOP, bc)])
+            rows.append([button(tr("zh", "broadcast.stop_button_of", id=bc.id), Action.STOP, bc)])
     await reply_html(message, "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
 
 
@@ -173,7 +176,7 @@ async def _pressed(
     pressed = BroadcastButton.decode(query.data)
     bc = svc.store.broadcast(pressed.broadcast_id)
     if bc is None:
-        await acknowledge(query, "这条公告不存在。", show_alert=True)
+        await acknowledge(query, tr("zh", "broadcast.gone"), show_alert=True)
         return None
     return svc, pressed, bc
 
@@ -188,9 +191,8 @@ async def _pressed_on_draft(
     bc = found[2]
     if bc.status != DRAFT:
         assert update.callback_query is not None
-        await acknowledge(
-            update.callback_query, f"公告 #{bc.id} 已是「{STATUS[bc.status]}」。", show_alert=True
-        )
+        already = tr("zh", "broadcast.not_draft", id=bc.id, status=status_of(bc))
+        await acknowledge(update.callback_query, already, show_alert=True)
         return None
     return found
 
@@ -233,7 +235,7 @@ async def toggle_track(update: Update, context: Context) -> None:
         track_id = pressed.argument
         assert update.callback_query is not None and track_id is not None
         if not svc.kb.catalogue.track(track_id):
-            await acknowledge(update.callback_query, "这个按钮已过期。")
+            await acknowledge(update.callback_query, tr("zh", "nav.expired_short"))
             return
         chosen = set(bc.audience.tracks) if bc.audience and bc.audience.kind == "tracks" else set()
         chosen ^= {track_id}
@@ -247,7 +249,9 @@ async def tracks_done(update: Update, context: Context) -> None:
         svc, _, bc = found
         if bc.audience is None or bc.audience.kind != "tracks" or not bc.audience.tracks:
             assert update.callback_query is not None
-            await acknowledge(update.callback_query, "请至少选一个赛道。", show_alert=True)
+            await acknowledge(
+                update.callback_query, tr("zh", "broadcast.pick_a_track"), show_alert=True
+            )
             return
         await _next_panel(update, svc, preview_panel, bc)
 
@@ -267,7 +271,9 @@ async def choose_team(update: Update, context: Context) -> None:
         team = next((name for name, _ in teams if team_token(name) == pressed.argument), None)
         if team is None:
             assert update.callback_query is not None
-            await acknowledge(update.callback_query, "这个队伍已没有订阅者。", show_alert=True)
+            await acknowledge(
+                update.callback_query, tr("zh", "broadcast.team_gone"), show_alert=True
+            )
             return
         bc = svc.store.update_broadcast(bc.id, audience=Audience("team", team=team))
         await _next_panel(update, svc, preview_panel, bc)
@@ -279,8 +285,8 @@ async def cancel_draft(update: Update, context: Context) -> None:
         svc, _, bc = found
         assert update.callback_query is not None
         svc.store.cancel_broadcast(bc.id)
-        await acknowledge(update.callback_query, "已取消")
-        await _panel(update, f"❌ 公告 #{bc.id} 已取消，未发送。", None)
+        await acknowledge(update.callback_query, tr("zh", "broadcast.cancelled_toast"))
+        await _panel(update, tr("zh", "broadcast.draft_cancelled", id=bc.id), None)
 
 
 async def confirm(update: Update, context: Context) -> None:
@@ -292,20 +298,21 @@ async def confirm(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     if bc.audience is None:
-        await acknowledge(query, "请先选择发送对象。", show_alert=True)
+        await acknowledge(query, tr("zh", "broadcast.pick_audience"), show_alert=True)
         return
     if bc.scheduled_at:
         when = local_time(bc.scheduled_at, svc.settings.timezone)
-        text = (
-            f"🕘 <b>公告 #{bc.id}</b> 已排期：{when}（{svc.settings.timezone}）\n"
-            f"对象：{describe_audience(bc.audience, svc.kb.catalogue)}，收件人按发送时的订阅计算。"
-        )
+        text = tr(
+            "zh", "broadcast.scheduled", id=bc.id, when=when, tz=svc.settings.timezone,
+            audience=describe_audience(bc.audience, svc.kb.catalogue),
+        )  # fmt: skip
     else:
-        text = f"⏳ <b>公告 #{bc.id}</b> 已确认，开始发送…"
+        text = tr("zh", "broadcast.confirmed", id=bc.id)
     if not svc.store.confirm_broadcast(bc.id):
-        await acknowledge(query, "已处理过了。")
+        await acknowledge(query, tr("zh", "broadcast.done_before"))
         return
-    await acknowledge(query, "已排期" if bc.scheduled_at else "开始发送")
+    toast = "broadcast.scheduled_toast" if bc.scheduled_at else "broadcast.sending_toast"
+    await acknowledge(query, tr("zh", toast))
     await _panel(update, text, stop_keyboard(bc))
     context.bot_data.broadcaster.wake()
 
@@ -320,7 +327,7 @@ async def stop_sending(update: Update, context: Context) -> None:
         await acknowledge(query, re.sub(r"<[^>]+>", "", result)[:MAX_CALLBACK_ANSWER_LENGTH])
         on_panel = query.message is not None and query.message.message_id == bc.panel_message_id
         if bc.status in (SCHEDULED, QUEUED) and on_panel:
-            await _panel(update, f"⏹ 公告 #{bc.id} 已取消，未发送。", None)
+            await _panel(update, tr("zh", "broadcast.cancelled", id=bc.id), None)
 
 
 async def resend_unknown(update: Update, context: Context) -> None:
@@ -330,9 +337,8 @@ async def resend_unknown(update: Update, context: Context) -> None:
         assert update.callback_query is not None
         count = svc.store.requeue_unknown(bc.id)
         context.bot_data.broadcaster.wake()
-        await acknowledge(
-            update.callback_query, f"正在补发 {count} 个" if count else "没有需要补发的。"
-        )
+        said = tr("zh", "broadcast.resending", n=count) if count else None
+        await acknowledge(update.callback_query, said or tr("zh", "broadcast.nothing_to_resend"))
 
 
 async def send_failures(update: Update, context: Context) -> None:
@@ -345,14 +351,14 @@ async def send_failures(update: Update, context: Context) -> None:
     assert query is not None
     rows = svc.store.failure_rows(bc.id)
     if not rows:
-        await acknowledge(query, "没有未送达的收件人。")
+        await acknowledge(query, tr("zh", "broadcast.all_delivered"))
         return
     await acknowledge(query)
     await context.bot.send_document(
         bc.chat_id,
         failures_csv(rows),
         filename=f"broadcast-{bc.id}-failures.csv",
-        caption=f"公告 #{bc.id} 未送达名单：{len(rows)} 个（屏蔽、失败、状态未知）",
+        caption=tr("zh", "broadcast.failures_caption", id=bc.id, n=len(rows)),
         reply_to_message_id=bc.panel_message_id,
         allow_sending_without_reply=True,
     )

@@ -45,6 +45,7 @@ from knowledge.store.broadcasts import (
     SCHEDULED,
     SENT,
 )
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,7 @@ class Broadcaster:
             store.record_delivery(job.id, chat_id, BLOCKED, error=exc.message)
             store.deactivate(chat_id, f"Telegram: {exc.message}")
         except ChatMigrated as exc:
-            error = f"群已升级为超级群 {exc.new_chat_id}，请在新群重新 /subscribe"
+            error = tr("zh", "broadcast.migrated", chat_id=exc.new_chat_id)
             store.record_delivery(job.id, chat_id, FAILED, error=error)
         except BadRequest as exc:  # a NetworkError subclass in PTB, but permanent
             store.record_delivery(job.id, chat_id, FAILED, error=exc.message)
@@ -277,7 +278,10 @@ class Broadcaster:
         except NetworkError as exc:  # timeouts, resets, 5xx
             if attempt >= self.max_attempts:
                 store.record_delivery(
-                    job.id, chat_id, FAILED, error=f"{exc.message}（已试 {attempt} 次）"
+                    job.id,
+                    chat_id,
+                    FAILED,
+                    error=tr("zh", "broadcast.tried", error=exc.message, n=attempt),
                 )
             else:
                 backoff = min(60.0, self.retry_base * 2 ** (attempt - 1))
