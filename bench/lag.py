@@ -171,7 +171,6 @@ def serve_emulator(count: int) -> None:
 async def broadcast(folder: Path) -> None:
     from bot.app import build_application, shutdown, startup
     from bot.config import Settings
-    from handlers.broadcast.jobs import broadcaster_of
 
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.lag", "--emulator", str(RECIPIENTS),
@@ -202,7 +201,7 @@ async def broadcast(folder: Path) -> None:
                 audience=Audience(AudienceKind.ALL),
             )
         )  # fmt: skip
-        engine = broadcaster_of(app)
+        engine = app.bot_data.broadcaster
         async with LagProbe().running() as probe:
             start = time.perf_counter()
             await store.run(lambda db: db.broadcasts.confirm(bc.id))

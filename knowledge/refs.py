@@ -24,9 +24,16 @@ _EN_NUMBERS = {
 _SOUND_FIXES = {("sai", "dao"): "赛道", ("sai", "ti"): "赛题"}
 
 
+_TI_AFTER_NUMBER = re.compile(
+    r"(?<=[\d一二三四五六七八九十两])[^\W\d题](?=\s*(?:[\d一二三四五六七八九十]|$|[的呢吗是讲啊]))"
+)
+
+
 def fix_homophones(text: str, name_sounds: dict[tuple[str, ...], str]) -> str:
     """Replace windows that sound like 赛道/赛题, or like a track name before 赛道 (医僚赛道 →
     医疗赛道; name_sounds from Vocabulary.name_sounds), with them."""
+    # A number's problem typed by sound (二提三, 第4体): 题 between or after numbers.
+    text = _TI_AFTER_NUMBER.sub(lambda m: "题" if pinyin_of(m[0])[0] == "ti" else m[0], text)
     if not any(ch in "赛塞腮鳃" for ch in text):
         return text
     pinyin = pinyin_of(text)

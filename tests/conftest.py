@@ -14,7 +14,6 @@ from telegram.ext import Application
 from bot.app import build_application, shutdown, startup
 from bot.config import Settings
 from bot.sandbox import BotApiEmulator, CallbackAnswer, ChatMessage, User
-from bot.services import KEY
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import Catalogue, load_seed
 from knowledge.store import Store
@@ -65,8 +64,7 @@ class World:
 
     @property
     def bot_store(self) -> Store:
-        store: Store = self.app.bot_data[KEY].store
-        return store
+        return self.app.bot_data.store
 
     async def say(
         self,
@@ -183,8 +181,7 @@ def close_stores(world: World) -> None:
     bot_store = world.bot_store
     bot_store.close()
     world.store.close()
-    # TODO(h17): assert calls_on_loop == 0 once handlers/tickets.py (being split on another
-    # branch) calls its store through store.run; every other handler does already.
+    assert bot_store.calls_on_loop == 0, "the bot called its store on the event loop (see log)"
 
 
 async def restart_world(world: World) -> World:

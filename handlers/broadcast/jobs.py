@@ -31,10 +31,9 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Application
 
 from bot.pacer import Pacer, Slot, broadcast_send
-from bot.services import KEY, Services
+from bot.services import App, Services
 from handlers.broadcast.views import progress_text, report_keyboard, report_text, stop_keyboard
 from knowledge.store import (
     Audience,
@@ -45,10 +44,10 @@ from knowledge.store import (
     DeliveryStatus,
     Store,
 )
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
-BROADCASTER = "broadcaster"  # its key in bot_data
 MAX_ATTEMPTS = 5  # network errors, timeouts and 5xx; then the delivery is 'failed'
 MAX_IN_FLIGHT = 16  # concurrent HTTP requests of one broadcast
 PROGRESS_SECONDS = 3.0  # how often the status message in the organizers' group is edited
@@ -62,7 +61,7 @@ class Broadcaster:
 
     def __init__(
         self,
-        app: Application[Any, Any, Any, Any, Any, Any],
+        app: App,
         pacer: Pacer,
         *,
         max_attempts: int = MAX_ATTEMPTS,
@@ -89,9 +88,7 @@ class Broadcaster:
 
     @property
     def services(self) -> Services:
-        found = self.app.bot_data[KEY]
-        assert isinstance(found, Services)
-        return found
+        return self.app.bot_data
 
     # --- control --------------------------------------------------------------------------------
 
@@ -286,7 +283,7 @@ class Broadcaster:
             reason = f"Telegram: {exc.message}"
             await self.services.store.run(lambda db: db.subscriptions.deactivate(chat_id, reason))
         except ChatMigrated as exc:
-            error = f"群已升级为超级群 {exc.new_chat_id}，请在新群重新 /subscribe"
+            error = tr("zh", "broadcast.migrated", chat_id=exc.new_chat_id)
             await self._record(job.id, chat_id, DeliveryStatus.FAILED, error=error)
         except BadRequest as exc:  # a NetworkError subclass in PTB, but permanent
             await self._record(job.id, chat_id, DeliveryStatus.FAILED, error=exc.message)
@@ -304,7 +301,7 @@ class Broadcaster:
                     job.id,
                     chat_id,
                     DeliveryStatus.FAILED,
-                    error=f"{exc.message}（已试 {attempt} 次）",
+                    error=tr("zh", "broadcast.tried", error=exc.message, n=attempt),
                 )
             else:
                 backoff = min(60.0, self.retry_base * 2 ** (attempt - 1))
@@ -397,9 +394,3 @@ class Broadcaster:
         return await self.services.store.run(
             lambda db: db.broadcasts.update(job.id, panel_message_id=panel_id)
         )
-
-
-def broadcaster_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Broadcaster:
-    found = app.bot_data[BROADCASTER]
-    assert isinstance(found, Broadcaster)
-    return found

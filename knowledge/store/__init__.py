@@ -38,7 +38,6 @@ from knowledge.store.embeddings import Embeddings
 from knowledge.store.exports import EXPORTS, Export
 from knowledge.store.faq import FaqEntries, FaqEntry
 from knowledge.store.inbox import Inbox
-from knowledge.store.legacy import LegacyCalls
 from knowledge.store.schema import MIGRATIONS, bridge_legacy
 from knowledge.store.subscriptions import (
     Audience,
@@ -60,7 +59,7 @@ from knowledge.store.worker import StoreThread
 T = TypeVar("T")
 
 
-class Store(LegacyCalls):
+class Store:
     """The bot's database: one connection, one repository per concern, and one thread of its
     own for the bot's calls (run)."""
 

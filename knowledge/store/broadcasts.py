@@ -73,7 +73,7 @@ class Delivery:
     error: str | None
 
 
-B, D = BroadcastStatus, DeliveryStatus
+B, D = BroadcastStatus, DeliveryStatus  # short names for the queries below
 
 
 class Broadcasts(Repository):

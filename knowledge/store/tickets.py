@@ -29,10 +29,6 @@ class MessageKind(StrEnum):
     CLOSED = "closed"  # the contestant was told it was closed
 
 
-# Until every caller names the enum (handlers/tickets.py is being split on another branch).
-OPEN, ANSWERED, CLOSED, MERGED = TicketStatus
-
-
 @dataclass(frozen=True)
 class Ticket:
     id: int
@@ -251,11 +247,20 @@ class Tickets(Repository):
             db.table("tickets").update(ticket_id, {**changes, "updated_at": utcnow()})
             return _ticket(db.table("tickets").get(ticket_id))
 
-    def claim(self, ticket_id: int, user_id: int, name: str) -> Ticket:
-        return self.update(ticket_id, claimed_by=user_id, claimed_by_name=name)
+    def _if_open(self, ticket_id: int, **changes: Any) -> Ticket | None:
+        with self._c.transaction():
+            current = self.get(ticket_id)
+            if current is None or current.status != TicketStatus.OPEN:
+                return None
+            return self.update(ticket_id, **changes)
 
-    def close(self, ticket_id: int) -> Ticket:
-        return self.update(ticket_id, status=TicketStatus.CLOSED)
+    def claim(self, ticket_id: int, user_id: int, name: str) -> Ticket | None:
+        """An organizer takes an open ticket on; None when it is not open (any more)."""
+        return self._if_open(ticket_id, claimed_by=user_id, claimed_by_name=name)
+
+    def close(self, ticket_id: int) -> Ticket | None:
+        """Closed without an answer; None when it was not open (any more)."""
+        return self._if_open(ticket_id, status=TicketStatus.CLOSED)
 
     def reopen(self, ticket_id: int, question: str) -> Ticket:
         """A contestant's follow-up: the ticket is open again, the new words appended."""
@@ -277,10 +282,16 @@ class Tickets(Repository):
         staff_name: str,
         *,
         include_merged: bool = True,
+        only_open: bool = False,
     ) -> list[Ticket]:
-        """Answer a ticket and every ticket merged into it; return them all."""
+        """Answer a ticket and every ticket merged into it; return them all. only_open: answer
+        nothing (return []) unless the ticket is open."""
         now = utcnow()
         with self._c.transaction() as db:
+            if only_open:
+                current = self.get(ticket_id)
+                if current is None or current.status != TicketStatus.OPEN:
+                    return []
             ids = [ticket_id]
             if include_merged:
                 ids += [
