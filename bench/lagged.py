@@ -1,12 +1,21 @@
 """`contest-bot` with its event loop probed: a timer that should fire every 10 ms, and how late it
-fired each time (bench/lag.py's LagProbe), written to $LAG_FILE (one lag in seconds a line) when
-the bot stops. `python -m bench.soak --lag` runs the bot this way."""
+fired each time (bench/lag.py's LagProbe). `python -m bench.soak --lag` runs the bot this way.
+
+When the bot stops, $LAG_FILE gets a line per firing — its time (time.monotonic(), the same clock
+in every process) and its lag in seconds — and $LAG_FILE.why what explains the large ones: the
+garbage collector's pauses by generation, and the callbacks that held the loop longest, each
+with the CPU time it used (a callback that took 150 ms and used 1 ms of CPU was not running: the
+machine or another thread holding the GIL kept it waiting).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import asyncio.events
+import gc
 import os
 import sys
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -14,11 +23,61 @@ from typing import Any
 from bench.lag import LagProbe
 
 FILE_VARIABLE = "LAG_FILE"
+SLOW = 0.020  # seconds a callback may hold the loop before it is listed
+
+
+class Why:
+    """Garbage-collector pauses and slow callbacks, recorded while the bot runs."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.slow: list[tuple[float, float, str]] = []  # (wall, cpu, callback)
+        self._started = 0.0
+
+    def install(self) -> None:
+        gc.callbacks.append(self._gc)
+        run = asyncio.events.Handle._run
+        why = self
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            run(handle)
+            took = time.perf_counter() - wall
+            if took > SLOW:
+                used = time.thread_time() - cpu
+                why.slow.append((took, used, repr(getattr(handle, "_callback", handle))[:100]))
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
+
+    def report(self) -> str:
+        lines = []
+        for generation, pauses in self.pauses.items():
+            if pauses:
+                lines.append(
+                    f"gc generation {generation}: {len(pauses)} pauses, "
+                    f"{sum(pauses) * 1000:.0f} ms in all, longest {max(pauses) * 1000:.1f} ms"
+                )
+        slow = sorted(self.slow, reverse=True)
+        idle = sum(1 for wall, cpu, _ in slow if cpu < wall / 4)
+        lines.append(f"{len(slow)} callbacks held the loop over {SLOW * 1000:.0f} ms; {idle} of "
+                     f"them used less than a quarter of that as CPU (kept waiting)")  # fmt: skip
+        lines += [
+            f"  {w * 1000:6.1f} ms, CPU {c * 1000:6.1f} ms: {name}" for w, c, name in slow[:5]
+        ]
+        return "\n".join(lines)
 
 
 def run(argv: list[str]) -> int:
     """The contest-bot command line, each asyncio.run of it with a LagProbe alongside."""
     target = Path(os.environ[FILE_VARIABLE])
+    why = Why()
+    why.install()
     original = asyncio.run
 
     def probed(main: Coroutine[Any, Any, Any], **options: Any) -> Any:
@@ -31,7 +90,11 @@ def run(argv: list[str]) -> int:
         try:
             return original(with_probe(), **options)
         finally:
-            target.write_text("".join(f"{lag:.6f}\n" for lag in probe.lags))
+            lines = (
+                f"{t:.6f} {lag:.6f}\n" for t, lag in zip(probe.times, probe.lags, strict=True)
+            )
+            target.write_text("".join(lines))
+            target.with_name(target.name + ".why").write_text(why.report() + "\n")
 
     asyncio.run = probed  # type: ignore[assignment]
     from bot.cli import main

@@ -238,8 +238,12 @@ async def soak(
     if lag:
         from bench.lag import lag_figures
 
-        lags = [float(v) for v in (tmp / "lag.txt").read_text().split()]
+        # From the moment the workload began: start-up (building the matcher) is not serving.
+        rows = [line.split() for line in (tmp / "lag.txt").read_text().splitlines()]
+        lags = [float(lag) for t, lag in rows if float(t) >= started]
         print(f"  event-loop lag of the bot (a 10 ms timer): {lag_figures(lags)}")
+        for line in (tmp / "lag.txt.why").read_text().splitlines():  # bench/lagged.py
+            print("   ", line)
     if trace:
         print_growth(tmp / "trace")
     if trace or memory_stats:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import json
 import logging
@@ -21,7 +22,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, TOKEN, button
+from conftest import (
+    CONTESTANT,
+    ORGANIZER,
+    ORGANIZER_GROUP,
+    TOKEN,
+    button,
+    start_world,
+    stop_world,
+)
 
 from bot.cli import build_parser
 from bot.cli import main as cli
@@ -549,3 +558,18 @@ def test_docker_image_is_slim_non_root_with_a_volume_and_a_healthcheck() -> None
         assert f"COPY {package} ./{package}" in dockerfile, package
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".env", ".venv", ".git", "*.db"} <= set(ignored)
+
+
+# --- the event loop ------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+async def test_what_startup_built_is_left_out_of_full_garbage_collections(tmp_path: Path) -> None:
+    world = await start_world(tmp_path)
+    try:
+        # The matcher's indexes and the libraries: a full collection would scan them all and
+        # stop every thread meanwhile (bot/app.py startup).
+        assert gc.get_freeze_count() > 100_000
+    finally:
+        await stop_world(world)
+    assert gc.get_freeze_count() == 0  # collectable again once the bot has stopped
