@@ -44,6 +44,8 @@ class Services:
         self.posting = asyncio.Lock()
         # Held while a contestant is told a ticket's number, so they are told once.
         self.confirming = asyncio.Lock()
+        # Held through a round of the SLA check (handlers/tickets/jobs.py): one at a time.
+        self.sla_round = asyncio.Lock()
         # What time it is, for the daily digest and /stats; tests put a clock of their own here.
         self.clock: Callable[[], datetime] = utc_now
         # Per-contestant token buckets (handlers/flood.py); None when USER_PER_MINUTE is 0.

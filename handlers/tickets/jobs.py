@@ -23,17 +23,26 @@ SLA_CHECK_SECONDS = 30
 
 
 async def check_overdue(app: App) -> int:
-    """Raise tickets unanswered past SLA_MINUTES once; post tickets whose post was lost."""
+    """Raise tickets unanswered past SLA_MINUTES once; post tickets whose post was lost. One
+    round at a time (the loop's, or one called by hand); returns how many it raised."""
     svc = app.bot_data
     chat_id = svc.settings.organizer_chat_id
     if chat_id is None:
         return 0
+    async with svc.sla_round:
+        return await _check_overdue(app, chat_id)
+
+
+async def _check_overdue(app: App, chat_id: int) -> int:
+    svc = app.bot_data
     for ticket in await svc.store.run(lambda db: db.tickets.unposted(chat_id)):
         await post_ticket(app.bot, svc, ticket)
     raised = 0
     minutes = svc.settings.sla_minutes
     for ticket in await svc.store.run(lambda db: db.tickets.overdue(minutes)):
-        post = await svc.store.run(partial(_post_of, ticket.id, chat_id))
+        claimed, post = await svc.store.run(partial(_claim_reminder, ticket.id, chat_id))
+        if not claimed:
+            continue  # another round of the check took it meanwhile
         text = tr("zh", "tickets.reminder", id=ticket.id, waited=age(ticket.waiting_since))
         try:
             sent = await app.bot.send_message(
@@ -42,21 +51,26 @@ async def check_overdue(app: App) -> int:
             )  # fmt: skip
         except TelegramError as exc:
             log.warning("SLA reminder for #%s failed: %s", ticket.id, exc)
+            await svc.store.run(partial(_give_back, ticket.id))  # the next round tries again
             continue
-        await svc.store.run(partial(_reminded, ticket.id, chat_id, sent.message_id))
+        await svc.store.run(partial(_link_reminder, ticket.id, chat_id, sent.message_id))
         raised += 1
     return raised
 
 
-def _post_of(ticket_id: int, chat_id: int, db: Store) -> int | None:
-    return db.tickets.group_message_of(ticket_id, chat_id)
+def _claim_reminder(ticket_id: int, chat_id: int, db: Store) -> tuple[bool, int | None]:
+    """Whether the reminder was free to claim (it is raised once until the contestant follows
+    up), and the ticket's post to reply to."""
+    claimed = db.tickets.claim_reminder(ticket_id, datetime.now(UTC).isoformat())
+    return claimed, db.tickets.group_message_of(ticket_id, chat_id) if claimed else None
 
 
-def _reminded(ticket_id: int, chat_id: int, message_id: int, db: Store) -> None:
-    """The reminder is on record, and the ticket is not raised again until followed up."""
-    with db.transaction():
-        db.tickets.link_message(chat_id, message_id, ticket_id, MessageKind.REMINDER)
-        db.tickets.update(ticket_id, sla_reminded_at=datetime.now(UTC).isoformat())
+def _give_back(ticket_id: int, db: Store) -> None:
+    db.tickets.claim_reminder(ticket_id, None)
+
+
+def _link_reminder(ticket_id: int, chat_id: int, message_id: int, db: Store) -> None:
+    db.tickets.link_message(chat_id, message_id, ticket_id, MessageKind.REMINDER)
 
 
 async def sla_loop(app: App) -> None:

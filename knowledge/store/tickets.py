@@ -331,6 +331,17 @@ class Tickets(Repository):
             order_by="id",
         )
 
+    def claim_reminder(self, ticket_id: int, when: str | None = None) -> bool:
+        """Take an overdue ticket's SLA reminder (sla_reminded_at set), or give it back
+        (when=None): True when it changed hands. Claimed before the reminder is sent, so two
+        rounds of the SLA check never both send it."""
+        with self._c.transaction() as db:
+            if when is None:
+                sql = "update tickets set sla_reminded_at = null where id = ?"
+                return db.execute(sql, [ticket_id]).rowcount == 1
+            sql = "update tickets set sla_reminded_at = ? where id = ? and sla_reminded_at is null"
+            return db.execute(sql, [when, ticket_id]).rowcount == 1
+
     def answered_like(self, limit: int = 200) -> list[Ticket]:
         """Answered tickets not already offered as a FAQ entry, newest first."""
         return self._where(
