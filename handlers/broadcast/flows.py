@@ -204,6 +204,20 @@ async def _pressed_on_draft(
     return found
 
 
+async def _set_audience(
+    update: Update, svc: Services, bc: Broadcast, audience: Audience | None
+) -> Broadcast | None:
+    """The draft with its audience changed; None (the press answered) when it is a draft no
+    longer: confirmed or cancelled since the panel was shown."""
+    changed = await svc.store.run(lambda db: db.broadcasts.update_draft(bc.id, audience=audience))
+    if changed is None:
+        assert update.callback_query is not None
+        found = await svc.store.run(lambda db: db.broadcasts.get(bc.id))
+        already = tr("zh", "broadcast.not_draft", id=bc.id, status=status_of(found or bc))
+        await acknowledge(update.callback_query, already, show_alert=True)
+    return changed
+
+
 async def _next_panel(update: Update, svc: Services, build: Panel, bc: Broadcast) -> None:
     """Answer the press and show the next compose panel in place."""
     assert update.callback_query is not None
@@ -217,16 +231,16 @@ async def choose_everyone(update: Update, context: Context) -> None:
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         everyone = Audience(AudienceKind.ALL)
-        bc = await svc.store.run(lambda db: db.broadcasts.update(bc.id, audience=everyone))
-        await _next_panel(update, svc, preview_panel, bc)
+        if changed := await _set_audience(update, svc, bc, everyone):
+            await _next_panel(update, svc, preview_panel, changed)
 
 
 async def choose_again(update: Update, context: Context) -> None:
     """⬅️ 返回 / 重新选择对象: back to choosing the audience."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
-        bc = await svc.store.run(lambda db: db.broadcasts.update(bc.id, audience=None))
-        await _next_panel(update, svc, chooser_panel, bc)
+        if changed := await _set_audience(update, svc, bc, None):
+            await _next_panel(update, svc, chooser_panel, changed)
 
 
 async def choose_tracks(update: Update, context: Context) -> None:
@@ -248,8 +262,8 @@ async def toggle_track(update: Update, context: Context) -> None:
         chosen = set(bc.audience.tracks) if bc.audience and bc.audience.kind == "tracks" else set()
         chosen ^= {track_id}
         tracks = Audience(AudienceKind.TRACKS, tuple(sorted(chosen)))
-        bc = await svc.store.run(lambda db: db.broadcasts.update(bc.id, audience=tracks))
-        await _next_panel(update, svc, tracks_panel, bc)
+        if changed := await _set_audience(update, svc, bc, tracks):
+            await _next_panel(update, svc, tracks_panel, changed)
 
 
 async def tracks_done(update: Update, context: Context) -> None:
@@ -285,8 +299,8 @@ async def choose_team(update: Update, context: Context) -> None:
             )
             return
         one = Audience(AudienceKind.TEAM, team=team)
-        bc = await svc.store.run(lambda db: db.broadcasts.update(bc.id, audience=one))
-        await _next_panel(update, svc, preview_panel, bc)
+        if changed := await _set_audience(update, svc, bc, one):
+            await _next_panel(update, svc, preview_panel, changed)
 
 
 async def cancel_draft(update: Update, context: Context) -> None:
@@ -294,7 +308,11 @@ async def cancel_draft(update: Update, context: Context) -> None:
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         assert update.callback_query is not None
-        await svc.store.run(lambda db: db.broadcasts.cancel(bc.id))
+        if not await svc.store.run(lambda db: db.broadcasts.drop_draft(bc.id)):
+            now = await svc.store.run(lambda db: db.broadcasts.get(bc.id))
+            already = tr("zh", "broadcast.not_draft", id=bc.id, status=status_of(now or bc))
+            await acknowledge(update.callback_query, already, show_alert=True)
+            return
         await acknowledge(update.callback_query, tr("zh", "broadcast.cancelled_toast"))
         await _panel(update, tr("zh", "broadcast.draft_cancelled", id=bc.id), None)
 

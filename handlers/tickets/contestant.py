@@ -20,7 +20,7 @@ from handlers.tickets.posts import link, post_ticket, refresh_post, send_to_grou
 from handlers.tickets.views import escalation_offer, my_questions_text, name_of
 from knowledge.matcher import Answer
 from knowledge.render import render_faq
-from knowledge.store import MessageKind, Question, Ticket, TicketStatus
+from knowledge.store import MessageKind, Question, Store, Ticket, TicketStatus
 from knowledge.texts import tr
 
 
@@ -123,26 +123,31 @@ async def submit_ticket(update: Update, context: Context, question: Question, la
             finally:
                 await post_ticket(context.bot, svc, existing)
         return
-    open_count, last = await svc.store.run(
-        lambda db: (db.tickets.count_open_of(user.id), db.tickets.last_time_of(user.id))
-    )
-    if open_count >= svc.settings.max_open_tickets:
-        await acknowledge(query, tr(lang, "tickets.too_many", n=open_count), show_alert=True)
-        return
-    interval = svc.settings.escalation_interval_seconds
-    if last is not None:
-        waited = (datetime.now(UTC) - last).total_seconds()
-        if waited < interval:
-            wait = int(interval - waited) + 1
-            await acknowledge(query, tr(lang, "tickets.too_soon", s=wait), show_alert=True)
-            return
-    guesses = svc.kb.matcher.guesses(question.text)
-    ticket, _ = await svc.store.run(
-        lambda db: db.tickets.create(
+    guesses = svc.kb.matcher.guesses(question.text)[:3]
+    settings = svc.settings
+
+    def open_if_allowed(db: Store) -> Ticket | str:
+        """The new ticket, or why not: checked and stored in one go, so two presses at once
+        cannot both slip under the limits."""
+        open_count = db.tickets.count_open_of(user.id)
+        if open_count >= settings.max_open_tickets:
+            return tr(lang, "tickets.too_many", n=open_count)
+        last = db.tickets.last_time_of(user.id)
+        if last is not None:
+            waited = (datetime.now(UTC) - last).total_seconds()
+            if waited < settings.escalation_interval_seconds:
+                wait = int(settings.escalation_interval_seconds - waited) + 1
+                return tr(lang, "tickets.too_soon", s=wait)
+        ticket, _ = db.tickets.create(
             question, user_name=name_of(user), username=user.username, lang=lang,
-            guesses=guesses[:3],
-        )
-    )  # fmt: skip
+            guesses=guesses,
+        )  # fmt: skip
+        return ticket
+
+    ticket = await svc.store.run(open_if_allowed)
+    if isinstance(ticket, str):
+        await acknowledge(query, ticket, show_alert=True)
+        return
     try:
         await _confirm(query, svc, ticket, lang)
     finally:

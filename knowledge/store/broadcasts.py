@@ -124,6 +124,19 @@ class Broadcasts(Repository):
             db.table("broadcasts").update(broadcast_id, changes)
             return from_row(Broadcast, db.table("broadcasts").get(broadcast_id))
 
+    def update_draft(self, broadcast_id: int, **changes: Any) -> Broadcast | None:
+        """Change a draft (its audience, say); None when it is no longer a draft (confirmed
+        or cancelled meanwhile): a composed broadcast does not change after confirmation."""
+        with self._c.transaction():
+            found = self.get(broadcast_id)
+            if found is None or found.status != B.DRAFT:
+                return None
+            return self.update(broadcast_id, **changes)
+
+    def drop_draft(self, broadcast_id: int) -> bool:
+        """A draft cancelled before it was confirmed; False when it was not a draft."""
+        return self._move(broadcast_id, [B.DRAFT], B.CANCELLED, finished_at=utcnow())
+
     def _move(
         self,
         broadcast_id: int,
