@@ -30,8 +30,8 @@ class Why:
     """Garbage-collector pauses and slow callbacks, recorded while the bot runs."""
 
     def __init__(self) -> None:
-        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
-        self.slow: list[tuple[float, float, str]] = []  # (wall, cpu, callback)
+        self.pauses: list[tuple[float, int, float]] = []  # (when, generation, seconds)
+        self.slow: list[tuple[float, float, float, str]] = []  # (when, wall, cpu, callback)
         self._started = 0.0
 
     def install(self) -> None:
@@ -40,12 +40,13 @@ class Why:
         why = self
 
         def timed(handle: asyncio.events.Handle) -> None:
+            where = _resumes_at(handle)
             wall, cpu = time.perf_counter(), time.thread_time()
             run(handle)
             took = time.perf_counter() - wall
             if took > SLOW:
                 used = time.thread_time() - cpu
-                why.slow.append((took, used, repr(getattr(handle, "_callback", handle))[:100]))
+                why.slow.append((time.monotonic(), took, used, where))
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -53,24 +54,57 @@ class Why:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
+            took = time.perf_counter() - self._started
+            self.pauses.append((time.monotonic(), info["generation"], took))
 
-    def report(self) -> str:
-        lines = []
-        for generation, pauses in self.pauses.items():
-            if pauses:
-                lines.append(
-                    f"gc generation {generation}: {len(pauses)} pauses, "
-                    f"{sum(pauses) * 1000:.0f} ms in all, longest {max(pauses) * 1000:.1f} ms"
-                )
-        slow = sorted(self.slow, reverse=True)
-        idle = sum(1 for wall, cpu, _ in slow if cpu < wall / 4)
-        lines.append(f"{len(slow)} callbacks held the loop over {SLOW * 1000:.0f} ms; {idle} of "
-                     f"them used less than a quarter of that as CPU (kept waiting)")  # fmt: skip
-        lines += [
-            f"  {w * 1000:6.1f} ms, CPU {c * 1000:6.1f} ms: {name}" for w, c, name in slow[:5]
+    def lines(self) -> list[str]:
+        return [f"gc {t:.6f} {generation} {took:.6f}" for t, generation, took in self.pauses] + [
+            f"slow {t:.6f} {wall:.6f} {cpu:.6f} {name}" for t, wall, cpu, name in self.slow
         ]
-        return "\n".join(lines)
+
+
+def _resumes_at(handle: asyncio.events.Handle) -> str:
+    """Where the callback's code starts: in a task, the innermost coroutine outside asyncio
+    itself, at the line it resumes."""
+    callback = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    if not isinstance(task, asyncio.Task):
+        return repr(callback)[:100]
+    coro: Any = task.get_coro()
+    place = repr(task)[:100]
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        code, line = coro.cr_frame.f_code, coro.cr_frame.f_lineno
+        if Path(code.co_filename).parent.name != "asyncio":
+            place = f"{code.co_qualname} ({Path(code.co_filename).name}:{line})"
+        coro = getattr(coro, "cr_await", None)
+    return place
+
+
+def why_report(path: Path, since: float) -> list[str]:
+    """What $LAG_FILE.why recorded from `since` (time.monotonic()) on, summed up."""
+    pauses: dict[int, list[float]] = {}
+    slow: list[tuple[float, float, str]] = []
+    for line in path.read_text().splitlines():
+        kind, when, rest = line.split(" ", 2)
+        if float(when) < since:
+            continue
+        if kind == "gc":
+            generation, took = rest.split(" ")
+            pauses.setdefault(int(generation), []).append(float(took))
+        else:
+            wall, cpu, name = rest.split(" ", 2)
+            slow.append((float(wall), float(cpu), name))
+    lines = [
+        f"gc generation {generation}: {len(p)} pauses, {sum(p) * 1000:.0f} ms in all, "
+        f"longest {max(p) * 1000:.1f} ms"
+        for generation, p in sorted(pauses.items())
+    ]
+    slow.sort(reverse=True)
+    waiting = sum(1 for wall, cpu, _ in slow if cpu < wall / 4)
+    lines.append(f"{len(slow)} callbacks held the loop over {SLOW * 1000:.0f} ms; {waiting} of "
+                 f"them used less than a quarter of that as CPU (kept waiting)")  # fmt: skip
+    lines += [f"  {w * 1000:6.1f} ms, CPU {c * 1000:6.1f} ms: {name}" for w, c, name in slow[:3]]
+    return lines
 
 
 def run(argv: list[str]) -> int:
@@ -94,7 +128,8 @@ def run(argv: list[str]) -> int:
                 f"{t:.6f} {lag:.6f}\n" for t, lag in zip(probe.times, probe.lags, strict=True)
             )
             target.write_text("".join(lines))
-            target.with_name(target.name + ".why").write_text(why.report() + "\n")
+            why_lines = "".join(f"{line}\n" for line in why.lines())
+            target.with_name(target.name + ".why").write_text(why_lines)
 
     asyncio.run = probed  # type: ignore[assignment]
     from bot.cli import main

@@ -237,12 +237,13 @@ async def soak(
     result = summary(run, tmp, rss_end, code, minutes)
     if lag:
         from bench.lag import lag_figures
+        from bench.lagged import why_report
 
         # From the moment the workload began: start-up (building the matcher) is not serving.
         rows = [line.split() for line in (tmp / "lag.txt").read_text().splitlines()]
         lags = [float(lag) for t, lag in rows if float(t) >= started]
         print(f"  event-loop lag of the bot (a 10 ms timer): {lag_figures(lags)}")
-        for line in (tmp / "lag.txt.why").read_text().splitlines():  # bench/lagged.py
+        for line in why_report(tmp / "lag.txt.why", started):  # gc pauses, slow callbacks
             print("   ", line)
     if trace:
         print_growth(tmp / "trace")
