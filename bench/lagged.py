@@ -64,20 +64,20 @@ class Why:
 
 
 def _resumes_at(handle: asyncio.events.Handle) -> str:
-    """Where the callback's code starts: in a task, the innermost coroutine outside asyncio
-    itself, at the line it resumes."""
+    """Where the callback's code starts: in a task, the two innermost coroutines outside
+    asyncio itself (the one that resumes, and its caller, which runs on when it returns)."""
     callback = getattr(handle, "_callback", None)
     task = getattr(callback, "__self__", None)
     if not isinstance(task, asyncio.Task):
         return repr(callback)[:100]
     coro: Any = task.get_coro()
-    place = repr(task)[:100]
+    places = [repr(task)[:100]]
     while coro is not None and getattr(coro, "cr_frame", None) is not None:
         code, line = coro.cr_frame.f_code, coro.cr_frame.f_lineno
         if Path(code.co_filename).parent.name != "asyncio":
-            place = f"{code.co_qualname} ({Path(code.co_filename).name}:{line})"
+            places.append(f"{code.co_qualname} ({Path(code.co_filename).name}:{line})")
         coro = getattr(coro, "cr_await", None)
-    return place
+    return " → ".join(places[-2:])
 
 
 def why_report(path: Path, since: float) -> list[str]:
@@ -103,7 +103,11 @@ def why_report(path: Path, since: float) -> list[str]:
     waiting = sum(1 for wall, cpu, _ in slow if cpu < wall / 4)
     lines.append(f"{len(slow)} callbacks held the loop over {SLOW * 1000:.0f} ms; {waiting} of "
                  f"them used less than a quarter of that as CPU (kept waiting)")  # fmt: skip
-    lines += [f"  {w * 1000:6.1f} ms, CPU {c * 1000:6.1f} ms: {name}" for w, c, name in slow[:3]]
+    busiest = sorted(slow, key=lambda s: -s[1])[:3]
+    for label, chosen in (("longest", slow[:3]), ("most CPU", busiest)):
+        lines += [
+            f"  {label}: {w * 1000:.1f} ms, CPU {c * 1000:.1f} ms: {n}" for w, c, n in chosen
+        ]
     return lines
 
 
