@@ -6,13 +6,25 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 CN_DIGITS = "零一二三四五六七八九"
 # The formal numerals of cheques and contracts (壹贰叁), traditional and simplified.
 _FINANCIAL = str.maketrans("壹贰貳叁參肆伍陆陸柒捌玖拾", "一二二三三四五六六七八九十")
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
-DEFAULT_SEED = SEEDS_DIR / "000_c55d04f814cc1abd.txt"
+SEED_FILE = "000_c55d04f814cc1abd.txt"  # in the `seeds` package, beside its .vocab.yaml
+
+
+def bundled_seed() -> Path:
+    """The shipped catalogue, package data of `seeds`. pip installs packages as files, so
+    importlib.resources hands back a path, and the vocabulary file beside it is found by name."""
+    found = resources.files("seeds").joinpath(SEED_FILE)
+    if not isinstance(found, Path):  # a zipped install: nothing here reads seeds from a zip
+        raise RuntimeError(f"the seeds package is not installed as files: {found}")
+    return found
+
+
+DEFAULT_SEED = bundled_seed()
 
 
 class CatalogueError(ValueError):
