@@ -13,10 +13,10 @@ from knowledge.store import FaqEntry
 TEXTS: dict[str, dict[str, str]] = {
     "zh": {
         "help": (
-            "👋 你好！我是「数据要素×」大赛湖北分赛的答疑助手。\n\n"
+            "👋 你好！我是{contest}的答疑助手。\n\n"
             "• 点下方按钮按赛道浏览全部 {problems} 道赛题\n"
-            "• 直接打字提问，例如：<i>赛道三赛题4</i>、<i>3-4</i>、<i>名老中医</i>、"
-            "<i>跟港口有关的题</i>\n"
+            "• 直接打字提问，例如：<i>赛道{ordinal}赛题{number}</i>、<i>{id}</i>、"
+            "<i>跟{topic}有关的题</i>\n"
             "• 报名、时间、奖项等目录里没有的问题，我会转给组委会\n\n"
             "命令：/tracks 赛道列表 · /help 帮助"
         ),
@@ -43,13 +43,13 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "faq": "<b>组委会答复</b>（{date}）\n<i>问：{question}</i>\n\n{answer}",
         "problems_count": "{n} 道题",
+        "this_contest": "本次大赛",
     },
     "en": {
         "help": (
-            "👋 Hi! I answer questions about the 2024 “Data Elements ×” contest, Hubei round.\n\n"
+            "👋 Hi! I answer questions about {contest}.\n\n"
             "• Tap a track below to browse all {problems} problems\n"
-            "• Or type a question, e.g. <i>track 3 problem 4</i>, <i>3-4</i>, "
-            "<i>autonomous driving</i>\n"
+            "• Or type a question, e.g. <i>track {track} problem {number}</i>, <i>{id}</i>\n"
             "• Questions the catalogue cannot answer (registration, dates, prizes …) go to "
             "the organizers\n\n"
             "Commands: /tracks list of tracks · /help help"
@@ -82,6 +82,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "faq": "<b>Organizers' answer</b> ({date})\n<i>Q: {question}</i>\n\n{answer}",
         "problems_count": "{n} problems",
+        "this_contest": "this contest",
     },
 }
 
@@ -278,8 +279,23 @@ def render_answer(
 
 
 def render_help(catalogue: Catalogue, lang: str = "zh") -> str:
-    """The welcome and how to ask; its counts come from the catalogue."""
-    return t(lang, "help", problems=len(catalogue.problems))
+    """The welcome and how to ask; the contest's name, the counts and the examples come from
+    the catalogue (the examples: problem 4 of track 3, or the nearest there is)."""
+    contest = html.escape(catalogue.contest) or t(lang, "this_contest")
+    track = catalogue.tracks[min(2, len(catalogue.tracks) - 1)]
+    problems = catalogue.problems_of(track.id)
+    problem = problems[min(3, len(problems) - 1)]
+    return t(
+        lang,
+        "help",
+        contest=contest,
+        problems=len(catalogue.problems),
+        ordinal=track.ordinal,
+        track=track.id,
+        number=problem.number,
+        id=problem.id,
+        topic=html.escape(catalogue.tracks[-1].name),
+    )
 
 
 def _fits(problem: Problem, answer: Answer, catalogue: Catalogue, lang: str) -> str:
