@@ -1,10 +1,11 @@
 """Load: 200 contestants ask questions at once, through polling and through the webhook, against
 the Bot API emulator; a bare PTB echo bot on the same emulator, in the same run, is the yardstick.
 
-Each contestant sends a question (from tests/data/*.jsonl), waits for the bot's reply, then sends
-the next. Throughput is replies per second over the whole run; latency is from the contestant's
-message to the bot's reply. Everything (emulator, bot, contestants) shares one event loop on one
-core, so the figures compare the bots, not this machine with Telegram.
+Each contestant sends a question (the labelled sets of tests/data/ and the development set),
+waits for the bot's reply, then sends the next. Throughput is replies per second over the whole
+run; latency is from the contestant's message to the bot's reply. Everything (emulator, bot,
+contestants) shares one event loop on one core, so the figures compare the bots, not this
+machine with Telegram.
 
 contest-bot runs twice: "unpaced" lifts the pacer's 30 messages/s, the bot-wide limit Telegram
 sets, to show the cost of the handlers; "as shipped" keeps it, which is what contestants get.
@@ -32,6 +33,7 @@ from bot.main import run_webhook
 from bot.pacer import Pacer
 from bot.sandbox import BotApiEmulator, ChatMessage, User
 from bot.web import BotServer, webhook_url
+from knowledge.evaluation import DEVSET_FILE, devset
 from knowledge.store import Store
 
 CONTESTANTS = 200
@@ -79,9 +81,12 @@ class Result:
 
 
 def questions() -> list[str]:
+    """The labelled question sets in name order, the development set (package data) among them."""
+    sets = {path.name: path.read_text(encoding="utf-8") for path in DATA.glob("*.jsonl")}
+    sets[DEVSET_FILE] = devset().read_text(encoding="utf-8")
     found = []
-    for path in sorted(DATA.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
+    for name in sorted(sets):
+        for line in sets[name].splitlines():
             if line.strip():
                 found.append(str(json.loads(line)["q"]))
     return found
