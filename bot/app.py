@@ -20,6 +20,7 @@ from bot.memory import schedule_trim
 from bot.metrics import MeteredApplication
 from bot.pacer import Pacer
 from bot.services import KEY, Services, attach
+from bot.transport import AiohttpRequest
 from handlers import tickets
 from handlers.broadcast.jobs import BROADCASTER, Broadcaster, broadcaster_of
 from knowledge.base import KnowledgeBase
@@ -70,6 +71,8 @@ def build_application(
         # getUpdates that confirms them, and the webhook's answer, wait for the inbox.
         .update_queue(inbox)
         .get_updates_request(ConfirmingRequest(inbox))
+        # aiohttp, not httpx: far less CPU per request with many in flight (bot/transport.py).
+        .request(AiohttpRequest())
         .concurrent_updates(InboxProcessor(inbox.writer))
         .application_class(MeteredApplication)  # counts updates, times handlers (/metrics)
         .rate_limiter(pacer)

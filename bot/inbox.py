@@ -35,8 +35,9 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import RequestData
 
+from bot.transport import AiohttpRequest
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ async def recorded(queue: asyncio.Queue[object]) -> None:
         await queue.recorded()
 
 
-class ConfirmingRequest(HTTPXRequest):
+class ConfirmingRequest(AiohttpRequest):
     """The connection for getUpdates. Each call confirms the updates of the call before (its
     offset); it goes out only once the inbox has every one of them in the database."""
 
