@@ -6,11 +6,9 @@ import asyncio
 import errno
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from telegram import BotCommand
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import ApplicationBuilder
 
 import handlers
 from bot.backups import schedule_backups
@@ -19,43 +17,24 @@ from bot.inbox import ConfirmingRequest, InboxProcessor, InboxQueue, replay
 from bot.memory import schedule_trim
 from bot.metrics import MeteredApplication
 from bot.pacer import Pacer
-from bot.services import KEY, Services, attach
+from bot.services import CONTEXT_TYPES, App
 from bot.transport import AiohttpRequest
-from handlers import tickets
-from handlers.broadcast.jobs import BROADCASTER, Broadcaster, broadcaster_of
+from handlers.broadcast.jobs import Broadcaster
+from handlers.tickets.jobs import sla_loop
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
 from knowledge.store import Store
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
-BACKGROUND = "background_tasks"
-SHUTDOWN_HOOKS = "shutdown_hooks"
-ShutdownHook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]
 
-# The command menu contestants see; organizers' commands are not advertised.
-COMMANDS = {
-    "zh": [
-        ("start", "开始 · 主菜单"),
-        ("tracks", "全部赛道"),
-        ("myquestions", "我问过组委会的问题"),
-        ("subscribe", "订阅赛事通知"),
-        ("settings", "我的订阅与队伍"),
-        ("help", "怎么提问"),
-    ],
-    "en": [
-        ("start", "Start · main menu"),
-        ("tracks", "All tracks"),
-        ("myquestions", "My questions to the organizers"),
-        ("subscribe", "Announcements to receive"),
-        ("settings", "My subscription and team"),
-        ("help", "How to ask"),
-    ],
-}
+# The command menu contestants see, in Chinese and English (knowledge/texts.py: commands.*);
+# organizers' commands are not advertised.
+COMMANDS = ("start", "tracks", "myquestions", "subscribe", "settings", "help")
+LANGUAGES = ("zh", "en")
 
 
-def build_application(
-    settings: Settings, token: str, store: Store | None = None
-) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_application(settings: Settings, token: str, store: Store | None = None) -> App:
     """The Application for a token, talking to settings.api_base_url."""
     store = store or open_store(settings)
     kb = open_knowledge(store, settings)
@@ -74,12 +53,13 @@ def build_application(
         # aiohttp, not httpx: far less CPU per request with many in flight (bot/transport.py).
         .request(AiohttpRequest())
         .concurrent_updates(InboxProcessor(inbox.writer))
+        .context_types(CONTEXT_TYPES)  # context.bot_data is the Services (bot/services.py)
         .application_class(MeteredApplication)  # counts updates, times handlers (/metrics)
         .rate_limiter(pacer)
         .build()
     )
-    attach(app, Services(settings=settings, store=store, kb=kb))
-    app.bot_data[BROADCASTER] = Broadcaster(app, pacer)
+    app.bot_data.attach(settings, store, kb)
+    app.bot_data.broadcaster = Broadcaster(app, pacer)
     handlers.register(app)
     return app
 
@@ -127,40 +107,29 @@ def port_error(exc: OSError, variable: str, host: str, port: int) -> StartupErro
     return StartupError(f"{variable} {port} on {host} cannot be used: {reason}")
 
 
-async def startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def startup(app: App) -> None:
     """Initialize and start the application, its command menu and its background work."""
     await app.initialize()
-    for lang, commands in COMMANDS.items():
+    for lang in LANGUAGES:
         await app.bot.set_my_commands(
-            [BotCommand(name, text) for name, text in commands],
+            [BotCommand(name, tr(lang, f"commands.{name}")) for name in COMMANDS],
             language_code=None if lang == "zh" else lang,
         )
-    await replay(app, app.bot_data[KEY].store)  # what a killed process took and left undone
+    await replay(app, app.bot_data.store)  # what a killed process took and left undone
     await app.start()
     schedule_backups(app)  # BACKUP_EVERY_HOURS, in PTB's JobQueue
     schedule_trim(app)  # freed C memory back to the system (bot/memory.py)
-    app.bot_data[BACKGROUND] = [asyncio.create_task(tickets.sla_loop(app), name="sla")]
+    app.bot_data.background = [asyncio.create_task(sla_loop(app), name="sla")]
     # Resumes a broadcast interrupted by a restart, then sends queued and scheduled ones.
-    app.bot_data[BACKGROUND].append(broadcaster_of(app).start())
+    app.bot_data.background.append(app.bot_data.broadcaster.start())
 
 
-def on_shutdown(app: Application[Any, Any, Any, Any, Any, Any], hook: ShutdownHook) -> None:
-    """Run hook at shutdown, after the handlers in flight finished and before background work
-    is cancelled: the place for a broadcast to save where it stands."""
-    app.bot_data.setdefault(SHUTDOWN_HOOKS, []).append(hook)
-
-
-async def shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Let handlers in flight finish, run the shutdown hooks, stop background work, and close
-    the application. Stop taking updates (updater or webhook) before calling this."""
+async def shutdown(app: App) -> None:
+    """Let handlers in flight finish, stop background work, and close the application. Stop
+    taking updates (updater or webhook) before calling this."""
     if app.running:
         await app.stop()
-    for hook in app.bot_data.pop(SHUTDOWN_HOOKS, []):
-        try:
-            await hook(app)
-        except Exception:  # one failing hook must not keep the others from running
-            log.exception("shutdown hook %r failed", hook)
-    tasks: list[asyncio.Task[None]] = app.bot_data.pop(BACKGROUND, [])
+    tasks, app.bot_data.background = app.bot_data.background, []
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -16,12 +16,9 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from telegram.ext import Application, ContextTypes
 
 from bot.metrics import metrics_of
-from bot.services import KEY, Services
+from bot.services import App, Context
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
@@ -65,10 +62,10 @@ def first_delay(folder: Path, every: float, now: float | None = None) -> float:
     return min(every, FIRST_WITHIN) if age >= every else every - age
 
 
-async def backup_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def backup_job(context: Context) -> None:
     """One scheduled backup; whatever goes wrong is logged and counted, never raised."""
     app = context.application
-    svc: Services = app.bot_data[KEY]
+    svc = app.bot_data
     metrics = metrics_of(app)
     folder = svc.settings.backups
     try:
@@ -82,10 +79,10 @@ async def backup_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("backed up to %s", path)
 
 
-def schedule_backups(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:
+def schedule_backups(app: App) -> bool:
     """Add the repeating backup job when BACKUP_EVERY_HOURS is above 0 and the database is a
     file; True when scheduled. Call once the application (and its JobQueue) started."""
-    svc: Services = app.bot_data[KEY]
+    svc = app.bot_data
     settings = svc.settings
     if settings.backup_every_hours <= 0 or str(settings.db_path) == ":memory:":
         return False

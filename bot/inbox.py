@@ -34,9 +34,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, BaseUpdateProcessor
+from telegram.ext import BaseUpdateProcessor
 from telegram.request import RequestData
 
+from bot.services import App
 from bot.transport import AiohttpRequest
 from knowledge.store import Store
 
@@ -258,7 +259,7 @@ def prune_before() -> str:
     return (datetime.now(UTC) - KEEP_HANDLED).isoformat(timespec="seconds")
 
 
-async def replay(app: Application[Any, Any, Any, Any, Any, Any], store: Store) -> int:
+async def replay(app: App, store: Store) -> int:
     """Queue the updates a previous process took and did not finish; forget old handled ones.
     Call after initialize and before start. Returns how many were queued."""
     queue = app.update_queue

@@ -8,16 +8,15 @@ import logging
 import signal
 import sys
 from dataclasses import replace
-from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application
 
 from bot.app import build_application, open_store, port_error, shutdown, startup
 from bot.config import ConfigError, Settings, StartupError
 from bot.logs import configure_logging
 from bot.memory import limit_arenas
+from bot.services import App
 from bot.web import BotServer, webhook_url
 
 log = logging.getLogger("contest_bot")
@@ -80,9 +79,7 @@ def stop_event() -> asyncio.Event:
     return event
 
 
-async def run_polling(
-    app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event, poll_timeout: int = 30
-) -> None:
+async def run_polling(app: App, stop: asyncio.Event, poll_timeout: int = 30) -> None:
     """Long-poll until stop is set, then finish the handlers in flight and shut down."""
     await startup(app)
     try:
@@ -128,7 +125,7 @@ async def serve(settings: Settings, token: str) -> None:
 
 
 async def run_webhook(
-    app: Application[Any, Any, Any, Any, Any, Any],
+    app: App,
     server: BotServer,
     url: str,
     settings: Settings,
@@ -166,15 +163,11 @@ async def run_webhook(
         await server.stop()
 
 
-async def set_webhook(
-    app: Application[Any, Any, Any, Any, Any, Any], url: str, secret: str
-) -> None:
+async def set_webhook(app: App, url: str, secret: str) -> None:
     await app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
 
 
-async def keep_webhook(
-    app: Application[Any, Any, Any, Any, Any, Any], url: str, secret: str, every: float
-) -> None:
+async def keep_webhook(app: App, url: str, secret: str, every: float) -> None:
     """Set the webhook again when it is gone: an older instance deletes it when it stops, and
     on platforms that start the new instance first (rolling deploys) that comes after our set."""
     while True:

@@ -17,7 +17,7 @@ import logging
 import platform
 from typing import Any
 
-from telegram.ext import Application, ContextTypes
+from bot.services import App, Context
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,12 @@ def trim() -> bool:
     return bool(libc is not None and libc.malloc_trim(0) == 1)
 
 
-async def trim_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def trim_job(context: Context) -> None:
     """Scheduled malloc_trim, off the event loop."""
     await asyncio.to_thread(trim)
 
 
-def schedule_trim(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:
+def schedule_trim(app: App) -> bool:
     """Run trim every TRIM_SECONDS in the JobQueue; False where there is nothing to trim."""
     if _libc() is None or app.job_queue is None:
         return False

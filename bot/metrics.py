@@ -23,8 +23,8 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 from telegram import Update
-from telegram.ext import Application
 
+from bot.services import App
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
+class MeteredApplication(App):
     """An Application that counts updates by type and times their handling."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -129,7 +129,7 @@ class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
             self.metrics.handler_seconds.labels(kind).observe(time.perf_counter() - start)
 
 
-def metrics_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Metrics:
+def metrics_of(app: App) -> Metrics:
     """The Application's Metrics; a fresh, unattached set for an unmetered Application."""
     if isinstance(app, MeteredApplication):
         return app.metrics

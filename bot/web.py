@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import Application
 
 from bot.inbox import recorded
 from bot.metrics import CONTENT_TYPE, Metrics, metrics_of
+from bot.services import App
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class BotServer:
 
     def __init__(
         self,
-        app: Application[Any, Any, Any, Any, Any, Any],
+        app: App,
         store: Store,
         *,
         webhook_path: str | None = None,
@@ -65,7 +65,7 @@ class BotServer:
     @classmethod
     def for_webhook(
         cls,
-        app: Application[Any, Any, Any, Any, Any, Any],
+        app: App,
         store: Store,
         url: str,
         secret: str,

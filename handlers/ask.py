@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
-from bot.services import services
-from handlers import tickets
+from bot.services import App, Context
 from handlers.common import (
     home_keyboard,
     last_shown,
@@ -23,7 +21,10 @@ from handlers.common import (
     user_lang,
 )
 from handlers.menu import problem_keyboard
+from handlers.tickets import contestant
+from handlers.tickets.views import ask_organizers_button
 from knowledge.matcher import Answer
+from knowledge.texts import tr
 
 MAX_QUESTION = 1000  # longer texts are cut before matching; the matcher needs no more
 
@@ -45,18 +46,14 @@ def question_for_bot(update: Update, bot_id: int, bot_username: str) -> str | No
     return None
 
 
-async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer_question(update: Update, context: Context) -> None:
     """Answer a typed question from the catalogue, or offer to hand it to the organizers."""
     message = update.effective_message
     user = update.effective_user
     if message is None or update.effective_chat is None or user is None:
         return
-    svc = services(context)
-    if update.effective_chat.id == svc.settings.organizer_chat_id:
-        # The organizers' group talks to the ticket features, never to the matcher.
-        await tickets.organizer_reply(update, context)
-        return
-    if await tickets.continue_ticket(update, context):
+    svc = context.bot_data
+    if await contestant.continue_ticket(update, context):
         return
     question = question_for_bot(update, context.bot.id, context.bot.username or "")
     if question is None:
@@ -71,7 +68,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )  # fmt: skip
     lang = user_lang(update)
     if answer.intent == "escalate":
-        await tickets.offer_escalation(update, context, logged, lang, answer)
+        await contestant.offer_escalation(update, context, logged, lang, answer)
         return
     if answer.intent in ("problem", "track") and answer.ids:
         remember_shown(update, context, answer.ids[0])
@@ -80,12 +77,12 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 def answer_keyboard(
-    context: ContextTypes.DEFAULT_TYPE, answer: Answer, lang: str, question_id: int
+    context: Context, answer: Answer, lang: str, question_id: int
 ) -> InlineKeyboardMarkup | None:
     """Buttons that go with an answer: neighbours, candidates, the menu, and 问组委会."""
-    svc = services(context)
+    svc = context.bot_data
     catalogue = svc.kb.catalogue
-    ask = [tickets.ask_organizers_button(question_id, lang)]
+    ask = [ask_organizers_button(question_id, lang)]
     if answer.intent == "problem" and (problem := catalogue.problem(answer.ids[0])):
         keyboard = problem_keyboard(context, problem, lang)
         return InlineKeyboardMarkup([*keyboard.inline_keyboard, ask])
@@ -99,20 +96,15 @@ def answer_keyboard(
     return home_keyboard(catalogue, lang)
 
 
-NOT_TEXT = {
-    "zh": "我只能读文字问题：请把问题打出来发给我，或点 /start 浏览赛题。",
-    "en": "I can only read text: please type your question, or tap /start to browse.",
-}
-
-
-async def explain_text_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def explain_text_only(update: Update, context: Context) -> None:
     """Photos, stickers, voice in a private chat: say what the bot can read."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(NOT_TEXT[user_lang(update)])
+        await update.effective_message.reply_text(tr(user_lang(update), "ask.text_only"))
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, answer_question))
+def register(app: App, chats: filters.BaseFilter) -> None:
+    """Free text in `chats` (handlers/__init__.py leaves the organizers' group out)."""
+    app.add_handler(MessageHandler(chats & filters.TEXT & ~filters.COMMAND, answer_question))
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE

@@ -8,10 +8,10 @@ import time
 from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.services import services
+from bot.services import Context
 from handlers.common import acknowledge
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +22,11 @@ _MEMBER_STATUSES = {
     ChatMemberStatus.ADMINISTRATOR,
     ChatMemberStatus.MEMBER,
 }
-REFUSAL = {
-    "zh": "抱歉，这个操作仅限组委会工作人员。",
-    "en": "Sorry, only the organizers can do that.",
-}
 
 
-async def is_organizer(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+async def is_organizer(context: Context, user_id: int) -> bool:
     """True for ORGANIZER_IDS and for members of ORGANIZER_CHAT_ID (getChatMember, cached)."""
-    svc = services(context)
+    svc = context.bot_data
     settings = svc.settings
     if user_id in settings.organizer_ids:
         return True
@@ -60,14 +56,14 @@ async def is_organizer(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool
     return allowed
 
 
-async def require_organizer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def require_organizer(update: Update, context: Context) -> bool:
     """Check the sender; refuse politely (and change nothing) when not an organizer."""
     user = update.effective_user
     if user is not None and await is_organizer(context, user.id):
         return True
     lang = "en" if user and (user.language_code or "").startswith("en") else "zh"
     if update.callback_query is not None:
-        await acknowledge(update.callback_query, REFUSAL[lang], show_alert=True)
+        await acknowledge(update.callback_query, tr(lang, "auth.refused"), show_alert=True)
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(REFUSAL[lang])
+        await update.effective_message.reply_text(tr(lang, "auth.refused"))
     return False

@@ -7,38 +7,23 @@ import logging
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.services import services
+from bot.services import Context
 from bot.telegram_text import split_html
 from knowledge.catalogue import Catalogue, Problem, Track
 from knowledge.render import lang_of, track_label
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
 # Callback data, all far below Telegram's 64 bytes: "home", "tracks", "t:3", "p:3-4", "help".
 HOME, TRACKS, HELP = "home", "tracks", "help"
 
-LABELS = {
-    "zh": {
-        "home": "🏠 主页",
-        "back": "⬅️ 返回",
-        "tracks": "📋 全部赛道",
-        "how": "❓ 怎么提问",
-        "expired": "这个按钮已过期，请从主页重新开始。",
-        "error": "抱歉，出了点问题，请稍后再试。",
-        "network": "网络不稳：如果没有看到回复，请再发一次。",
-    },
-    "en": {
-        "home": "🏠 Home",
-        "back": "⬅️ Back",
-        "tracks": "📋 All tracks",
-        "how": "❓ How to ask",
-        "expired": "This button has expired. Please start again from the home menu.",
-        "error": "Sorry, something went wrong. Please try again later.",
-        "network": "Network trouble: if you see no reply, please send it again.",
-    },
-}
+
+def clip(text: str, size: int = 40) -> str:
+    """The text on one line, cut to `size` characters with …: for lists and buttons."""
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def user_lang(update: Update) -> str:
@@ -47,11 +32,7 @@ def user_lang(update: Update) -> str:
     return lang_of(user.language_code if user else None)
 
 
-def label(lang: str, key: str) -> str:
-    return LABELS.get(lang, LABELS["zh"])[key]
-
-
-def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: str) -> None:
+def remember_shown(update: Update, context: Context, shown: str) -> None:
     """Note the problem ("3-4") or track ("3") this chat now shows, for follow-ups (下一题).
 
     Called before the reply is sent: updates are handled concurrently, and a follow-up typed
@@ -59,15 +40,15 @@ def remember_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, shown: st
     chat, user = update.effective_chat, update.effective_user
     if chat is not None:
         # In a group each member has their own thread of questions.
-        services(context).store.remember_shown(chat.id, shown, user.id if user else None)
+        context.bot_data.store.remember_shown(chat.id, shown, user.id if user else None)
 
 
-def last_shown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+def last_shown(update: Update, context: Context) -> str | None:
     """What this chat (in a group: this member) was last shown, if recently enough."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return None
-    return services(context).store.last_shown(chat.id, user_id=user.id if user else None)
+    return context.bot_data.store.last_shown(chat.id, user_id=user.id if user else None)
 
 
 def track_button(track: Track, lang: str, prefix: str = "") -> InlineKeyboardButton:
@@ -83,22 +64,21 @@ def home_keyboard(catalogue: Catalogue, lang: str) -> InlineKeyboardMarkup:
     """The main menu: the tracks two a row, then how to ask."""
     buttons = [track_button(t, lang) for t in catalogue.tracks]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton(label(lang, "how"), callback_data=HELP)])
+    rows.append([InlineKeyboardButton(tr(lang, "nav.how"), callback_data=HELP)])
     return InlineKeyboardMarkup(rows)
 
 
 def nav_row(lang: str, back: str | None = None) -> list[InlineKeyboardButton]:
     row = []
     if back is not None:
-        row.append(InlineKeyboardButton(label(lang, "back"), callback_data=back))
-    row.append(InlineKeyboardButton(label(lang, "home"), callback_data=HOME))
+        row.append(InlineKeyboardButton(tr(lang, "nav.back"), callback_data=back))
+    row.append(InlineKeyboardButton(tr(lang, "nav.home"), callback_data=HOME))
     return row
 
 
 def follow_button(track_id: str, lang: str) -> InlineKeyboardButton:
     """🔔 订阅本赛道通知 (handlers.subscriptions answers it)."""
-    text = "🔔 Follow this track" if lang == "en" else "🔔 订阅本赛道通知"
-    return InlineKeyboardButton(text, callback_data=f"sub:+:{track_id}")
+    return InlineKeyboardButton(tr(lang, "nav.follow"), callback_data=f"sub:+:{track_id}")
 
 
 def track_keyboard(catalogue: Catalogue, track: Track, lang: str) -> InlineKeyboardMarkup:
@@ -139,7 +119,7 @@ async def reply_html(
 
 async def edit_or_send(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     text: str,
     markup: InlineKeyboardMarkup | None,
 ) -> None:

@@ -5,42 +5,35 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CommandHandler
 
-from bot.services import services
+from bot.services import App, Context
 from handlers.auth import require_organizer
 from handlers.common import reply_html
-from handlers.tickets import offer_faq_to_open
+from handlers.tickets.callbacks import Action
+from handlers.tickets.organizer import offer_faq_to_open
+from handlers.tickets.views import button
+from knowledge.texts import tr
 
 SUGGESTIONS = 5  # clusters shown by /faq suggest
 
-NO_FAQ = "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
-USAGE = (
-    "用法：\n/faq list\n/faq suggest（反复被问、已回复未存的问题）\n/faq add 问题 | 答案\n"
-    "/faq edit 编号 新问题 | 新答案（一边留空则不变）\n"
-    "/faq del 编号"
-)
 
-
-async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def faq_command(update: Update, context: Context) -> None:
     """Manage FAQ entries; every change takes effect for the next question."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     m = re.match(r"^/\S+\s*(\S*)\s*(.*)$", message.text or "", flags=re.DOTALL)
     action, rest = (m.group(1).lower(), m.group(2).strip()) if m else ("", "")
     if action in ("", "list"):
         entries = svc.store.faq_entries()
         if not entries:
-            await message.reply_html(
-                "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
-            )
+            await message.reply_html(tr("zh", "faq.none"))
             return
-        lines = [f"📌 FAQ 共 {len(entries)} 条："]
+        lines = [tr("zh", "faq.list_head", n=len(entries))]
         lines += [
             f"<b>#{e.id}</b> {html.escape(e.question)}\n  → {html.escape(e.answer[:80])}"
             for e in entries
@@ -50,11 +43,11 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if action == "add":
         question, sep, answer = rest.partition("|")
         if not sep or not question.strip() or not answer.strip():
-            await message.reply_html(USAGE)
+            await message.reply_html(tr("zh", "faq.usage"))
             return
         entry = svc.store.add_faq(question.strip(), answer.strip())
         await asyncio.to_thread(svc.kb.refresh_faq)
-        await message.reply_html(f"已添加 FAQ #{entry.id}。")
+        await message.reply_html(tr("zh", "faq.added", id=entry.id))
         await offer_faq_to_open(context, message, entry.id)
         return
     if action == "suggest":
@@ -64,7 +57,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if action == "edit":
         em = re.match(r"^#?(\d+)\s+(.*)$", rest, flags=re.DOTALL)
         if em is None or ("|" not in em.group(2) and not em.group(2).strip()):
-            await message.reply_html(USAGE)
+            await message.reply_html(tr("zh", "faq.usage"))
             return
         question, _, answer = em.group(2).partition("|")
         edited = svc.store.edit_faq(
@@ -73,29 +66,30 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             answer=answer.strip() or None,
         )
         if edited is None:
-            await message.reply_html(f"没有 FAQ #{int(em.group(1))}。")
+            await message.reply_html(tr("zh", "faq.no_such", id=int(em.group(1))))
             return
         await asyncio.to_thread(svc.kb.refresh_faq)
-        await message.reply_html(f"已更新 FAQ #{edited.id}：{html.escape(edited.question)}")
+        question = html.escape(edited.question)
+        await message.reply_html(tr("zh", "faq.edited", id=edited.id, question=question))
         return
     if action in ("del", "delete", "rm"):
         if not rest.lstrip("#").isdigit():
-            await message.reply_html(USAGE)
+            await message.reply_html(tr("zh", "faq.usage"))
             return
         faq_id = int(rest.lstrip("#"))
         if not svc.store.delete_faq(faq_id):
-            await message.reply_html(f"没有 FAQ #{faq_id}。")
+            await message.reply_html(tr("zh", "faq.no_such", id=faq_id))
             return
         await asyncio.to_thread(svc.kb.refresh_faq)
-        await message.reply_html(f"已删除 FAQ #{faq_id}。")
+        await message.reply_html(tr("zh", "faq.deleted", id=faq_id))
         return
-    await message.reply_html(USAGE)
+    await message.reply_html(tr("zh", "faq.usage"))
 
 
-def suggestions(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, InlineKeyboardMarkup | None]:
+def suggestions(context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
     """Answered questions not saved as FAQ, grouped by what they ask; the groups asked more
     than once (merged duplicates count as askers), each with a button that saves it."""
-    svc = services(context)
+    svc = context.bot_data
     answered = {t.id: t for t in svc.store.answered_like(limit=500)}
     entries = [(e.id, e.question) for e in svc.kb.faq.values()]
     clusters = []
@@ -105,17 +99,18 @@ def suggestions(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, InlineKeyboard
         if askers > 1 and not svc.kb.similar_questions(head.question, entries, 1, strict=True):
             clusters.append((askers, head, group))
     if not clusters:
-        return "没有反复被问、尚未存为 FAQ 的已回复问题。", None
+        return tr("zh", "faq.suggest_none"), None
     clusters.sort(key=lambda c: -c[0])
-    lines, rows = ["📌 这些问题被反复问到，已回复但还不是 FAQ："], []
+    lines, rows = [tr("zh", "faq.suggest_head")], []
     for n, (askers, head, group) in enumerate(clusters[:SUGGESTIONS], 1):
         ids = " ".join(f"#{i}" for i in group)
-        lines.append(f"{n}. {html.escape(head.question)}（{askers} 位提问者：{ids}）")
+        question = html.escape(head.question)
+        lines.append(tr("zh", "faq.suggest_line", n=n, question=question, askers=askers, ids=ids))
         lines.append(f"  → {html.escape((head.answer or '')[:80])}")
-        rows.append([InlineKeyboardButton(f"📌 {n}. 存为FAQ（#{head.id}）",
-                                          callback_data=f"tk:faq:{head.id}")])  # fmt: skip
+        label = tr("zh", "faq.suggest_button", n=n, id=head.id)
+        rows.append([button(label, Action.SAVE_FAQ, head.id)])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("faq", faq_command))

@@ -21,31 +21,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from telegram import Bot, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.metrics import metrics_of
-from bot.services import KEY, services
+from bot.services import App, Context
 from handlers.common import acknowledge, user_lang
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
-FLOOD = "flood_buckets"  # its key in bot_data
 FORGET_ABOVE = 5_000  # people tracked before refilled buckets are forgotten
 # Seconds before the slow-down notice goes out. Telegram allows one chat about a message a
 # second with a short burst; past it, it answers 429 and the whole bot waits.
 NOTICE_DELAY = 1.0
-
-TEXTS = {
-    "zh": "🐢 消息有点多，我跟不上啦～请 {s} 秒后再发。这期间发来的消息我先略过，"
-    "之后的问题照常回答。",
-    "en": "🐢 That's a lot of messages at once — please wait {s} s before sending more. "
-    "I'll skip the ones sent meanwhile and answer as usual after that.",
-}
 
 
 class Verdict(Enum):
@@ -109,15 +101,10 @@ class TokenBuckets:
         }
 
 
-def buckets_of(app: Application[Any, Any, Any, Any, Any, Any]) -> TokenBuckets | None:
-    found = app.bot_data.get(FLOOD)
-    return found if isinstance(found, TokenBuckets) else None
-
-
-async def throttle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def throttle(update: Update, context: Context) -> None:
     """Let a contestant's update through while their bucket has a token; else drop it, and
     tell them once per flood."""
-    buckets = buckets_of(context.application)
+    buckets = context.bot_data.flood
     user, chat = update.effective_user, update.effective_chat
     if buckets is None or user is None or user.is_bot:
         return
@@ -125,7 +112,7 @@ async def throttle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     private = chat is not None and chat.type == ChatType.PRIVATE
     if query is None and (update.message is None or not private):
         return
-    settings = services(context).settings
+    settings = context.bot_data.settings
     if user.id in settings.organizer_ids or (
         chat is not None and chat.id == settings.organizer_chat_id
     ):
@@ -134,7 +121,7 @@ async def throttle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if verdict is Verdict.PASS:
         return
     metrics_of(context.application).throttled.inc()
-    text = TEXTS[user_lang(update)].format(s=max(1, buckets.wait_seconds(user.id)))
+    text = tr(user_lang(update), "flood.slow_down", s=max(1, buckets.wait_seconds(user.id)))
     if query is not None:
         # No message for a press: the toast stops the spinner and costs no send.
         await acknowledge(query, text if verdict is Verdict.WARN else None)
@@ -147,7 +134,7 @@ async def throttle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def _notice_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _notice_job(context: Context) -> None:
     assert context.job is not None and isinstance(context.job.data, tuple)
     chat_id, text = context.job.data
     await _notify(context.bot, int(chat_id), str(text))
@@ -160,8 +147,8 @@ async def _notify(bot: Bot, chat_id: int, text: str) -> None:
         log.info("could not ask chat %s to slow down: %s", chat_id, exc)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    settings = app.bot_data[KEY].settings
+def register(app: App) -> None:
+    settings = app.bot_data.settings
     if settings.user_per_minute > 0:
-        app.bot_data[FLOOD] = TokenBuckets(settings.user_burst, settings.user_per_minute)
+        app.bot_data.flood = TokenBuckets(settings.user_burst, settings.user_per_minute)
         app.add_handler(TypeHandler(Update, throttle), group=-1)

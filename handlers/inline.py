@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, ContextTypes, InlineQueryHandler
+from telegram.ext import InlineQueryHandler
 
-from bot.services import services
+from bot.services import App, Context
 from bot.telegram_text import split_html
 from handlers.common import user_lang
 from knowledge.catalogue import Problem
@@ -17,12 +15,12 @@ from knowledge.render import render_problem
 MAX_RESULTS = 10
 
 
-async def inline_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_search(update: Update, context: Context) -> None:
     """Offer the problems that fit the typed words (all tracks' first problems when empty)."""
     query = update.inline_query
     if query is None:
         return
-    kb = services(context).kb
+    kb = context.bot_data.kb
     catalogue = kb.catalogue
     lang = user_lang(update)
     text = query.query.strip()[:256]
@@ -51,5 +49,5 @@ async def inline_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await query.answer(results, cache_time=60, is_personal=False)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(InlineQueryHandler(inline_search))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.services import services
+from bot.services import App, Context
 from handlers.common import (
     HELP,
     HOME,
@@ -17,7 +16,6 @@ from handlers.common import (
     edit_or_send,
     follow_button,
     home_keyboard,
-    label,
     nav_row,
     problem_button,
     remember_shown,
@@ -29,13 +27,12 @@ from handlers.common import (
 from knowledge.catalogue import Catalogue, Problem
 from knowledge.matcher import Matcher
 from knowledge.render import render_help, render_problem, render_track, render_tracks
+from knowledge.texts import tr
 
 
-def problem_keyboard(
-    context: ContextTypes.DEFAULT_TYPE, problem: Problem, lang: str
-) -> InlineKeyboardMarkup:
+def problem_keyboard(context: Context, problem: Problem, lang: str) -> InlineKeyboardMarkup:
     """Its track, related problems, then back and home."""
-    svc = services(context)
+    svc = context.bot_data
     catalogue, matcher = svc.kb.catalogue, svc.kb.matcher
     track = catalogue.track(problem.track_id)
     rows: list[list[InlineKeyboardButton]] = []
@@ -51,13 +48,13 @@ def related(catalogue: Catalogue, matcher: Matcher, problem: Problem) -> list[Pr
     return [p for pid in matcher.related(problem.id) if (p := catalogue.problem(pid))]
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     """Welcome and main menu; `/start p3-4` opens a problem and `/start t3` a track."""
     message = update.effective_message
     if message is None:
         return
     lang = user_lang(update)
-    catalogue = services(context).kb.catalogue
+    catalogue = context.bot_data.kb.catalogue
     payload = context.args[0] if context.args else ""
     if m := re.fullmatch(r"p(\d+)-(\d+)", payload):
         problem = catalogue.problem(f"{m.group(1)}-{m.group(2)}")
@@ -76,28 +73,28 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_html(message, render_help(catalogue, lang), home_keyboard(catalogue, lang))
 
 
-async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_help(update: Update, context: Context) -> None:
     """/help: what the bot does and how to ask."""
     if update.effective_message is None:
         return
     lang = user_lang(update)
-    catalogue = services(context).kb.catalogue
+    catalogue = context.bot_data.kb.catalogue
     keyboard = home_keyboard(catalogue, lang)
     await reply_html(update.effective_message, render_help(catalogue, lang), keyboard)
 
 
-async def show_tracks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_tracks(update: Update, context: Context) -> None:
     """/tracks: the list of tracks with a button each."""
     if update.effective_message is None:
         return
     lang = user_lang(update)
-    catalogue = services(context).kb.catalogue
+    catalogue = context.bot_data.kb.catalogue
     await reply_html(
         update.effective_message, render_tracks(catalogue, lang), home_keyboard(catalogue, lang)
     )
 
 
-async def navigate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def navigate(update: Update, context: Context) -> None:
     """Menu buttons: home, tracks, a track, a problem; anything else has expired."""
     query = update.callback_query
     if query is None:
@@ -113,11 +110,9 @@ async def navigate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await edit_or_send(update, context, *page)
 
 
-def menu_page(
-    context: ContextTypes.DEFAULT_TYPE, data: str, lang: str
-) -> tuple[str, InlineKeyboardMarkup] | None:
+def menu_page(context: Context, data: str, lang: str) -> tuple[str, InlineKeyboardMarkup] | None:
     """The text and buttons a menu button leads to, or None for data that names nothing."""
-    catalogue = services(context).kb.catalogue
+    catalogue = context.bot_data.kb.catalogue
     if data in (HOME, HELP):
         return render_help(catalogue, lang), home_keyboard(catalogue, lang)
     if data == TRACKS:
@@ -129,23 +124,23 @@ def menu_page(
     return None
 
 
-async def expired(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def expired(update: Update, context: Context) -> None:
     """Stale or forged button data: say so and show the main menu."""
     query = update.callback_query
     if query is None:
         return
     lang = user_lang(update)
-    await acknowledge(query, label(lang, "expired"))
-    catalogue = services(context).kb.catalogue
+    await acknowledge(query, tr(lang, "nav.expired"))
+    catalogue = context.bot_data.kb.catalogue
     if update.effective_chat is not None:
         await context.bot.send_message(
             update.effective_chat.id,
-            label(lang, "expired"),
+            tr(lang, "nav.expired"),
             reply_markup=home_keyboard(catalogue, lang),
         )
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", show_help))
     app.add_handler(CommandHandler("tracks", show_tracks))
@@ -154,6 +149,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     )
 
 
-def register_fallback(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register_fallback(app: App) -> None:
     """Any button no feature claimed: registered last."""
     app.add_handler(CallbackQueryHandler(expired))

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar, Literal
+from enum import StrEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import (
@@ -22,20 +24,18 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.metrics import metrics_of
-from bot.services import KEY, Services, services
+from bot.services import App, Context, Services
 from bot.telegram_text import split_html
-from handlers import tickets
 from handlers.auth import require_organizer
-from handlers.common import acknowledge
+from handlers.common import acknowledge, clip
+from handlers.tickets.posts import deliver_answer
 from knowledge.chart import draw_report  # Pillow itself loads on the first chart
 from knowledge.report import (
     DEFAULT_DAYS,
@@ -50,6 +50,7 @@ from knowledge.report import (
 from knowledge.store import DigestTopic, Question, Store, Ticket
 from knowledge.store.digests import FAILED, SENT, SKIPPED
 from knowledge.store.tickets import OPEN
+from knowledge.texts import tr
 from knowledge.topics import group_topics
 
 log = logging.getLogger(__name__)
@@ -59,32 +60,32 @@ log = logging.getLogger(__name__)
 DIGEST_CHECK_SECONDS = 60
 TOPICS = 3  # the most frequent topics of escalated questions a digest offers
 OPEN_SHOWN = 10  # open tickets listed in a digest; /queue lists them all
-WEEKDAYS = "一二三四五六日"
-
-
-def _clip(text: str, size: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def _waited(since: str, now: datetime) -> str:
     minutes_ = max(0, int((now - datetime.fromisoformat(since)).total_seconds() // 60))
     if minutes_ < 60:
-        return f"{minutes_} 分钟"
+        return tr("zh", "time.minutes", m=minutes_)
     if minutes_ < 48 * 60:
-        return f"{minutes_ // 60} 小时 {minutes_ % 60} 分钟"
-    return f"{minutes_ // 1440} 天 {minutes_ % 1440 // 60} 小时"
+        return tr("zh", "time.hours", h=minutes_ // 60, m=minutes_ % 60)
+    return tr("zh", "time.days", d=minutes_ // 1440, h=minutes_ % 1440 // 60)
 
 
 # --- buttons ------------------------------------------------------------------------------------
 
 
+class TopicAction(StrEnum):
+    """What a digest topic's button does; the value is what travels in callback data."""
+
+    ANSWER = "t"  # ✍️ 统一答复话题 N: ask for the answer, once for every asker
+    SAVE_FAQ = "f"  # 📌 存为FAQ under the report of a topic's answer
+
+
 @dataclass(frozen=True)
 class TopicButton:
-    """A button on one digest topic: answer it once for every asker ("t"), or save that answer
-    as an FAQ entry ("f")."""
+    """A button on one digest topic: `dg:<action>:<topic id>` (as in broadcast/callbacks.py)."""
 
-    action: Literal["t", "f"]
+    action: TopicAction
     topic_id: int
     PREFIX: ClassVar[str] = "dg"
 
@@ -92,32 +93,34 @@ class TopicButton:
         return f"{self.PREFIX}:{self.action}:{self.topic_id}"
 
     @classmethod
-    def decode(cls, data: str) -> TopicButton:
-        _, action, topic_id = data.split(":")
-        assert action in ("t", "f")
-        return cls(action, int(topic_id))  # type: ignore[arg-type]
+    def pattern(cls, action: TopicAction) -> re.Pattern[str]:
+        """What the handler of `action` is registered with."""
+        return re.compile(rf"^{cls.PREFIX}:{action}:(?P<id>\d+)$")
 
     @classmethod
-    def pattern(cls, action: Literal["t", "f"]) -> str:
-        return rf"^{cls.PREFIX}:{action}:\d+$"
+    def decode(cls, data: str) -> TopicButton:
+        """The button whose data this is; ValueError when no action's pattern matches."""
+        for action in TopicAction:
+            if m := cls.pattern(action).match(data):
+                return cls(action, int(m.group("id")))
+        raise ValueError(f"not a digest topic button: {data!r}")
 
 
 # --- /stats -------------------------------------------------------------------------------------
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: Context) -> None:
     """/stats [天数]: the last days as one picture, its figures as the caption (organizers)."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
         return
     args = context.args or []
     if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= MAX_DAYS)):
-        await message.reply_html(
-            f"用法：/stats [天数]（1 到 {MAX_DAYS}，默认 {DEFAULT_DAYS}），例如 /stats 14"
-        )
+        usage = tr("zh", "stats.usage", max_days=MAX_DAYS, default_days=DEFAULT_DAYS)
+        await message.reply_html(usage)
         return
     days = int(args[0]) if args else DEFAULT_DAYS
-    svc = services(context)
+    svc = context.bot_data
     # Off the event loop: the queries and the drawing take a tenth of a second or more.
     png, text = await asyncio.to_thread(
         render_stats, svc.store, days, svc.settings.timezone, svc.clock()
@@ -140,12 +143,12 @@ def due_day(now: datetime, at: time, timezone: str) -> date:
     return local.date() if local.time() >= at else local.date() - timedelta(days=1)
 
 
-async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest_job(context: Context) -> None:
     """The JobQueue's minute: post the digest if one is due."""
     await check_digest(context.application)
 
 
-async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
+async def check_digest(app: App) -> str:
     """Post the digest due last, unless it was: at DIGEST_TIME, and at start when the bot was
     down then (it tells about the day before the one it is posted on). Returns the outcome:
     off, posted, done (posted before, or being sent), failed (tried again at the next check,
@@ -154,7 +157,7 @@ async def check_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
     Claimed in the database before it is sent, so a restart does not post it again; a claim
     left by a process that died while sending is taken up after STALE_CLAIM, which posts it
     twice only if the process died after Telegram took it and before it was recorded."""
-    svc: Services = app.bot_data[KEY]
+    svc = app.bot_data
     settings = svc.settings
     chat_id = settings.organizer_chat_id
     if settings.digest_time is None or chat_id is None:
@@ -193,40 +196,40 @@ def compose_digest(
     settings, store = svc.settings, svc.store
     yesterday = day - timedelta(days=1)
     (figures,) = figures_by_day(store, yesterday, yesterday, settings.timezone)
+    weekday = tr("zh", "digest.weekdays")[yesterday.weekday()]
     lines = [
-        f"🗞 <b>每日简报 · {yesterday.month}月{yesterday.day}日"
-        f"（周{WEEKDAYS[yesterday.weekday()]}）</b>",
-        f"提问 {figures.asked}：目录作答 {figures.catalogue} · FAQ 作答 {figures.faq} · "
-        f"转组委会 {figures.escalated}（机器人自己答了 "
-        f"{share(figures.catalogue + figures.faq, figures.asked)}）",
-    ]
+        tr("zh", "digest.title", month=yesterday.month, day=yesterday.day, weekday=weekday),
+        tr(
+            "zh", "digest.asked", asked=figures.asked, catalogue=figures.catalogue,
+            faq=figures.faq, escalated=figures.escalated,
+            share=share(figures.catalogue + figures.faq, figures.asked),
+        ),
+    ]  # fmt: skip
     if figures.waits:
-        lines.append(
-            f"新工单 {figures.tickets}；首次回复 中位数 {minutes(figures.median)} 分钟，"
-            f"P90 {minutes(figures.p90)} 分钟"
-        )
+        median, p90 = minutes(figures.median), minutes(figures.p90)
+        lines.append(tr("zh", "digest.tickets", n=figures.tickets, median=median, p90=p90))
     else:
-        lines.append(f"新工单 {figures.tickets}；还没有回复过的")
+        lines.append(tr("zh", "digest.tickets_unanswered", n=figures.tickets))
     lines.append("")
     open_tickets = store.open_tickets(limit=500)
     sla = timedelta(minutes=settings.sla_minutes)
     late = [t for t in open_tickets if now - datetime.fromisoformat(t.waiting_since) >= sla]
     if open_tickets:
-        lines.append(f"⏳ <b>待回复 {len(open_tickets)} 个</b>（最早的在前）")
+        lines.append(tr("zh", "digest.open_head", n=len(open_tickets)))
         for t in open_tickets[:OPEN_SHOWN]:
             lines.append(
                 f"#{t.id} · {_waited(t.waiting_since, now)} · {html.escape(t.user_name)}："
-                f"{html.escape(_clip(t.question, 30))}"
+                f"{html.escape(clip(t.question, 30))}"
             )
         if len(open_tickets) > OPEN_SHOWN:
-            lines.append(f"…还有 {len(open_tickets) - OPEN_SHOWN} 个，/queue 查看全部")
+            lines.append(tr("zh", "digest.open_more", n=len(open_tickets) - OPEN_SHOWN))
     else:
-        lines.append("🎉 没有待回复的问题。")
+        lines.append(tr("zh", "digest.no_open"))
     if late:
         ids = "、".join(f"#{t.id}" for t in late[:20]) + ("…" if len(late) > 20 else "")
-        lines.append(f"⏰ <b>等待超过 {settings.sla_minutes} 分钟：{len(late)} 个</b>　{ids}")
+        lines.append(tr("zh", "digest.late", sla=settings.sla_minutes, n=len(late), ids=ids))
     elif open_tickets:
-        lines.append(f"✅ 没有等待超过 {settings.sla_minutes} 分钟的问题。")
+        lines.append(tr("zh", "digest.none_late", sla=settings.sla_minutes))
     lines.append("")
     start, end = day_bounds(yesterday, yesterday, ZoneInfo(settings.timezone))
     found = group_topics(store.escalated_between(start, end), svc.kb.group_questions)[:TOPICS]
@@ -234,20 +237,23 @@ def compose_digest(
         day.isoformat(), [(t.label, t.question_ids, t.askers) for t in found]
     )
     if not topics:
-        lines.append("昨天没有转组委会的问题。")
+        lines.append(tr("zh", "digest.no_topics"))
         return "\n".join(lines), None
-    lines.append("🔥 <b>昨天转组委会最多的话题</b>")
+    lines.append(tr("zh", "digest.topics_head"))
     for topic in topics:
         lines.append(
-            f"{topic.position}. {html.escape(_clip(topic.label, 40))} — "
-            f"{topic.askers} 人问过（{len(topic.question_ids)} 次）"
-        )
-    lines.append("<i>点下面的按钮写一次答复，发给这个话题的每位提问者。</i>")
+            tr(
+                "zh", "digest.topic_line", position=topic.position,
+                label=html.escape(clip(topic.label, 40)), askers=topic.askers,
+                n=len(topic.question_ids),
+            )
+        )  # fmt: skip
+    lines.append(tr("zh", "digest.topics_hint"))
     rows = [
         [
             InlineKeyboardButton(
-                f"✍️ 统一答复话题 {t.position}（{t.askers} 人）",
-                callback_data=TopicButton("t", t.id).encode(),
+                tr("zh", "digest.topic_button", position=t.position, askers=t.askers),
+                callback_data=TopicButton(TopicAction.ANSWER, t.id).encode(),
             )
         ]
         for t in topics
@@ -258,32 +264,33 @@ def compose_digest(
 # --- a topic answered once ----------------------------------------------------------------------
 
 
-async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic_button(update: Update, context: Context) -> None:
     """✍️ 统一答复 on a digest: ask for the answer, as a reply to a prompt."""
     query = update.callback_query
     assert query is not None and query.data is not None
     if not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
     user = update.effective_user
     message = query.message
     if topic is None or user is None or not isinstance(message, Message):
-        await acknowledge(query, "这个按钮已过期。", show_alert=True)
+        await acknowledge(query, tr("zh", "nav.expired_short"), show_alert=True)
         return
     if topic.answer is not None:
-        await acknowledge(query, f"话题 {topic.position} 已统一答复过。", show_alert=True)
+        answered = tr("zh", "topic.answered_before", position=topic.position)
+        await acknowledge(query, answered, show_alert=True)
         return
     await acknowledge(query)
     mention = f'<a href="tg://user?id={user.id}">{html.escape(user.full_name or str(user.id))}</a>'
-    text = (
-        f"✍️ {mention}，请<b>回复这条消息</b>，写下对话题 {topic.position}"
-        f"「{html.escape(_clip(topic.label, 40))}」的答复。\n"
-        f"会发给问过的 {topic.askers} 位同学，每人一次；已由工单答复过的不再发。"
-    )
+    text = tr(
+        "zh", "topic.prompt", mention=mention, position=topic.position,
+        label=html.escape(clip(topic.label, 40)), askers=topic.askers,
+    )  # fmt: skip
+    placeholder = tr("zh", "topic.placeholder")
     prompt = await context.bot.send_message(
         message.chat.id, text, parse_mode=ParseMode.HTML,
-        reply_markup=ForceReply(selective=True, input_field_placeholder="统一答复…"),
+        reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder),
         reply_to_message_id=message.message_id, allow_sending_without_reply=True,
     )  # fmt: skip
     svc.store.link_topic_message(message.chat.id, prompt.message_id, topic.id)
@@ -304,7 +311,7 @@ class ReplyToTopicPrompt(filters.MessageFilter):
         )
 
 
-async def topic_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic_reply(update: Update, context: Context) -> None:
     """A reply to a topic's prompt: the answer, for every asker of the topic once."""
     message = update.effective_message
     user = update.effective_user
@@ -312,7 +319,7 @@ async def topic_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     if not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     topic = svc.store.topic_for_message(message.chat.id, message.reply_to_message.message_id)
     assert topic is not None  # the filter saw it
     report, markup = await answer_topic(context, topic, (message.text or "").strip(), user)
@@ -339,21 +346,20 @@ def _askers(svc: Services, topic: DigestTopic) -> list[tuple[Question, Ticket | 
 
 
 async def answer_topic(
-    context: ContextTypes.DEFAULT_TYPE, topic: DigestTopic, answer: str, staff: User
+    context: Context, topic: DigestTopic, answer: str, staff: User
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Send the answer to every asker of the topic who has not heard from the organizers on
     it: through their open ticket if they have one (the ticket is answered), else as a message
     quoting their question. At most once each: an asker is claimed before the message goes."""
-    svc = services(context)
-    label = html.escape(_clip(topic.label, 40))
+    svc = context.bot_data
+    label = html.escape(clip(topic.label, 40))
     if not answer:
-        return "答复是空的，没有发送。", None
+        return tr("zh", "topic.empty"), None
     topic, ours = svc.store.answer_topic(topic.id, answer, staff.id, staff.full_name or "")
     if not ours:
         who = html.escape(topic.answered_by_name or "")
         return (
-            f"话题 {topic.position}「{label}」已由 {who} 统一答复过，这次没有再发。"
-            "要补充，请回复具体的工单。",
+            tr("zh", "topic.answered_by_other", position=topic.position, label=label, who=who),
             None,
         )
     for question, ticket in _askers(svc, topic):
@@ -365,7 +371,7 @@ async def answer_topic(
             svc.store.finish_topic_delivery(topic.id, question.user_id, SKIPPED)
             continue
         if ticket is not None:
-            await tickets.deliver_answer(context, ticket.id, answer, staff)
+            await deliver_answer(context, ticket.id, answer, staff)
             answered = svc.store.ticket(ticket.id)
             error = answered.delivery_error if answered else None
         else:
@@ -374,78 +380,77 @@ async def answer_topic(
             topic.id, question.user_id, FAILED if error else SENT, error
         )
     counts = svc.store.topic_deliveries(topic.id)
-    report = f"✅ 已统一答复话题 {topic.position}「{label}」：送达 {counts.get(SENT, 0)} 人"
+    sent = counts.get(SENT, 0)
+    report = tr("zh", "topic.report", position=topic.position, label=label, sent=sent)
     if counts.get(SKIPPED):
-        report += f"；{counts[SKIPPED]} 人已由工单答复过，没有再发"
+        report += tr("zh", "topic.report_skipped", n=counts[SKIPPED])
     if counts.get(FAILED):
-        report += f"；{counts[FAILED]} 人未送达（已屏蔽机器人或网络故障）"
+        report += tr("zh", "topic.report_failed", n=counts[FAILED])
     markup = None
     if topic.faq_id is None:
-        save = TopicButton("f", topic.id).encode()
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton("📌 存为FAQ", callback_data=save)]])
+        save = TopicButton(TopicAction.SAVE_FAQ, topic.id).encode()
+        button = InlineKeyboardButton(tr("zh", "faq.save_button"), callback_data=save)
+        markup = InlineKeyboardMarkup([[button]])
     return report, markup
 
 
-async def _send_topic_answer(
-    context: ContextTypes.DEFAULT_TYPE, question: Question, answer: str
-) -> str | None:
+async def _send_topic_answer(context: Context, question: Question, answer: str) -> str | None:
     """Tell an asker without a ticket; what went wrong, or None. Never sent twice (a timeout
     may hide that it arrived)."""
-    text = (
-        "💬 <b>组委会统一答复了你问过的问题</b>\n"
-        f"<blockquote>{html.escape(question.text)}</blockquote>\n{html.escape(answer)}\n\n"
-        "<i>还有疑问，直接发给我就好。</i>"
+    text = tr(
+        "zh", "topic.answer", question=html.escape(question.text), answer=html.escape(answer)
     )
     try:
         for part in split_html(text):
             await context.bot.send_message(question.chat_id, part, parse_mode=ParseMode.HTML)
     except Forbidden as exc:
-        return f"对方已屏蔽机器人或停用账号（{exc.message}）"
+        return tr("zh", "delivery.blocked", error=exc.message)
     except BadRequest as exc:
         return exc.message
     except NetworkError as exc:
-        return f"网络故障，可能未送达（{exc.message}）"
+        return tr("zh", "delivery.network", error=exc.message)
     except TelegramError as exc:
         return exc.message
     return None
 
 
-async def topic_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic_faq_button(update: Update, context: Context) -> None:
     """📌 存为FAQ under a topic's report: its first question and answer become an FAQ entry."""
     query = update.callback_query
     assert query is not None and query.data is not None
     if not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     topic = svc.store.topic(TopicButton.decode(query.data).topic_id)
     if topic is None or topic.answer is None:
-        await acknowledge(query, "这个按钮已过期。", show_alert=True)
+        await acknowledge(query, tr("zh", "nav.expired_short"), show_alert=True)
         return
     if topic.faq_id is not None:
-        await acknowledge(query, f"已是 FAQ #{topic.faq_id}")
+        await acknowledge(query, tr("zh", "faq.already", faq_id=topic.faq_id))
         return
     with svc.store.transaction():  # the entry and its note on the topic, or neither
         entry = svc.store.add_faq(topic.label, topic.answer)
         svc.store.set_topic_faq(topic.id, entry.id)
     await asyncio.to_thread(svc.kb.refresh_faq)
-    await acknowledge(query, f"已存为 FAQ #{entry.id}")
+    await acknowledge(query, tr("zh", "faq.saved_toast", faq_id=entry.id))
     if isinstance(query.message, Message):
         try:
             await query.message.edit_reply_markup(None)
         except TelegramError as exc:  # only the button stays; the database holds the entry
             log.info("could not remove the FAQ button: %s", exc)
-        await query.message.reply_html(
-            f"📌 话题 {topic.position} 已存为 FAQ #{entry.id}，相似问题今后由机器人直接回答。\n"
-            f"改写问题：/faq edit {entry.id} 新的问题 | 答案（留空保持不变）",
-            do_quote=False,
-        )
+        saved = tr("zh", "topic.faq_saved", position=topic.position, faq_id=entry.id)
+        await query.message.reply_html(saved, do_quote=False)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    svc: Services = app.bot_data[KEY]
+def register(app: App) -> None:
+    svc = app.bot_data
     app.add_handler(CommandHandler("stats", stats_command))
-    app.add_handler(CallbackQueryHandler(topic_button, pattern=TopicButton.pattern("t")))
-    app.add_handler(CallbackQueryHandler(topic_faq_button, pattern=TopicButton.pattern("f")))
+    app.add_handler(
+        CallbackQueryHandler(topic_button, pattern=TopicButton.pattern(TopicAction.ANSWER))
+    )
+    app.add_handler(
+        CallbackQueryHandler(topic_faq_button, pattern=TopicButton.pattern(TopicAction.SAVE_FAQ))
+    )
     chat_id = svc.settings.organizer_chat_id
     if chat_id is None:
         return

@@ -8,88 +8,24 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.services import services
+from bot.services import App, Context
 from handlers.common import acknowledge, edit_or_send, reply_html, user_lang
 from knowledge.catalogue import Catalogue
 from knowledge.render import track_label
 from knowledge.store import Subscription
 from knowledge.store.subscriptions import GROUP, MAX_TEAM, PRIVATE, clean_team
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
 # Callback data: "sub:t:3" tick a track, "sub:all", "sub:done", and "sub:+:3", the
 # 🔔 订阅本赛道通知 button of track and problem cards (handlers.common.follow_button).
-
-TEXTS = {
-    "zh": {
-        "intro": "🔔 <b>订阅赛事通知</b>\n选择你关心的赛道（可多选），再点「完成」。"
-        "组委会发布相关通知时，我会发给你。",
-        "intro_group": "🔔 <b>本群订阅赛事通知</b>\n选择本队关心的赛道（可多选），再点「完成」。"
-        "组委会发布相关通知时，我会发到本群。",
-        "all": "全部赛道",
-        "done": "✅ 完成",
-        "subscribed": "✅ 已订阅。",
-        "heading": "⚙️ <b>我的订阅</b>",
-        "heading_group": "⚙️ <b>本群的订阅</b>",
-        "status": "状态：{status}",
-        "on": "已订阅",
-        "off": "未订阅",
-        "off_blocked": "未订阅（消息无法送达，已自动退订）",
-        "tracks": "赛道：{tracks}",
-        "no_tracks": "未选（只收全体通知）",
-        "team": "队伍：{team}",
-        "no_team": "未设置",
-        "hint": "修改赛道：/subscribe · 设置队名：/team 队名 · 退订：/unsubscribe",
-        "unsubscribed": "已退订，不会再收到赛事通知。随时发送 /subscribe 重新订阅。",
-        "not_subscribed": "还没有订阅。发送 /subscribe 订阅赛事通知。",
-        "team_set": "队伍已设为「{team}」。",
-        "team_cleared": "已清除队名。",
-        "team_subscribe": "发送 /subscribe 订阅后才会收到通知。",
-        "team_usage": "用法：/team 队名（不超过 {n} 个字，/team - 清除）。当前队伍：{team}",
-        "admins_only": "只有本群的管理员可以更改本群的订阅。",
-        "followed": "🔔 已订阅「{track}」的通知，/settings 查看。",
-    },
-    "en": {
-        "intro": "🔔 <b>Announcements</b>\nPick the tracks you care about (several if you like), "
-        "then tap “Done”. I'll forward the organizers' announcements about them.",
-        "intro_group": "🔔 <b>Announcements for this group</b>\nPick your team's tracks, then "
-        "tap “Done”. I'll post the organizers' announcements about them here.",
-        "all": "All tracks",
-        "done": "✅ Done",
-        "subscribed": "✅ Subscribed.",
-        "heading": "⚙️ <b>My subscription</b>",
-        "heading_group": "⚙️ <b>This group's subscription</b>",
-        "status": "Status: {status}",
-        "on": "subscribed",
-        "off": "not subscribed",
-        "off_blocked": "not subscribed (messages could not be delivered)",
-        "tracks": "Tracks: {tracks}",
-        "no_tracks": "none (general announcements only)",
-        "team": "Team: {team}",
-        "no_team": "not set",
-        "hint": "Tracks: /subscribe · team name: /team name · stop: /unsubscribe",
-        "unsubscribed": "Unsubscribed: no more announcements. Send /subscribe any time.",
-        "not_subscribed": "Not subscribed yet. Send /subscribe to get announcements.",
-        "team_set": "Team set to “{team}”.",
-        "team_cleared": "Team name cleared.",
-        "team_subscribe": "Send /subscribe to receive announcements.",
-        "team_usage": "Usage: /team name (at most {n} characters, /team - clears it). "
-        "Current team: {team}",
-        "admins_only": "Only this group's admins can change its subscription.",
-        "followed": "🔔 Following “{track}”. See /settings.",
-    },
-}
-
-
-def tx(lang: str, key: str, **values: object) -> str:
-    return TEXTS.get(lang, TEXTS["zh"])[key].format(**values)
 
 
 def _is_group(update: Update) -> bool:
@@ -97,7 +33,7 @@ def _is_group(update: Update) -> bool:
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
-async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_manage(update: Update, context: Context) -> bool:
     """Anyone manages their private chat; in a group, its creator and administrators."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
@@ -112,14 +48,14 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
-def _subscriber(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Subscription:
+def _subscriber(update: Update, context: Context) -> Subscription:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None
     if _is_group(update):
         kind, name = GROUP, chat.title or str(chat.id)
     else:
         kind, name = PRIVATE, (user.full_name if user else "") or str(chat.id)
-    return services(context).store.ensure_subscriber(
+    return context.bot_data.store.ensure_subscriber(
         chat.id, kind=kind, name=name, lang=user_lang(update)
     )
 
@@ -137,9 +73,9 @@ def subscribe_keyboard(catalogue: Catalogue, sub: Subscription, lang: str) -> In
     rows.append(
         [
             InlineKeyboardButton(
-                ("✅ " if sub.all_tracks else "") + tx(lang, "all"), callback_data="sub:all"
+                ("✅ " if sub.all_tracks else "") + tr(lang, "subs.all"), callback_data="sub:all"
             ),
-            InlineKeyboardButton(tx(lang, "done"), callback_data="sub:done"),
+            InlineKeyboardButton(tr(lang, "subs.done"), callback_data="sub:done"),
         ]
     )
     return InlineKeyboardMarkup(rows)
@@ -147,7 +83,7 @@ def subscribe_keyboard(catalogue: Catalogue, sub: Subscription, lang: str) -> In
 
 def tracks_text(sub: Subscription, catalogue: Catalogue, lang: str) -> str:
     if sub.all_tracks:
-        return tx(lang, "all")
+        return tr(lang, "subs.all")
     names = [html.escape(track_label(t, lang)) for t in catalogue.tracks if t.id in sub.tracks]
     return "、".join(names) if lang != "en" else ", ".join(names)
 
@@ -156,22 +92,21 @@ def settings_text(
     sub: Subscription | None, catalogue: Catalogue, lang: str, *, group: bool = False
 ) -> str:
     """/settings: subscribed or not, which tracks, which team."""
-    lines = [tx(lang, "heading_group" if group else "heading")]
+    lines = [tr(lang, "subs.heading_group" if group else "subs.heading")]
     if sub is None:
-        lines.append(tx(lang, "not_subscribed"))
+        lines.append(tr(lang, "subs.not_subscribed"))
         return "\n".join(lines)
     if sub.active:
-        status = tx(lang, "on")
+        status = tr(lang, "subs.on")
     else:
         blocked = (sub.inactive_reason or "").startswith("Telegram")
-        status = tx(lang, "off_blocked" if blocked else "off")
-    lines.append(tx(lang, "status", status=status))
-    lines.append(
-        tx(lang, "tracks", tracks=tracks_text(sub, catalogue, lang) or tx(lang, "no_tracks"))
-    )
-    team = html.escape(sub.team) if sub.team else tx(lang, "no_team")
-    lines.append(tx(lang, "team", team=team))
-    lines.append("\n" + tx(lang, "hint"))
+        status = tr(lang, "subs.off_blocked" if blocked else "subs.off")
+    lines.append(tr(lang, "subs.status", status=status))
+    tracks = tracks_text(sub, catalogue, lang) or tr(lang, "subs.no_tracks")
+    lines.append(tr(lang, "subs.tracks", tracks=tracks))
+    team = html.escape(sub.team) if sub.team else tr(lang, "subs.no_team")
+    lines.append(tr(lang, "subs.team", team=team))
+    lines.append("\n" + tr(lang, "subs.hint"))
     return "\n".join(lines)
 
 
@@ -181,51 +116,51 @@ def subscriber_line(sub: Subscription | None, catalogue: Catalogue) -> str | Non
         return None
     parts = []
     if sub.team:
-        parts.append(f"队伍：{html.escape(sub.team)}")
+        parts.append(tr("zh", "subs.post_team", team=html.escape(sub.team)))
     if sub.active and (sub.all_tracks or sub.tracks):
-        parts.append(f"订阅：{tracks_text(sub, catalogue, 'zh')}")
+        parts.append(tr("zh", "subs.post_tracks", tracks=tracks_text(sub, catalogue, "zh")))
     return " · ".join(parts) or None
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe(update: Update, context: Context) -> None:
     """/subscribe: the track keyboard (in a group, for its admins only)."""
     message = update.effective_message
     if message is None:
         return
     lang = user_lang(update)
     if not await may_manage(update, context):
-        await message.reply_html(tx(lang, "admins_only"))
+        await message.reply_html(tr(lang, "subs.admins_only"))
         return
     sub = _subscriber(update, context)
-    catalogue = services(context).kb.catalogue
-    intro = tx(lang, "intro_group" if _is_group(update) else "intro")
+    catalogue = context.bot_data.kb.catalogue
+    intro = tr(lang, "subs.intro_group" if _is_group(update) else "subs.intro")
     await reply_html(message, intro, subscribe_keyboard(catalogue, sub, lang))
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe(update: Update, context: Context) -> None:
     """/unsubscribe: no more announcements (the choices are kept for a later /subscribe)."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
     lang = user_lang(update)
     if not await may_manage(update, context):
-        await message.reply_html(tx(lang, "admins_only"))
+        await message.reply_html(tr(lang, "subs.admins_only"))
         return
-    store = services(context).store
+    store = context.bot_data.store
     sub = store.subscription(chat.id)
     if sub is None or not sub.active:
-        await message.reply_html(tx(lang, "not_subscribed"))
+        await message.reply_html(tr(lang, "subs.not_subscribed"))
         return
     store.deactivate(chat.id, "unsubscribe")
-    await message.reply_html(tx(lang, "unsubscribed"))
+    await message.reply_html(tr(lang, "subs.unsubscribed"))
 
 
-async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_settings(update: Update, context: Context) -> None:
     """/settings: this chat's subscription and team."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    svc = services(context)
+    svc = context.bot_data
     text = settings_text(
         svc.store.subscription(chat.id),
         svc.kb.catalogue,
@@ -235,43 +170,43 @@ async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await reply_html(message, text)
 
 
-async def set_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def set_team(update: Update, context: Context) -> None:
     """/team 名称: the team this chat belongs to (/team - clears it)."""
     message = update.effective_message
     if message is None:
         return
     lang = user_lang(update)
     if not await may_manage(update, context):
-        await message.reply_html(tx(lang, "admins_only"))
+        await message.reply_html(tr(lang, "subs.admins_only"))
         return
     raw = (message.text or "").partition(" ")[2].strip()
-    store = services(context).store
+    store = context.bot_data.store
     sub = _subscriber(update, context)
     if raw in ("-", "—"):
         store.set_team(sub.chat_id, None)
-        await message.reply_html(tx(lang, "team_cleared"))
+        await message.reply_html(tr(lang, "subs.team_cleared"))
         return
     team = clean_team(raw)
     if team is None:
-        current = html.escape(sub.team) if sub.team else tx(lang, "no_team")
-        await message.reply_html(tx(lang, "team_usage", n=MAX_TEAM, team=current))
+        current = html.escape(sub.team) if sub.team else tr(lang, "subs.no_team")
+        await message.reply_html(tr(lang, "subs.team_usage", n=MAX_TEAM, team=current))
         return
     sub = store.set_team(sub.chat_id, team)
-    text = tx(lang, "team_set", team=html.escape(team))
+    text = tr(lang, "subs.team_set", team=html.escape(team))
     if not sub.active:
-        text += "\n" + tx(lang, "team_subscribe")
+        text += "\n" + tr(lang, "subs.team_subscribe")
     await message.reply_html(text)
 
 
-async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscription_button(update: Update, context: Context) -> None:
     """sub:t:N ticks a track, sub:all 全部赛道, sub:done subscribes, sub:+:N 🔔 on a card."""
     query = update.callback_query
     assert query is not None and query.data is not None
     lang = user_lang(update)
     if not await may_manage(update, context):
-        await acknowledge(query, tx(lang, "admins_only"), show_alert=True)
+        await acknowledge(query, tr(lang, "subs.admins_only"), show_alert=True)
         return
-    svc = services(context)
+    svc = context.bot_data
     catalogue, store = svc.kb.catalogue, svc.store
     kind, _, value = query.data[4:].partition(":")
     track = catalogue.track(value) if value else None
@@ -284,13 +219,13 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     if kind == "+":
         assert track is not None
         store.follow_track(sub.chat_id, track.id)
-        await acknowledge(query, tx(lang, "followed", track=track_label(track, lang)))
+        await acknowledge(query, tr(lang, "subs.followed", track=track_label(track, lang)))
         return
     if kind == "done":
         sub = store.activate(sub.chat_id)
-        await acknowledge(query, tx(lang, "subscribed"))
+        await acknowledge(query, tr(lang, "subs.subscribed"))
         text = (
-            tx(lang, "subscribed")
+            tr(lang, "subs.subscribed")
             + "\n\n"
             + settings_text(sub, catalogue, lang, group=_is_group(update))
         )
@@ -310,7 +245,7 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
                 raise
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("subscribe", subscribe))
     app.add_handler(CommandHandler("unsubscribe", unsubscribe))
     app.add_handler(CommandHandler("settings", show_settings))

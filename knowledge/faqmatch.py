@@ -122,6 +122,8 @@ def asked(text: str) -> Asked:
                     hits.add(value)
                     break
         found[slot] = hits
+    if "how_many" in found["kind"] and re.search(r"多少(?![人个支名位项道队家所届])", squashed):
+        found["kind"].add("how_much")  # a bare 多少 asks how many or how much (奖金是多少)
     if "复赛" in found["stage"] and ("半决赛" in squashed or "semi" in norm):
         found["stage"].discard("决赛")  # 半决赛 is the 复赛, not the 决赛
     return Asked(

@@ -9,6 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
 from knowledge.catalogue import Catalogue, Problem
 from knowledge.embed import Embedder, load_embedder
 from knowledge.faqmatch import FaqIndex
@@ -38,6 +41,7 @@ from knowledge.refs import (
     find_track_name,
     fix_homophones,
     mask_references,
+    names_bare_problem,
 )
 from knowledge.store import FaqEntry
 from knowledge.vocabulary import Vocabulary, derive
@@ -153,6 +157,15 @@ class Matcher:
                         if all(is_cjk(ch) for ch in piece):
                             sounds.setdefault(tuple(py[i:j]), piece)
         self._sounds = sounds
+        # Near sounds: phrases of three characters or more by their pinyin with one syllable
+        # left out, so a slip in one syllable (供因链 gong-yin-lian for 供应链 gong-ying-lian)
+        # finds its phrase; near_sound() checks the syllable left out by edit distance.
+        near: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
+        for py in sounds:
+            if len(py) >= 3:
+                for k in range(len(py)):
+                    near[(*py[:k], "", *py[k + 1 :])].append(py)
+        self._near_sounds = dict(near)
         n = len(docs)
         self._n = n
         # Meta-question cues that the catalogue itself uses (消费 has 费, 反洗钱 has 钱) would
@@ -163,6 +176,12 @@ class Matcher:
             for k, v in sorted(self._glossary.items(), key=lambda kv: -len(kv[0]))
             if k.isascii() and v in vocab
         }
+        english = [
+            *self._glossary_en,
+            *(a for v in self.vocabulary.track_aliases_en.values() for a in v),
+        ]
+        self._english_words = sorted({w for k in english for w in re.findall(r"[a-z]{4,}", k)})
+        self._english_known = frozenset(self._english_words) | _ENGLISH_KNOWN
         self._glossary_en_re = re.compile(
             "|".join(rf"\b{re.escape(k)}\w*" for k in self._glossary_en)
         )
@@ -192,15 +211,34 @@ class Matcher:
         # "数据要素×金融服务" is the competition's name for a track, not content.
         norm = normalize(_COMPETITION_NAME.sub(" ", _without_list_numbers(q)))
         norm = _PINYIN_WORDS.sub(lambda m: "赛道" if m[1] == "dao" else "赛题", norm)
+        if _LONG_ENGLISH_WORD.search(norm):
+            norm = _LONG_ENGLISH_WORD.sub(lambda m: self._english_spelling(m[0]), norm)
         return digits_for_numerals(fix_homophones(norm, self._name_sounds))
+
+    def _english_spelling(self, word: str) -> str:
+        """A misspelt catalogue word in English (autonomus, suply, meterology) spelt right:
+        the nearest word of the glossary one or two edits away, same first letter; a word
+        the bot knows is left as it is."""
+        if word in self._english_known:
+            return word
+        limit = 1 if len(word) < 8 else 2
+        found = process.extractOne(
+            word, self._english_words, scorer=Levenshtein.distance, score_cutoff=limit
+        )
+        return found[0] if found is not None and found[0][0] == word[0] else word
 
     def match(self, text: str) -> Answer:
         """Read a question and decide what answers it: the rules find references, phrases and
         candidates; the intent model, where there is one, decides what is asked."""
         excluded, text = self._exclusions(text)
+        passed, text = self._set_aside(text)
         answer = self._read(self.match_by_rules(text))
-        if excluded and answer.intent == "search":
-            kept = tuple(i for i in answer.ids if self.problems[i].track_id not in excluded)
+        if (excluded or passed) and answer.intent == "search":
+            kept = tuple(
+                i
+                for i in answer.ids
+                if self.problems[i].track_id not in excluded and i not in passed
+            )
             if len(kept) > 1:
                 answer = replace(answer, ids=kept)
             elif kept:
@@ -212,6 +250,11 @@ class Matcher:
             return self._understood(answer)
         return answer
 
+    def read_first(self, text: str) -> str:
+        """The question as the rules and the model read it: without the tracks it leaves out
+        and the clauses that set something aside (what training reads too)."""
+        return self._set_aside(self._exclusions(text)[1])[1]
+
     def _exclusions(self, text: str) -> tuple[frozenset[str], str]:
         """Tracks a question leaves out (除了医疗赛道…, 不算交通的, except finance) and the
         question without those words; a question that leaves out nothing is returned as is."""
@@ -219,7 +262,10 @@ class Matcher:
         excluded: set[str] = set()
         for m in _EXCLUDING.finditer(norm):
             span = norm[m.end() : m.end() + 16]
-            span = re.split(r"[，,。；;？?！!]", span)[0]
+            # A clause ends at punctuation, which normalize() turns into a space between words.
+            span = re.split(
+                r"[，,。；;？?！!]|(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", span.strip()
+            )[0]
             ref = find_reference(span) or find_track_name(span, self.vocabulary, strict=False)
             if ref is None or ref.problem is not None:
                 continue
@@ -233,6 +279,34 @@ class Matcher:
                 )
                 norm = norm[: m.start()] + " " + norm[cut + (rest.end() if rest else 0) :]
         return frozenset(excluded), (norm if excluded else text)
+
+    def _set_aside(self, text: str) -> tuple[frozenset[str], str]:
+        """Problems a question sets aside (3-4我看过了，… ; 金融赛道先放一边，…) and the question
+        without the clauses that set them aside — when something is left to ask."""
+        norm = self._norm(text)
+        pieces = [m.span() for m in _SET_ASIDE_CLAUSE.finditer(norm)]
+        if not pieces:
+            return frozenset(), text
+        starts = [0] + [end for _, end in pieces]
+        ends = [start for start, _ in pieces] + [len(norm)]
+        rest = "".join(norm[start:end] for start, end in zip(starts, ends, strict=True))
+        if len(_squash(rest)) < 2:
+            return frozenset(), text
+        passed = set()
+        for start, end in pieces:
+            clause = norm[start:end]
+            ref = find_reference(clause) or find_track_name(clause, self.vocabulary, strict=False)
+            if ref is not None and names_bare_problem(rest) and find_reference(rest) is None:
+                # 商贸流通赛道第一题我看明白了，那第二题讲啥: the second problem of that track.
+                return frozenset(), text
+            if ref is not None:
+                if ref.problem is not None and ref.problem > 0:
+                    passed.add(f"{self._track_of(ref)}-{ref.problem}")
+                continue
+            for pid, score in self._rank(self._content_terms(norm[start:end]), self.problems)[:1]:
+                if score >= 0.6:
+                    passed.add(pid)
+        return frozenset(passed), rest.strip(" ，,。；;")
 
     def _understood(self, answer: Answer) -> Answer:
         """An escalation with what it is about: its topic and any problem or track it names."""
@@ -502,10 +576,15 @@ class Matcher:
             return Answer(q, "escalate", score=ranked[0][1] if ranked else 0.0, note="no_match")
         best = ranked[0][1]
         if _has_cue(norm, SEARCH_CUES, SEARCH_CUES_EN):
-            # A list asked for: every problem that has the theme, wherever in its text.
-            fitting = self._theme_members(terms) or tuple(
+            # A list asked for: every problem that has the theme, wherever in its text. The
+            # theme is in the clause that asks for the list (…做决策支持，哪些题提到了决策).
+            plural = bool(_PLURAL_ASK.search(_squash(norm)))
+            asked = (self._list_clause_terms(norm) if plural else []) or terms
+            fitting = self._theme_members(asked) or tuple(
                 pid for pid, s in ranked if s >= max(0.34, best * 0.5)
             )
+            if len(fitting) == 1 and plural:
+                fitting = self._theme_members(self._broadened(asked)) or fitting
             if len(fitting) > 1:
                 return Answer(q, "search", fitting, round(best, 3), note="theme", terms=names)
             # A theme only one problem has: that problem is the answer.
@@ -604,6 +683,16 @@ class Matcher:
                     best, length = phrase, j - i
                     break
             if not best:
+                for j in range(min(len(run), i + 6), i + 2, -1):
+                    phrase = self._near_sound(run[i:j], py[i:j])
+                    if (
+                        phrase
+                        and not _is_filler(phrase)
+                        and not (filler_end[i] and j - filler_end[i] < 3)
+                    ):
+                        best, length = phrase, j - i
+                        break
+            if not best:
                 i += 1
                 continue
             trimmed = best.strip(_EDGE_WORDS)
@@ -613,6 +702,23 @@ class Matcher:
                 found.append((i, i + length, None))
             i += length
         return found
+
+    def _near_sound(self, text: str, py: list[str]) -> str | None:
+        """The catalogue phrase text is but for one character that sounds alike under the
+        usual pinyin slips (供因链 gong-yin-lian for 供应链 gong-ying-lian; zi/zhi, nan/lan):
+        the slips of pinyin typing, of dialects and of speech input."""
+        if not all(py):
+            return None
+        for k in range(len(py)):
+            for other in self._near_sounds.get((*py[:k], "", *py[k + 1 :]), ()):
+                phrase = self._sounds[other]
+                if (
+                    phrase[:k] == text[:k]
+                    and phrase[k + 1 :] == text[k + 1 :]
+                    and _fuzzy_syllable(py[k]) == _fuzzy_syllable(other[k])
+                ):
+                    return phrase
+        return None
 
     def _rank(self, terms: list[_Term], problems: dict[str, Problem]) -> list[tuple[str, float]]:
         total = sum(t.weight for t in terms) * 1.25
@@ -632,6 +738,38 @@ class Matcher:
                     scores[pid] += credit
         ranked = sorted(((pid, s / total) for pid, s in scores.items()), key=_rank_key)
         return ranked
+
+    def _list_clause_terms(self, norm: str) -> list[_Term]:
+        """The catalogue phrases of the clause that asks for a list, when the message has
+        other clauses too."""
+        clauses = [c for c in re.split(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])", norm) if c]
+        if len(clauses) < 2:
+            return []
+        for clause in clauses:
+            if _has_cue(clause, SEARCH_CUES, SEARCH_CUES_EN):
+                return self._content_terms(clause)
+        return []
+
+    def _broadened(self, terms: list[_Term]) -> list[_Term]:
+        """A list asked for and one problem has the phrase (物联网技术): the phrase's longest
+        part that several problems have (物联网), as the theme."""
+        specific = max(2, int(self._n * THEME_SHARE))
+        out = []
+        for term in terms:
+            text = term.text
+            if len(term.docs) == 1 and len(text) >= 4:
+                parts = [
+                    text[i:j]
+                    for i in range(len(text))
+                    for j in range(i + 2, len(text) + (i > 0))
+                    if 1 < len(self._vocab.get(text[i:j], ())) <= specific
+                    and not _is_filler(text[i:j])
+                ]
+                if parts:
+                    part = max(parts, key=lambda p: (len(p), -len(self._vocab[p])))
+                    term = self._term(part)
+            out.append(term)
+        return out
 
     def _theme_members(self, terms: list[_Term]) -> tuple[str, ...]:
         """The problems that have every specific phrase of a theme (农业 and 金融) in their
@@ -712,6 +850,16 @@ def _without_list_numbers(text: str) -> str:
     return text
 
 
+# A clause that sets its subject aside: done with it (3-4我看过了, 奖项也不问了), put off
+# (先放一边, 就不说了) or refused (不要所有赛道，…): from the clause's start to the marker
+# that ends it.
+_SET_ASIDE_CLAUSE = re.compile(
+    r"[^，,。；;！!？?\s]*?(?:"
+    r"(?:看过|看完|读过|读完|了解过|了解|清楚|明白|知道|懂)了"
+    r"|放一边|放一放|先不管|不管了|(?:不说|不问|不看|不提|不聊|不讲)了|不用(?:说|讲|管)了"
+    r"|^不要[^，,。；;！!？?\s]{1,12}(?=[，,。；;\s]))"
+    r"(?:[啊啦哈哦呀吧]|一下)?(?=[，,。；;！!\s]|$)"
+)
 # A phrase in more than this share of the problems (数据, 提升) does not make a theme.
 THEME_SHARE = 0.3
 # Words before a track a question leaves out (除了医疗赛道, except finance).
@@ -719,6 +867,37 @@ _EXCLUDING = re.compile(
     r"除了|除去|除开|不包括|不包含|不含|不算|排除|不要|不看|except|excluding|other than|"
     r"besides|apart from|not in"
 )
+
+
+# English words of five letters or more, and the ones the bot knows that are not the catalogue's
+# (question words, the cues of the lexicon) and are never taken for a misspelt catalogue word.
+_LONG_ENGLISH_WORD = re.compile(r"\b[a-z]{5,}\b")
+_ENGLISH_KNOWN = frozenset(
+    w
+    for phrase in (
+        *HELP_CUES_EN,
+        *TRACKS_CUES_EN,
+        *SEARCH_CUES_EN,
+        *(c for cues in ESCALATE_CUES_EN.values() for c in cues),
+        "whether where there their these those which while about other could would should "
+        "problem problems question questions track tracks topic topics related relate "
+        "anything something everything please thanks hello",
+    )
+    for w in re.findall(r"[a-z]+", phrase)
+)
+# A question that asks for several problems (哪些, 哪几道, 都列出来, which problems).
+_PLURAL_ASK = re.compile(
+    r"哪些|哪几|几道|几个题|有什么题|有啥题|都有|列出|列一下|都列|全部|所有的题|清单|"
+    r"which problems|what problems|all problems|list"
+)
+# The sounds pinyin input and many dialects confuse: z/zh c/ch s/sh, n/l, h/f before u, and a
+# final n/ng.
+_FUZZY_INITIAL = re.compile(r"^(?:([zcs])h|l(?=[aeiou])|f(?=u))")
+
+
+def _fuzzy_syllable(syllable: str) -> str:
+    syllable = _FUZZY_INITIAL.sub(lambda m: m[1] or ("n" if m[0] == "l" else "h"), syllable)
+    return syllable[:-1] if syllable.endswith("ng") and len(syllable) > 2 else syllable
 
 
 def _similar_documents(docs: dict[str, str]) -> dict[str, list[str]]:

@@ -24,9 +24,16 @@ _EN_NUMBERS = {
 _SOUND_FIXES = {("sai", "dao"): "赛道", ("sai", "ti"): "赛题"}
 
 
+_TI_AFTER_NUMBER = re.compile(
+    r"(?<=[\d一二三四五六七八九十两])[^\W\d题](?=\s*(?:[\d一二三四五六七八九十]|$|[的呢吗是讲啊]))"
+)
+
+
 def fix_homophones(text: str, name_sounds: dict[tuple[str, ...], str]) -> str:
     """Replace windows that sound like 赛道/赛题, or like a track name before 赛道 (医僚赛道 →
     医疗赛道; name_sounds from Vocabulary.name_sounds), with them."""
+    # A number's problem typed by sound (二提三, 第4体): 题 between or after numbers.
+    text = _TI_AFTER_NUMBER.sub(lambda m: "题" if pinyin_of(m[0])[0] == "ti" else m[0], text)
     if not any(ch in "赛塞腮鳃" for ch in text):
         return text
     pinyin = pinyin_of(text)
@@ -152,6 +159,12 @@ def _asked_problem(text: str) -> re.Match[str] | None:
 # A problem named by its number alone, after its track was named (赛道八第三题和第四题…第四题).
 # Not a bare 4题: 一共有4题 is a count.
 _BARE_PROBLEM = re.compile(r"第\s*(\d+)\s*(?:题|道|个)|(?<![\d\-.])(\d+)\s*号\s*题")
+
+
+def names_bare_problem(text: str) -> bool:
+    """Whether the text names a problem by its number alone (第二题), leaving its track to the
+    words around it."""
+    return _BARE_PROBLEM.search(text) is not None
 
 
 def _later_problem(text: str, ref: Reference) -> Reference:

@@ -9,83 +9,7 @@ from collections.abc import Mapping
 from knowledge.catalogue import Catalogue, Problem, Track
 from knowledge.matcher import Answer
 from knowledge.store import FaqEntry
-
-TEXTS: dict[str, dict[str, str]] = {
-    "zh": {
-        "help": (
-            "👋 你好！我是{contest}的答疑助手。\n\n"
-            "• 点下方按钮按赛道浏览全部 {problems} 道赛题\n"
-            "• 直接打字提问，例如：<i>赛道{ordinal}赛题{number}</i>、<i>{id}</i>、"
-            "<i>跟{topic}有关的题</i>\n"
-            "• 报名、时间、奖项等目录里没有的问题，我会转给组委会\n\n"
-            "命令：/tracks 赛道列表 · /help 帮助"
-        ),
-        "tracks": "本次大赛共 {n} 个赛道：",
-        "tracks_tail": "发送赛道编号（如 <i>赛道三</i>）或点按钮查看赛题。",
-        "no_track": "没有赛道{number}，本次大赛只有赛道一至赛道{last}。",
-        "track": "<b>{heading}</b>\n共 {n} 道赛题：",
-        "no_problem": "{track}没有第 {number} 题，它共有 {n} 道赛题：",
-        "problem": "<b>赛题 {id}：{title}</b>\n<i>{track}</i>\n\n{description}",
-        "theme": "找到 {n} 道相关赛题：",
-        "fits": "（{terms}）",
-        "aspect": "💡 <b>{aspect}</b>：{text}",
-        "understood_problem": (
-            "关于<b>赛题 {id}</b>{topic}：赛题介绍里没有写这一点，我不替组委会猜测。"
-        ),
-        "understood_track": (
-            "关于<b>{track}</b>{topic}：赛题目录里没有写这一点，我不替组委会猜测。"
-        ),
-        "understood_topic": "关于{topic}：赛题目录里没有答案，我不替组委会猜测。",
-        "did_you_mean": "你是想问下面哪道赛题？",
-        "escalate": (
-            "这个问题赛题目录里没有答案，我不替组委会猜测。\n"
-            "可以把问题转给组委会，由工作人员回复你。"
-        ),
-        "faq": "<b>组委会答复</b>（{date}）\n<i>问：{question}</i>\n\n{answer}",
-        "problems_count": "{n} 道题",
-        "this_contest": "本次大赛",
-    },
-    "en": {
-        "help": (
-            "👋 Hi! I answer questions about {contest}.\n\n"
-            "• Tap a track below to browse all {problems} problems\n"
-            "• Or type a question, e.g. <i>track {track} problem {number}</i>, <i>{id}</i>\n"
-            "• Questions the catalogue cannot answer (registration, dates, prizes …) go to "
-            "the organizers\n\n"
-            "Commands: /tracks list of tracks · /help help"
-        ),
-        "tracks": "The contest has {n} tracks:",
-        "tracks_tail": "Send a track number (e.g. <i>track 3</i>) or tap a button.",
-        "no_track": "There is no track {number}: tracks run from 1 to {last}.",
-        "track": "<b>{heading}</b>\n{n} problems:",
-        "no_problem": "{track} has no problem {number}; it has {n} problems:",
-        "problem": "<b>Problem {id}: {title}</b>\n<i>{track}</i>\n\n{description}",
-        "theme": "{n} problems fit:",
-        "fits": " ({terms})",
-        "aspect": "💡 <b>{aspect}</b>: {text}",
-        "understood_problem": (
-            "About <b>problem {id}</b>{topic}: its text does not say, and I won't guess for the "
-            "organizers."
-        ),
-        "understood_track": (
-            "About <b>{track}</b>{topic}: the catalogue does not say, and I won't guess for the "
-            "organizers."
-        ),
-        "understood_topic": (
-            "About {topic}: the catalogue does not answer this, and I won't guess for the "
-            "organizers."
-        ),
-        "did_you_mean": "Did you mean one of these problems?",
-        "escalate": (
-            "The catalogue does not answer this, and I won't guess for the organizers.\n"
-            "You can send the question to the organizers and staff will reply."
-        ),
-        "faq": "<b>Organizers' answer</b> ({date})\n<i>Q: {question}</i>\n\n{answer}",
-        "problems_count": "{n} problems",
-        "this_contest": "this contest",
-    },
-}
-
+from knowledge.texts import tr
 
 # What a question may ask about one problem, the words that ask it, and the words of the
 # clauses of a problem's text that answer it. Language, not one catalogue's data.
@@ -142,16 +66,9 @@ def lang_of(language_code: str | None) -> str:
     return "en" if (language_code or "").lower().startswith("en") else "zh"
 
 
-def t(lang: str, key: str, **values: object) -> str:
-    return TEXTS.get(lang, TEXTS["zh"])[key].format(**values)
-
-
 def track_label(track: Track, lang: str = "zh") -> str:
-    return (
-        f"Track {track.id} · {track.name}"
-        if lang == "en"
-        else f"赛道{track.ordinal} · {track.name}"
-    )
+    """赛道三 · 交通运输 (plain text: escape it for HTML)."""
+    return tr(lang, "reply.track_label", id=track.id, ordinal=track.ordinal, name=track.name)
 
 
 def problem_line(problem: Problem) -> str:
@@ -159,18 +76,18 @@ def problem_line(problem: Problem) -> str:
 
 
 def render_tracks(catalogue: Catalogue, lang: str = "zh") -> str:
-    lines = [t(lang, "tracks", n=len(catalogue.tracks))]
+    lines = [tr(lang, "reply.tracks", n=len(catalogue.tracks))]
     for track in catalogue.tracks:
-        count = t(lang, "problems_count", n=len(catalogue.problems_of(track.id)))
+        count = tr(lang, "reply.problems_count", n=len(catalogue.problems_of(track.id)))
         lines.append(f"{track.id}. {html.escape(track_label(track, lang))}（{count}）")
     lines.append("")
-    lines.append(t(lang, "tracks_tail"))
+    lines.append(tr(lang, "reply.tracks_tail"))
     return "\n".join(lines)
 
 
 def render_track(catalogue: Catalogue, track: Track, lang: str = "zh") -> str:
     problems = catalogue.problems_of(track.id)
-    lines = [t(lang, "track", heading=html.escape(track.heading), n=len(problems))]
+    lines = [tr(lang, "reply.track", heading=html.escape(track.heading), n=len(problems))]
     lines += [problem_line(p) for p in problems]
     return "\n".join(lines)
 
@@ -186,10 +103,10 @@ def render_problem(
     if clauses:
         lead = "；".join(html.escape(c) for c in clauses)
         name = ASPECT_NAMES.get(lang, ASPECT_NAMES["zh"])[aspect]
-        description = t(lang, "aspect", aspect=name, text=lead) + "\n\n" + description
-    return t(
+        description = tr(lang, "reply.aspect", aspect=name, text=lead) + "\n\n" + description
+    return tr(
         lang,
-        "problem",
+        "reply.problem",
         id=problem.id,
         title=html.escape(problem.title),
         track=html.escape(track.heading if track else ""),
@@ -206,19 +123,19 @@ def render_understood(answer: Answer, catalogue: Catalogue, lang: str = "zh") ->
     about = answer.about[0] if answer.about else ""
     of_topic = (f"的{topic}" if lang == "zh" else f", {topic}") if topic else ""
     if (problem := catalogue.problem(about)) is not None:
-        return t(lang, "understood_problem", id=problem.id, topic=of_topic)
+        return tr(lang, "reply.understood_problem", id=problem.id, topic=of_topic)
     if (track := catalogue.track(about)) is not None:
         label = html.escape(track_label(track, lang))
-        return t(lang, "understood_track", track=label, topic=of_topic)
+        return tr(lang, "reply.understood_track", track=label, topic=of_topic)
     if topic:
-        return t(lang, "understood_topic", topic=topic)
+        return tr(lang, "reply.understood_topic", topic=topic)
     return ""
 
 
 def render_faq(entry: FaqEntry, lang: str = "zh") -> str:
-    return t(
+    return tr(
         lang,
-        "faq",
+        "reply.faq",
         date=entry.updated_at[:10],
         question=html.escape(entry.question),
         answer=html.escape(entry.answer),
@@ -238,7 +155,8 @@ def render_answer(
         if note_kind == "no_track":
             last = catalogue.tracks[-1]
             number = _ordinal(note_value, lang)
-            text = t(lang, "no_track", number=number, last=_ordinal(last.id, lang)) + "\n\n" + text
+            head = tr(lang, "reply.no_track", number=number, last=_ordinal(last.id, lang))
+            text = head + "\n\n" + text
         return text
     if answer.intent == "track":
         track = catalogue.track(answer.ids[0])
@@ -246,9 +164,9 @@ def render_answer(
             return render_tracks(catalogue, lang)
         if note_kind == "no_problem":
             number = note_value.split("-")[-1]
-            head = t(
+            head = tr(
                 lang,
-                "no_problem",
+                "reply.no_problem",
                 track=html.escape(track_label(track, lang)),
                 number=html.escape(number),
                 n=len(catalogue.problems_of(track.id)),
@@ -262,8 +180,8 @@ def render_answer(
         return render_problem(catalogue, problem, lang, answer.query)
     if answer.intent == "search":
         problems = [p for pid in answer.ids if (p := catalogue.problem(pid))]
-        key = "did_you_mean" if answer.note == "did_you_mean" else "theme"
-        head = t(lang, key, n=len(problems))
+        key = "reply.did_you_mean" if answer.note == "did_you_mean" else "reply.theme"
+        head = tr(lang, key, n=len(problems))
         return "\n".join(
             [head] + [f"• {problem_line(p)}{_fits(p, answer, catalogue, lang)}" for p in problems]
         )
@@ -273,21 +191,21 @@ def render_answer(
             return render_faq(entry, lang)
     if answer.intent == "escalate":
         understood = render_understood(answer, catalogue, lang)
-        tail = t(lang, "escalate").split("\n")[-1]  # 可以把问题转给组委会…
-        return f"{understood}\n{tail}" if understood else t(lang, "escalate")
+        tail = tr(lang, "reply.escalate").split("\n")[-1]  # 可以把问题转给组委会…
+        return f"{understood}\n{tail}" if understood else tr(lang, "reply.escalate")
     return render_help(catalogue, lang)
 
 
 def render_help(catalogue: Catalogue, lang: str = "zh") -> str:
     """The welcome and how to ask; the contest's name, the counts and the examples come from
     the catalogue (the examples: problem 4 of track 3, or the nearest there is)."""
-    contest = html.escape(catalogue.contest) or t(lang, "this_contest")
+    contest = html.escape(catalogue.contest) or tr(lang, "reply.this_contest")
     track = catalogue.tracks[min(2, len(catalogue.tracks) - 1)]
     problems = catalogue.problems_of(track.id)
     problem = problems[min(3, len(problems) - 1)]
-    return t(
+    return tr(
         lang,
-        "help",
+        "reply.help",
         contest=contest,
         problems=len(catalogue.problems),
         ordinal=track.ordinal,
@@ -309,7 +227,7 @@ def _fits(problem: Problem, answer: Answer, catalogue: Catalogue, lang: str) -> 
     terms = [x for x in answer.terms if x in own and x not in common]
     if not terms:
         return ""
-    return t(lang, "fits", terms="、".join(html.escape(x) for x in terms[:3]))
+    return tr(lang, "reply.fits", terms="、".join(html.escape(x) for x in terms[:3]))
 
 
 def _ordinal(number: str, lang: str) -> str:

@@ -66,7 +66,7 @@ def featurize(sets: list[tuple[Path, list[Case]]]) -> tuple[list[list[str]], lis
             catalogue, vocabulary=load_vocabulary(catalogue, seed), intent_model=None
         )
         for case in cases:
-            signals, _ = matcher._signals(matcher.match_by_rules(case.q))
+            signals, _ = matcher._signals(matcher.match_by_rules(matcher.read_first(case.q)))
             rows.append(features(signals))
             labels.append(case.intent)
     return rows, labels

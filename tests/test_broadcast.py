@@ -38,7 +38,6 @@ from telegram.error import RetryAfter
 from bot.pacer import Pacer, Slot, broadcast_send, retry_seconds
 from bot.sandbox import BotApiEmulator, ChatMessage, User
 from handlers.broadcast.compose import body_html, checked_html, parse_command
-from handlers.broadcast.jobs import broadcaster_of
 from knowledge.store import Audience, Broadcast, Store
 
 ANNOUNCEMENT = "📢 初赛作品提交截止时间延长至 6 月 10 日"
@@ -311,7 +310,7 @@ async def test_scheduled_broadcast_is_stored_survives_a_restart_and_is_sent_when
         await asyncio.sleep(0.3)
         assert received(world, users) == {u.id: 0 for u in users}  # not due yet
         world.store.update_broadcast(bc.id, scheduled_at="2020-01-01T00:00:00+00:00")
-        broadcaster_of(world.app).wake()
+        world.app.bot_data.broadcaster.wake()
         done = await report(world, bc.id)
         assert "已送达 2" in done.text
         assert received(world, users) == {u.id: 1 for u in users}
@@ -448,7 +447,7 @@ async def test_429_pauses_every_send_for_retry_after_and_is_not_an_attempt(
 
 
 async def test_5xx_resets_and_timeouts_are_retried_with_backoff(world: World) -> None:
-    engine = broadcaster_of(world.app)
+    engine = world.app.bot_data.broadcaster
     engine.retry_base, engine.read_timeout = 0.05, 0.5
     users = add_subscribers(world, 5)
     a, b, c, d, _ = users
@@ -467,7 +466,7 @@ async def test_5xx_resets_and_timeouts_are_retried_with_backoff(world: World) ->
 
 
 async def test_failing_attempts_give_up_at_the_limit_and_are_reported(world: World) -> None:
-    engine = broadcaster_of(world.app)
+    engine = world.app.bot_data.broadcaster
     assert engine.max_attempts == 5  # as shipped; fewer here, as one chat waits 1 s per retry
     engine.retry_base, engine.max_attempts = 0.02, 3
     users = add_subscribers(world, 2)
@@ -482,7 +481,7 @@ async def test_failing_attempts_give_up_at_the_limit_and_are_reported(world: Wor
 
 
 async def test_random_faults_never_duplicate_or_lose_a_message(world: World) -> None:
-    engine = broadcaster_of(world.app)
+    engine = world.app.bot_data.broadcaster
     engine.retry_base, engine.max_attempts = 0.02, 10  # no recipient runs out of attempts
     users = add_subscribers(world, 30)
     ids = [u.id for u in users]
@@ -508,7 +507,7 @@ async def test_a_copy_of_a_deleted_message_stops_at_the_first_refusal(world: Wor
         from_chat_id=ORGANIZER_GROUP, source_message_id=999, audience=Audience("all"),
     )  # fmt: skip
     assert world.store.confirm_broadcast(bc.id)
-    broadcaster_of(world.app).wake()
+    world.app.bot_data.broadcaster.wake()
     done = await report(world, bc.id)
     assert "已取消" in done.text
     assert len(world.emulator.calls_to("copyMessage")) < len(users)  # not 20 refusals
@@ -518,7 +517,7 @@ async def test_a_copy_of_a_deleted_message_stops_at_the_first_refusal(world: Wor
 async def test_a_5xx_that_was_in_fact_delivered_is_sent_again(world: World) -> None:
     """The documented limit of retrying: Telegram has no idempotency key, so a 5xx answer to a
     message that was delivered (when="after") is retried like any 5xx, and arrives twice."""
-    broadcaster_of(world.app).retry_base = 0.02
+    world.app.bot_data.broadcaster.retry_base = 0.02
     users = add_subscribers(world, 2)
     world.emulator.inject_fault(
         "error_500", methods=["sendMessage"], times=1, when="after", chat_ids=[users[0].id]
@@ -558,7 +557,7 @@ async def test_contestants_are_answered_first_while_a_broadcast_runs(tmp_path: P
 async def restart(world: World) -> World:
     """kill -9 of the engine (nothing recorded after the kill), then a new Application and store
     on the same database, against the same emulator: what a restarted process does."""
-    await broadcaster_of(world.app).abort()
+    await world.app.bot_data.broadcaster.abort()
     return await restart_world(world)
 
 
@@ -580,7 +579,7 @@ async def test_crash_mid_broadcast_resumes_exactly_once_and_in_flight_is_unknown
         await world.emulator.wait_for_messages(delivered_then_hung.id, 1)
         await world.emulator.wait_for(lambda: sends_to(world, {hung_before.id}))
         world = await restart(world)
-        await asyncio.wait_for(broadcaster_of(world.app).ready.wait(), 5)
+        await asyncio.wait_for(world.app.bot_data.broadcaster.ready.wait(), 5)
         states = {d.chat_id: d.status for d in world.store.deliveries(bc.id)}
         assert states[delivered_then_hung.id] == states[hung_before.id] == "unknown"
         world.emulator.clear_faults()

@@ -146,6 +146,6 @@ async def test_sandbox_page_contestant_escalates_and_organizer_answers(
         finally:
             await browser.close()
     # The page drove the real bot: the ticket is answered in the database too.
-    (ticket_row,) = sandbox.app.bot_data["services"].store.ticket_rows()
+    (ticket_row,) = sandbox.app.bot_data.store.ticket_rows()
     assert ticket_row["status"] == "answered"
     assert ticket_row["answer"] == "知识产权归参赛团队所有，组委会可用于展示。"

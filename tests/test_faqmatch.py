@@ -72,6 +72,18 @@ def test_faq_near_miss_conflicts_with_the_entry_it_resembles(question: str, why:
 
 
 @pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("How much is the first prize?", 4),  # how much, and 奖金是多少 may ask it
+        ("一等奖能拿多少钱", 4),
+        ("每支队伍最多多少人", 2),  # how many: 多少人 and 几名
+    ],
+)
+def test_faq_a_bare_duoshao_asks_how_many_or_how_much(question: str, entry: int) -> None:
+    assert "kind" not in conflicts(asked(question), asked(ENTRIES[entry]))
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "复赛作品提交截止时间是什么时候？",

@@ -40,13 +40,13 @@ from harness import (
 )
 
 from bot.sandbox import CallRecord, ChatMessage, User
-from handlers.common import LABELS
-from handlers.tickets import check_overdue
+from handlers.tickets.jobs import check_overdue
+from knowledge.texts import tr
 
 pytestmark = pytest.mark.e2e
 
 GROUP = ORGANIZER_GROUP
-NOTICES = {labels[key] for labels in LABELS.values() for key in ("error", "network")}
+NOTICES = {tr(lang, key) for lang in ("zh", "en") for key in ("error.sorry", "error.network")}
 QUESTIONS = [
     # answered from the catalogue
     "赛道三赛题4", "3-4", "自动驾驶那题是什么", "乡村振兴赛道有哪些题",
@@ -454,7 +454,7 @@ async def test_handler_meeting_a_locked_database_fails_politely_and_writes_nothi
         sent = await world.emulator.send_text(contestant, 1001, "赛道三赛题4")
         await finish.wait(int(world.emulator.updates_log[-1]["update_id"]))
         told = bot_messages(world.emulator, 1001, after=sent.message_id)
-        assert [m.text for m in told] == [LABELS["zh"]["error"]]
+        assert [m.text for m in told] == [tr("zh", "error.sorry")]
         assert world.store.question_counts() == {}
         (again,) = await world.say("赛道三赛题4", contestant)
         assert again.text.startswith("赛题 3-4")

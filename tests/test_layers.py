@@ -1,5 +1,6 @@
 """The layers hold: knowledge/ knows nothing of Telegram or the bot, and production code never
-loads the Bot API emulator (bot/sandbox/), which is test and sandbox tooling.
+loads the Bot API emulator (bot/sandbox/), which is test and sandbox tooling. And the house
+holds: handlers are registered in one place, and the Application's types are spelled once.
 
 Read from the source with ast, so a new import anywhere — at module level or inside a function —
 is caught the day it is written.
@@ -108,6 +109,99 @@ def test_production_loads_the_emulator_only_to_start_the_sandbox() -> None:
     # The sandbox entry point exists, so the allowance above is not stale.
     entry = [i for i in production_imports() if (i.path, i.function) in SANDBOX_ENTRY]
     assert any(_is(i.module, "bot.sandbox") for i in entry)
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    line: int
+    name: str  # the called attribute or name: add_handler, register, ...
+    receiver: str | None  # the name it is called on (`tickets` in tickets.register), if a name
+    function: str | None  # the outermost function the call sits in
+
+
+def calls_in(source: str, path: str) -> list[Call]:
+    """Every call of a name or an attribute in a module's source, with the function it is in."""
+    found: list[Call] = []
+
+    def visit(node: ast.AST, function: str | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Call):
+                func = child.func
+                if isinstance(func, ast.Attribute):
+                    receiver = func.value.id if isinstance(func.value, ast.Name) else None
+                    found.append(Call(path, child.lineno, func.attr, receiver, function))
+                elif isinstance(func, ast.Name):
+                    found.append(Call(path, child.lineno, func.id, None, function))
+            is_function = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            visit(child, function or (child.name if is_function else None))
+
+    visit(ast.parse(source, path), None)
+    return found
+
+
+@cache
+def production_sources() -> tuple[tuple[str, str], ...]:
+    files = [f for pkg in PACKAGES for f in sorted((ROOT / pkg).rglob("*.py"))]
+    return tuple(
+        (f.relative_to(ROOT).as_posix(), f.read_text(encoding="utf-8"))
+        for f in files
+        if not f.relative_to(ROOT).as_posix().startswith("bot/sandbox/")
+    )
+
+
+def production_calls() -> list[Call]:
+    return [c for path, source in production_sources() for c in calls_in(source, path)]
+
+
+def test_handlers_are_added_only_by_the_register_functions_of_handlers() -> None:
+    """Every add_handler is in a handlers module's register(): no handler is added at import,
+    from bot/, or from inside another handler."""
+    adds = {"add_handler", "add_handlers", "add_error_handler"}
+    found = [
+        f"{c.path}:{c.line} {c.name} in {c.function}"
+        for c in production_calls()
+        if c.name in adds
+        and not (c.path.startswith("handlers/") and (c.function or "").startswith("register"))
+    ]
+    assert found == []
+    assert any(c.name == "add_handler" for c in production_calls())  # the check sees them
+
+
+def test_handler_modules_are_registered_only_in_handlers_init() -> None:
+    """One ordered registration table: handlers/__init__.py calls each module's register; the
+    application (bot/app.py) calls only that table."""
+    registers = [c for c in production_calls() if c.name.startswith("register") and c.receiver]
+    found = [
+        f"{c.path}:{c.line} {c.receiver}.{c.name}"
+        for c in registers
+        if c.path != "handlers/__init__.py"
+        and (c.path, c.receiver, c.name) != ("bot/app.py", "handlers", "register")
+    ]
+    assert found == []
+    table = {c.receiver for c in registers if c.path == "handlers/__init__.py"}
+    modules = {
+        Path(path).parts[1].removesuffix(".py")
+        for path, source in production_sources()
+        if path.startswith("handlers/") and "\ndef register(" in source
+    } - {"__init__"}
+    assert modules <= table, "a handlers module with register() that the table never calls"
+
+
+def test_the_application_types_are_spelled_once() -> None:
+    """Handlers take `Context` and `App` (bot/services.py), whose bot_data is the Services: no
+    `Application[...]` or `ContextTypes.DEFAULT_TYPE` elsewhere, no bot_data looked up by key."""
+    found = []
+    for path, source in production_sources():
+        for node in ast.walk(ast.parse(source, path)):
+            if isinstance(node, ast.Subscript) and path != "bot/services.py":
+                base = node.value
+                name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                if name in ("Application", "bot_data"):
+                    found.append(f"{path}:{node.lineno} {name}[...]")
+            if isinstance(node, ast.Attribute) and node.attr == "DEFAULT_TYPE":
+                found.append(f"{path}:{node.lineno} ContextTypes.DEFAULT_TYPE")
+    assert found == []
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,43 @@ def xfail(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
+# --- what a message sets aside ------------------------------------------------------------------
+
+SET_ASIDE = [
+    # Done with one thing, asking about another: the other is answered.
+    ("4-3我已经看完了，医疗赛道下面有几道题", "track", ("6",)),
+    ("城市治理那个赛道先放一边，把全部赛题目录发我", "tracks", ()),
+    ("题都看明白了 报名的事也不问了 谢谢啦", "help", ()),
+    ("不要医疗的，只说城市治理赛道有哪些题", "track", ("7",)),
+    # What was set aside does not come back in a list of "the others".
+    ("无人驾驶那道就不说了，还有哪些题讲到了出行", "search", ("3-5", "5-5")),
+]
+
+
+@pytest.mark.parametrize(("question", "intent", "ids"), SET_ASIDE)
+def test_match_leaves_out_what_is_set_aside(
+    matcher: Matcher, question: str, intent: str, ids: tuple[str, ...]
+) -> None:
+    answer = matcher.match(question)
+    assert (answer.intent, answer.ids) == (intent, ids)
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("3-4我看过了", "problem"),
+        ("我看了一下3-4，数据从哪里下载", "escalate"),
+        ("我明白了", "help"),
+    ],
+)
+def test_match_set_aside_keeps_a_message_with_nothing_else(
+    matcher: Matcher, question: str, intent: str
+) -> None:
+    """Nothing else asked: the message is read whole (a lone 3-4我看过了 still names 3-4)."""
+    assert matcher._set_aside(question) == (frozenset(), question)
+    assert matcher.match(question).intent == intent
+
+
 # --- references by number ------------------------------------------------------------------------
 
 PROBLEM_REFERENCES = [
@@ -280,6 +317,37 @@ PHRASES = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [("供因链", "供应链"), ("自动驾斯", "自动驾驶"), ("了公共卫生", None)],
+)
+def test_match_near_sound_is_one_character_slipped_the_usual_way(
+    matcher: Matcher, text: str, phrase: str | None
+) -> None:
+    """yin/ying and si/shi are the slips of pinyin input; 了 (le) is not 测 (ce) though one
+    letter apart."""
+    from knowledge.normalize import pinyin_of
+
+    assert matcher._near_sound(text, pinyin_of(text)) == phrase
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "ids"),
+    [
+        ("which problem is about autonomus driving", "problem", ("3-4",)),
+        ("transportaton track problems", "track", ("3",)),
+        ("finacial track", "track", ("4",)),
+        ("whether the weather problems need us", "search", ("3-1", "5-4", "5-5")),
+    ],
+)
+def test_match_english_typos_spelt_right(
+    matcher: Matcher, question: str, intent: str, ids: tuple[str, ...]
+) -> None:
+    answer = matcher.match(question)
+    assert (answer.intent, answer.ids) == (intent, ids)
+    assert matcher._english_spelling("whether") == "whether"  # a word the bot knows
+
+
 @pytest.mark.parametrize(("question", "problem_id"), PHRASES)
 def test_match_phrase_from_description(matcher: Matcher, question: str, problem_id: str) -> None:
     answer = matcher.match(question)
@@ -301,6 +369,13 @@ def test_match_phrase_from_description(matcher: Matcher, question: str, problem_
         ("塞道五", "track", ("5",)),
         ("赛到三塞题4", "problem", ("3-4",)),
         ("赛到3的第二题", "problem", ("3-2",)),
+        # One syllable slipped the way pinyin input and dialects slip it (n/ng, zh/z, l/n)
+        ("自动驾斯那道题", "problem", ("3-4",)),  # si for shi
+        ("和供因链有关的题", "search", ("1-4", "2-1", "2-3", "4-2", "8-3")),  # yin for ying
+        # 题 typed by sound after a number; 提到 is not 题
+        ("赛到四提二讲啥", "problem", ("4-2",)),
+        ("赛道三第4体", "problem", ("3-4",)),
+        ("5-2提到了哪些数据", "problem", ("5-2",)),
     ],
 )
 def test_match_homophone_typo(
@@ -381,6 +456,24 @@ THEMES = [
         {"4-4", "6-2"},
     ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "ids"),
+    [
+        # The theme is in the clause asking for the list, not in the background before it.
+        ("我们以前做过供应链金融，哪些题提到了遥感", "search", ("3-1", "8-1")),
+        # A list asked for and only one problem has the whole phrase: the part several have.
+        ("哪几道题讲到了物联网技术", "search", ("7-2", "7-3")),
+        # One problem asked for: the one with the whole phrase.
+        ("哪个赛题专门提到了物联网技术", "problem", ("7-2",)),
+    ],
+)
+def test_match_list_question_reads_the_asking_clause(
+    matcher: Matcher, question: str, intent: str, ids: tuple[str, ...]
+) -> None:
+    answer = matcher.match(question)
+    assert (answer.intent, answer.ids) == (intent, ids)
 
 
 @pytest.mark.parametrize(("question", "word", "ids"), THEMES)

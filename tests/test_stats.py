@@ -33,8 +33,7 @@ from bot.app import shutdown
 from bot.cli import main as cli
 from bot.config import ConfigError, Settings
 from bot.sandbox import ChatMessage, User
-from bot.services import KEY
-from handlers.stats import check_digest, due_day
+from handlers.stats import TopicAction, TopicButton, check_digest, due_day
 from knowledge.base import KnowledgeBase
 from knowledge.chart import draw_report, font, nice_ticks
 from knowledge.report import build_report, caption, percentile
@@ -119,6 +118,25 @@ def glyph(ch: str) -> bytes:
 
 
 # --- figures and the picture, from a seeded database ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "button"),
+    [
+        ("dg:t:5", TopicButton(TopicAction.ANSWER, 5)),
+        ("dg:f:5", TopicButton(TopicAction.SAVE_FAQ, 5)),
+    ],
+)
+def test_topic_buttons_keep_their_wire_format(data: str, button: TopicButton) -> None:
+    """Digests already posted keep working: their buttons' data reads back the same."""
+    assert TopicButton.decode(data) == button and button.encode() == data
+    assert [a for a in TopicAction if TopicButton.pattern(a).match(data)] == [button.action]
+
+
+@pytest.mark.parametrize("data", ["dg:x:5", "dg:t:", "dg:t:5:1", "tk:t:5"])
+def test_topic_buttons_refuse_what_no_digest_sends(data: str) -> None:
+    with pytest.raises(ValueError, match="not a digest topic button"):
+        TopicButton.decode(data)
 
 
 def test_report_counts_shanghai_days_and_first_answer_times(store: Store) -> None:
@@ -274,7 +292,7 @@ async def open_world(tmp_path: Path, clock: Clock, **overrides: Any) -> World:
     settings = settings_for(emulator, tmp_path, **overrides)
 
     def set_clock(app: Any) -> None:
-        app.bot_data[KEY].clock = clock
+        app.bot_data.clock = clock
 
     return await polling_world(emulator, settings, set_clock)
 
@@ -288,7 +306,7 @@ async def restart(world: World, clock: Clock) -> World:
     settings = world.settings
 
     def set_clock(app: Any) -> None:
-        app.bot_data[KEY].clock = clock
+        app.bot_data.clock = clock
 
     return await polling_world(world.emulator, settings, set_clock)
 
@@ -330,7 +348,7 @@ async def test_stats_without_days_shows_a_week_and_refuses_odd_days(stats_world:
 
 async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: World) -> None:
     world = stats_world
-    world.app.bot_data[KEY].clock = lambda: datetime.now(UTC)
+    world.app.bot_data.clock = lambda: datetime.now(UTC)
     (offer,) = await world.say(PRIZE)
     await world.press(offer, "提交给组委会")
     post = await world.emulator.wait_for(
@@ -505,7 +523,7 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
         store.update_ticket(first, created_at=at(11, 20), waiting_since=at(11, 20))
         clock.now = datetime(2024, 5, 12, 9, 0, tzinfo=SHANGHAI)
         world.settings = dataclasses.replace(world.settings, digest_time=time(9, 0))
-        world.app.bot_data[KEY].settings = world.settings
+        world.app.bot_data.settings = world.settings
         assert await check_digest(world.app) == "posted"
         (digest,) = digests(world)
         assert digest.text == (

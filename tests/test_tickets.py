@@ -25,8 +25,7 @@ from conftest import (
 from harness import FinishLine, last_update_id
 
 from bot.sandbox import CallbackAnswer, ChatMessage, User
-from bot.services import KEY
-from handlers.tickets import check_overdue
+from handlers.tickets.jobs import check_overdue
 
 pytestmark = pytest.mark.e2e
 
@@ -130,7 +129,7 @@ def use_settings(world: World, **changes: Any) -> None:
     """Change settings of the running bot (start_world pins escalation_interval_seconds=0, so it
     cannot be passed there); handlers read them on every update."""
     world.settings = dataclasses.replace(world.settings, **changes)
-    world.app.bot_data[KEY].settings = world.settings
+    world.app.bot_data.settings = world.settings
 
 
 def sends_to(world: World, chat_id: int) -> int:
@@ -269,6 +268,27 @@ async def test_reply_in_group_answers_quoting_the_question_and_updates_the_post(
     assert f"回复人：王老师 · {when} UTC" in post.text
     assert "答复：一等奖奖金 10 万元 <税前>。" in post.text
     assert buttons(post) == ["📌 存为FAQ"]
+
+
+async def test_organizers_group_talk_never_reaches_the_matcher(world: World) -> None:
+    """In their group the organizers talk among themselves: a question to the bot, a reply to
+    one of its messages that is no ticket's, plain talk — none gets an answer from the
+    catalogue, and none answers a ticket."""
+    ticket_id, _ = await ask_organizers(world, PRIZE)
+    (queue,) = await world.say("/queue", ORGANIZER, GROUP)
+    finish = FinishLine(world.app)
+    for text, reply_to in [
+        ("@contest_helper_bot 自动驾驶那题是什么", None),
+        ("自动驾驶那题是什么", queue.message_id),
+        ("大家看下 #1", None),
+    ]:
+        await world.emulator.send_text(ORGANIZER, GROUP, text, reply_to=reply_to)
+        await finish.wait(last_update_id(world.emulator))
+    assert [m for m in world.messages(GROUP) if m.from_bot][-1].message_id == queue.message_id
+    assert world.store.ticket(ticket_id).status == "open"  # type: ignore[union-attr]
+    # The same question outside the group is answered from the catalogue.
+    (reply,) = await world.say("自动驾驶那题是什么")
+    assert reply.text.startswith("赛题 3-4")
 
 
 async def test_answer_command_answers_by_number(world: World) -> None:

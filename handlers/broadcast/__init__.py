@@ -9,15 +9,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
-
+from bot.services import App
 from handlers.broadcast import flows
 from handlers.broadcast.callbacks import Action, BroadcastButton
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("broadcast", flows.broadcast_command))
     app.add_handler(CommandHandler("broadcasts", flows.list_broadcasts))
     buttons = {

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from telegram import Message, MessageEntity
 
 from bot.telegram_text import MAX_TEXT_LENGTH, EntityParseError, parse_html, utf16_len
+from knowledge.texts import tr
 
 # Formatting an organizer applied in their Telegram client: PTB's text_html renders these.
 FORMATTING = {
@@ -66,9 +67,9 @@ def checked_html(text: str) -> str | None:
     except EntityParseError as exc:
         return str(exc)
     if not plain.strip():
-        return "公告内容为空"
+        return tr("zh", "broadcast.empty")
     if utf16_len(plain) > MAX_TEXT_LENGTH:
-        return f"公告过长（{utf16_len(plain)} 字，上限 {MAX_TEXT_LENGTH}）"
+        return tr("zh", "broadcast.too_long", n=utf16_len(plain), limit=MAX_TEXT_LENGTH)
     return None
 
 

@@ -17,17 +17,13 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot.services import Services, services
+from bot.services import Context, Services
 from bot.telegram_text import MAX_CALLBACK_ANSWER_LENGTH
 from handlers.auth import require_organizer
 from handlers.broadcast.callbacks import Action, BroadcastButton, team_token
 from handlers.broadcast.compose import body_html, checked_html, parse_at, parse_command
-from handlers.broadcast.jobs import broadcaster_of
 from handlers.broadcast.views import (
-    STATUS,
-    USAGE,
     broadcast_line,
     button,
     chooser_panel,
@@ -35,6 +31,7 @@ from handlers.broadcast.views import (
     failures_csv,
     local_time,
     preview_panel,
+    status_of,
     stop_keyboard,
     teams_panel,
     tracks_panel,
@@ -42,7 +39,8 @@ from handlers.broadcast.views import (
 from handlers.common import acknowledge, reply_html
 from knowledge.store import Audience, Broadcast
 from knowledge.store.broadcasts import COPY, DRAFT, QUEUED, RUNNING, SCHEDULED, TEXT
-from knowledge.store.subscriptions import clean_team
+from knowledge.store.subscriptions import MAX_TEAM, clean_team
+from knowledge.texts import tr
 
 Panel = Callable[[Services, Broadcast], tuple[str, InlineKeyboardMarkup]]
 
@@ -65,15 +63,15 @@ async def _panel(update: Update, text: str, markup: InlineKeyboardMarkup | None)
 # --- commands ------------------------------------------------------------------------------------
 
 
-async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast_command(update: Update, context: Context) -> None:
     """/broadcast 文本, /broadcast as a reply, with `team 名称` and `at 日期 时间` options."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     tz = svc.settings.timezone
     if svc.settings.organizer_chat_id is None or message.chat.id != svc.settings.organizer_chat_id:
-        await message.reply_html("请在组委会群里使用 /broadcast。")
+        await message.reply_html(tr("zh", "broadcast.group_only"))
         return
     composition = parse_command(message.text or "")
     if composition.cancel is not None:
@@ -81,24 +79,26 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     source = message.reply_to_message
     if not composition.body and source is None:
-        await message.reply_html(USAGE.format(tz=html.escape(tz)))
+        await message.reply_html(tr("zh", "broadcast.usage", tz=html.escape(tz)))
         return
     scheduled_at: str | None = None
     if composition.at is not None:
         when = parse_at(*composition.at, tz)
         if when is None:
-            await message.reply_html("时间格式应为 2024-06-01 09:00。")
+            await message.reply_html(tr("zh", "broadcast.bad_time"))
             return
         if when <= datetime.now(UTC):
             shown = html.escape(" ".join(composition.at))
-            await message.reply_html(f"{shown}（{html.escape(tz)}）已经过去了，请换一个时间。")
+            await message.reply_html(
+                tr("zh", "broadcast.past_time", when=shown, tz=html.escape(tz))
+            )
             return
         scheduled_at = when.isoformat(timespec="seconds")
     audience: Audience | None = None
     if composition.team is not None:
         team = clean_team(composition.team)
         if team is None:
-            await message.reply_html("队名不对：不超过 30 个字。")
+            await message.reply_html(tr("zh", "broadcast.bad_team", n=MAX_TEAM))
             return
         audience = Audience("team", team=team)
     text: str | None = None
@@ -106,7 +106,8 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         text = body_html(message, composition)
         problem = checked_html(text)
         if problem is not None:
-            await message.reply_html(f"这条公告 Telegram 不会接受：{html.escape(problem)}")
+            refused = tr("zh", "broadcast.refused_html", problem=html.escape(problem))
+            await message.reply_html(refused)
             return
     bc = svc.store.create_broadcast(
         kind=TEXT if text is not None else COPY,
@@ -125,37 +126,37 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     svc.store.update_broadcast(bc.id, panel_message_id=sent.message_id)
 
 
-async def cancel_broadcast(context: ContextTypes.DEFAULT_TYPE, broadcast_id: int) -> str:
+async def cancel_broadcast(context: Context, broadcast_id: int) -> str:
     """Cancel a draft, scheduled, queued or running broadcast; say what happened."""
-    store = services(context).store
+    store = context.bot_data.store
     bc = store.broadcast(broadcast_id)
     if bc is None:
-        return f"没有公告 #{broadcast_id}。"
+        return tr("zh", "broadcast.no_such", id=broadcast_id)
     if not store.cancel_broadcast(broadcast_id):
-        return f"公告 #{broadcast_id} 已是「{STATUS[bc.status]}」，无法取消。"
-    broadcaster_of(context.application).cancel(broadcast_id)
+        return tr("zh", "broadcast.cannot_cancel", id=broadcast_id, status=status_of(bc))
+    context.bot_data.broadcaster.cancel(broadcast_id)
     if bc.status == RUNNING:
-        return f"⏹ 公告 #{broadcast_id} 正在停止，已发出的无法撤回；报告稍后更新。"
-    return f"⏹ 公告 #{broadcast_id} 已取消，未发送。"
+        return tr("zh", "broadcast.stopping", id=broadcast_id)
+    return tr("zh", "broadcast.cancelled", id=broadcast_id)
 
 
-async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_broadcasts(update: Update, context: Context) -> None:
     """/broadcasts: scheduled, running and recent broadcasts with their figures."""
     message = update.effective_message
     if message is None or not await require_organizer(update, context):
         return
-    svc = services(context)
+    svc = context.bot_data
     found = svc.store.recent_broadcasts()
     if not found:
-        await message.reply_html("还没有公告。发送 /broadcast 查看用法。")
+        await message.reply_html(tr("zh", "broadcast.none_yet"))
         return
-    lines = ["📣 <b>公告</b>（定时、发送中和最近的）"]
+    lines = [tr("zh", "broadcast.list_head")]
     rows = []
     # Sizing scheduled audiences reads every subscription: off the event loop.
     lines += await asyncio.to_thread(lambda: [broadcast_line(svc, bc) for bc in found])
     for bc in found:
         if bc.status in (SCHEDULED, QUEUED, RUNNING):
-            rows.append([button(f"⏹ 取消 #{bc.id}", Action.STOP, bc)])
+            rows.append([button(tr("zh", "broadcast.stop_button_of", id=bc.id), Action.STOP, bc)])
     await reply_html(message, "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
 
 
@@ -163,7 +164,7 @@ async def list_broadcasts(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def _pressed(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update, context: Context
 ) -> tuple[Services, BroadcastButton, Broadcast] | None:
     """The button an organizer pressed and its broadcast; None when the press is answered
     already (not an organizer, or the broadcast is gone)."""
@@ -171,17 +172,17 @@ async def _pressed(
     assert query is not None and query.data is not None
     if not await require_organizer(update, context):
         return None
-    svc = services(context)
+    svc = context.bot_data
     pressed = BroadcastButton.decode(query.data)
     bc = svc.store.broadcast(pressed.broadcast_id)
     if bc is None:
-        await acknowledge(query, "这条公告不存在。", show_alert=True)
+        await acknowledge(query, tr("zh", "broadcast.gone"), show_alert=True)
         return None
     return svc, pressed, bc
 
 
 async def _pressed_on_draft(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update, context: Context
 ) -> tuple[Services, BroadcastButton, Broadcast] | None:
     """As _pressed, for the compose panels: they act on a draft only."""
     found = await _pressed(update, context)
@@ -190,9 +191,8 @@ async def _pressed_on_draft(
     bc = found[2]
     if bc.status != DRAFT:
         assert update.callback_query is not None
-        await acknowledge(
-            update.callback_query, f"公告 #{bc.id} 已是「{STATUS[bc.status]}」。", show_alert=True
-        )
+        already = tr("zh", "broadcast.not_draft", id=bc.id, status=status_of(bc))
+        await acknowledge(update.callback_query, already, show_alert=True)
         return None
     return found
 
@@ -205,7 +205,7 @@ async def _next_panel(update: Update, svc: Services, build: Panel, bc: Broadcast
     await _panel(update, *await asyncio.to_thread(build, svc, bc))
 
 
-async def choose_everyone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_everyone(update: Update, context: Context) -> None:
     """👥 全部订阅者: every subscriber, then the preview."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
@@ -213,7 +213,7 @@ async def choose_everyone(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await _next_panel(update, svc, preview_panel, bc)
 
 
-async def choose_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_again(update: Update, context: Context) -> None:
     """⬅️ 返回 / 重新选择对象: back to choosing the audience."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
@@ -221,21 +221,21 @@ async def choose_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _next_panel(update, svc, chooser_panel, bc)
 
 
-async def choose_tracks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_tracks(update: Update, context: Context) -> None:
     """🏷 按赛道…: the tracks to tick."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         await _next_panel(update, svc, tracks_panel, bc)
 
 
-async def toggle_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def toggle_track(update: Update, context: Context) -> None:
     """A track ticked or unticked."""
     if found := await _pressed_on_draft(update, context):
         svc, pressed, bc = found
         track_id = pressed.argument
         assert update.callback_query is not None and track_id is not None
         if not svc.kb.catalogue.track(track_id):
-            await acknowledge(update.callback_query, "这个按钮已过期。")
+            await acknowledge(update.callback_query, tr("zh", "nav.expired_short"))
             return
         chosen = set(bc.audience.tracks) if bc.audience and bc.audience.kind == "tracks" else set()
         chosen ^= {track_id}
@@ -243,25 +243,27 @@ async def toggle_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _next_panel(update, svc, tracks_panel, bc)
 
 
-async def tracks_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def tracks_done(update: Update, context: Context) -> None:
     """✅ 完成 under the tracks: the preview, once at least one is ticked."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         if bc.audience is None or bc.audience.kind != "tracks" or not bc.audience.tracks:
             assert update.callback_query is not None
-            await acknowledge(update.callback_query, "请至少选一个赛道。", show_alert=True)
+            await acknowledge(
+                update.callback_query, tr("zh", "broadcast.pick_a_track"), show_alert=True
+            )
             return
         await _next_panel(update, svc, preview_panel, bc)
 
 
-async def choose_teams(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_teams(update: Update, context: Context) -> None:
     """👨‍👩‍👧 按队伍…: the teams to choose from."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         await _next_panel(update, svc, teams_panel, bc)
 
 
-async def choose_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_team(update: Update, context: Context) -> None:
     """One team, then the preview."""
     if found := await _pressed_on_draft(update, context):
         svc, pressed, bc = found
@@ -269,23 +271,25 @@ async def choose_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         team = next((name for name, _ in teams if team_token(name) == pressed.argument), None)
         if team is None:
             assert update.callback_query is not None
-            await acknowledge(update.callback_query, "这个队伍已没有订阅者。", show_alert=True)
+            await acknowledge(
+                update.callback_query, tr("zh", "broadcast.team_gone"), show_alert=True
+            )
             return
         bc = svc.store.update_broadcast(bc.id, audience=Audience("team", team=team))
         await _next_panel(update, svc, preview_panel, bc)
 
 
-async def cancel_draft(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cancel_draft(update: Update, context: Context) -> None:
     """❌ 取消 on a compose panel: the draft is dropped, nothing sent."""
     if found := await _pressed_on_draft(update, context):
         svc, _, bc = found
         assert update.callback_query is not None
         svc.store.cancel_broadcast(bc.id)
-        await acknowledge(update.callback_query, "已取消")
-        await _panel(update, f"❌ 公告 #{bc.id} 已取消，未发送。", None)
+        await acknowledge(update.callback_query, tr("zh", "broadcast.cancelled_toast"))
+        await _panel(update, tr("zh", "broadcast.draft_cancelled", id=bc.id), None)
 
 
-async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def confirm(update: Update, context: Context) -> None:
     """确认发送: queued for the engine now, or scheduled; the panel becomes the status message."""
     found = await _pressed_on_draft(update, context)
     if found is None:
@@ -294,25 +298,26 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     if bc.audience is None:
-        await acknowledge(query, "请先选择发送对象。", show_alert=True)
+        await acknowledge(query, tr("zh", "broadcast.pick_audience"), show_alert=True)
         return
     if bc.scheduled_at:
         when = local_time(bc.scheduled_at, svc.settings.timezone)
-        text = (
-            f"🕘 <b>公告 #{bc.id}</b> 已排期：{when}（{svc.settings.timezone}）\n"
-            f"对象：{describe_audience(bc.audience, svc.kb.catalogue)}，收件人按发送时的订阅计算。"
-        )
+        text = tr(
+            "zh", "broadcast.scheduled", id=bc.id, when=when, tz=svc.settings.timezone,
+            audience=describe_audience(bc.audience, svc.kb.catalogue),
+        )  # fmt: skip
     else:
-        text = f"⏳ <b>公告 #{bc.id}</b> 已确认，开始发送…"
+        text = tr("zh", "broadcast.confirmed", id=bc.id)
     if not svc.store.confirm_broadcast(bc.id):
-        await acknowledge(query, "已处理过了。")
+        await acknowledge(query, tr("zh", "broadcast.done_before"))
         return
-    await acknowledge(query, "已排期" if bc.scheduled_at else "开始发送")
+    toast = "broadcast.scheduled_toast" if bc.scheduled_at else "broadcast.sending_toast"
+    await acknowledge(query, tr("zh", toast))
     await _panel(update, text, stop_keyboard(bc))
-    broadcaster_of(context.application).wake()
+    context.bot_data.broadcaster.wake()
 
 
-async def stop_sending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stop_sending(update: Update, context: Context) -> None:
     """⏹ 取消发送 on a status message, or ⏹ 取消 #N in /broadcasts."""
     if found := await _pressed(update, context):
         _, _, bc = found
@@ -322,22 +327,21 @@ async def stop_sending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await acknowledge(query, re.sub(r"<[^>]+>", "", result)[:MAX_CALLBACK_ANSWER_LENGTH])
         on_panel = query.message is not None and query.message.message_id == bc.panel_message_id
         if bc.status in (SCHEDULED, QUEUED) and on_panel:
-            await _panel(update, f"⏹ 公告 #{bc.id} 已取消，未发送。", None)
+            await _panel(update, tr("zh", "broadcast.cancelled", id=bc.id), None)
 
 
-async def resend_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def resend_unknown(update: Update, context: Context) -> None:
     """🔁 补发: the deliveries whose outcome is unknown are sent again, on purpose."""
     if found := await _pressed(update, context):
         svc, _, bc = found
         assert update.callback_query is not None
         count = svc.store.requeue_unknown(bc.id)
-        broadcaster_of(context.application).wake()
-        await acknowledge(
-            update.callback_query, f"正在补发 {count} 个" if count else "没有需要补发的。"
-        )
+        context.bot_data.broadcaster.wake()
+        said = tr("zh", "broadcast.resending", n=count) if count else None
+        await acknowledge(update.callback_query, said or tr("zh", "broadcast.nothing_to_resend"))
 
 
-async def send_failures(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def send_failures(update: Update, context: Context) -> None:
     """📄 失败名单 CSV: the recipients not reached, as a file in the organizers' group."""
     found = await _pressed(update, context)
     if found is None:
@@ -347,14 +351,14 @@ async def send_failures(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     assert query is not None
     rows = svc.store.failure_rows(bc.id)
     if not rows:
-        await acknowledge(query, "没有未送达的收件人。")
+        await acknowledge(query, tr("zh", "broadcast.all_delivered"))
         return
     await acknowledge(query)
     await context.bot.send_document(
         bc.chat_id,
         failures_csv(rows),
         filename=f"broadcast-{bc.id}-failures.csv",
-        caption=f"公告 #{bc.id} 未送达名单：{len(rows)} 个（屏蔽、失败、状态未知）",
+        caption=tr("zh", "broadcast.failures_caption", id=bc.id, n=len(rows)),
         reply_to_message_id=bc.panel_message_id,
         allow_sending_without_reply=True,
     )

@@ -31,10 +31,9 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Application
 
 from bot.pacer import Pacer, Slot, broadcast_send
-from bot.services import KEY, Services
+from bot.services import App, Services
 from handlers.broadcast.views import progress_text, report_keyboard, report_text, stop_keyboard
 from knowledge.store import Audience, Broadcast
 from knowledge.store.broadcasts import (
@@ -46,10 +45,10 @@ from knowledge.store.broadcasts import (
     SCHEDULED,
     SENT,
 )
+from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
-BROADCASTER = "broadcaster"  # its key in bot_data
 MAX_ATTEMPTS = 5  # network errors, timeouts and 5xx; then the delivery is 'failed'
 MAX_IN_FLIGHT = 16  # concurrent HTTP requests of one broadcast
 PROGRESS_SECONDS = 3.0  # how often the status message in the organizers' group is edited
@@ -63,7 +62,7 @@ class Broadcaster:
 
     def __init__(
         self,
-        app: Application[Any, Any, Any, Any, Any, Any],
+        app: App,
         pacer: Pacer,
         *,
         max_attempts: int = MAX_ATTEMPTS,
@@ -90,9 +89,7 @@ class Broadcaster:
 
     @property
     def services(self) -> Services:
-        found = self.app.bot_data[KEY]
-        assert isinstance(found, Services)
-        return found
+        return self.app.bot_data
 
     # --- control --------------------------------------------------------------------------------
 
@@ -269,7 +266,7 @@ class Broadcaster:
             store.record_delivery(job.id, chat_id, BLOCKED, error=exc.message)
             store.deactivate(chat_id, f"Telegram: {exc.message}")
         except ChatMigrated as exc:
-            error = f"群已升级为超级群 {exc.new_chat_id}，请在新群重新 /subscribe"
+            error = tr("zh", "broadcast.migrated", chat_id=exc.new_chat_id)
             store.record_delivery(job.id, chat_id, FAILED, error=error)
         except BadRequest as exc:  # a NetworkError subclass in PTB, but permanent
             store.record_delivery(job.id, chat_id, FAILED, error=exc.message)
@@ -281,7 +278,10 @@ class Broadcaster:
         except NetworkError as exc:  # timeouts, resets, 5xx
             if attempt >= self.max_attempts:
                 store.record_delivery(
-                    job.id, chat_id, FAILED, error=f"{exc.message}（已试 {attempt} 次）"
+                    job.id,
+                    chat_id,
+                    FAILED,
+                    error=tr("zh", "broadcast.tried", error=exc.message, n=attempt),
                 )
             else:
                 backoff = min(60.0, self.retry_base * 2 ** (attempt - 1))
@@ -340,9 +340,3 @@ class Broadcaster:
             log.warning("could not post the status of broadcast #%s: %s", job.id, exc)
             return job
         return self.services.store.update_broadcast(job.id, panel_message_id=sent.message_id)
-
-
-def broadcaster_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Broadcaster:
-    found = app.bot_data[BROADCASTER]
-    assert isinstance(found, Broadcaster)
-    return found

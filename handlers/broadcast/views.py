@@ -35,26 +35,22 @@ from knowledge.store.broadcasts import (
     UNKNOWN,
 )
 from knowledge.store.subscriptions import GROUP
+from knowledge.texts import tr
 
 PREVIEW_LIMIT = 3000  # the part of the text shown in the preview, below the header
 MAX_TEAM_BUTTONS = 40
 STATUS = {
-    DRAFT: "📝 草稿",
-    SCHEDULED: "🕘 定时",
-    QUEUED: "⏳ 排队中",
-    RUNNING: "▶️ 发送中",
-    DONE: "✅ 已完成",
-    CANCELLED: "⏹ 已取消",
+    DRAFT: "broadcast.status_draft",
+    SCHEDULED: "broadcast.status_scheduled",
+    QUEUED: "broadcast.status_queued",
+    RUNNING: "broadcast.status_running",
+    DONE: "broadcast.status_done",
+    CANCELLED: "broadcast.status_cancelled",
 }
-USAGE = (
-    "用法：\n"
-    "<code>/broadcast 文本</code> — 发送一条公告（可用 Telegram 的粗体、链接等格式，"
-    "或 &lt;b&gt;HTML&lt;/b&gt;）\n"
-    "回复任意一条消息并发送 <code>/broadcast</code> — 原样复制那条消息\n"
-    "<code>/broadcast team 队名 文本</code> — 只发给一个队伍\n"
-    "<code>/broadcast at 2024-06-01 09:00 文本</code> — 定时发送（{tz}）\n"
-    "<code>/broadcasts</code> — 已发、定时和发送中的公告"
-)
+
+
+def status_of(bc: Broadcast) -> str:
+    return tr("zh", STATUS[bc.status])
 
 
 def button(
@@ -72,26 +68,26 @@ def local_time(utc_iso: str, tz: str) -> str:
 def describe_audience(audience: Audience | None, catalogue: Catalogue) -> str:
     """全部订阅者 / 赛道一、赛道三 / 队伍「火箭队」, HTML-escaped."""
     if audience is None:
-        return "（未选择）"
+        return tr("zh", "broadcast.audience_none")
     if audience.kind == "tracks":
         names = [
-            f"赛道{t.ordinal}·{html.escape(t.name)}"
+            tr("zh", "broadcast.audience_track", ordinal=t.ordinal, name=html.escape(t.name))
             for t in catalogue.tracks
             if t.id in audience.tracks
         ]
-        return "、".join(names) or "（未选赛道）"
+        return "、".join(names) or tr("zh", "broadcast.audience_no_tracks")
     if audience.kind == "team":
-        return f"队伍「{html.escape(audience.team or '')}」"
-    return "全部订阅者"
+        return tr("zh", "broadcast.audience_team", team=html.escape(audience.team or ""))
+    return tr("zh", "broadcast.audience_all")
 
 
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:
-        return f"{seconds} 秒"
+        return tr("zh", "time.seconds", s=seconds)
     if seconds < 3600:
-        return f"{seconds // 60} 分 {seconds % 60} 秒"
-    return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
+        return tr("zh", "time.min_sec", m=seconds // 60, s=seconds % 60)
+    return tr("zh", "time.hour_min", h=seconds // 3600, m=seconds % 3600 // 60)
 
 
 def _since(start: str | None) -> float:
@@ -105,12 +101,19 @@ def progress_text(
 ) -> str:
     """The status message while a broadcast runs."""
     remaining = counts[PENDING] + counts[SENDING]
+    audience = describe_audience(job.audience, catalogue)
+    figures = tr(
+        "zh", "broadcast.progress_counts", sent=counts[SENT], blocked=counts[BLOCKED],
+        failed=counts[FAILED],
+    )  # fmt: skip
+    if counts[UNKNOWN]:
+        figures += tr("zh", "broadcast.progress_unknown", n=counts[UNKNOWN])
+    eta = _duration(math.ceil(remaining / rate))
     lines = [
-        f"📣 <b>公告 #{job.id}</b> 发送中…",
-        f"对象：{describe_audience(job.audience, catalogue)} · 共 {job.total} 个",
-        f"✅ 已送达 {counts[SENT]} · 🚫 已屏蔽 {counts[BLOCKED]} · ⚠️ 失败 {counts[FAILED]}"
-        + (f" · ❔ 状态未知 {counts[UNKNOWN]}" if counts[UNKNOWN] else ""),
-        f"⏳ 剩余 {remaining} · 预计还需 {_duration(math.ceil(remaining / rate))}",
+        tr("zh", "broadcast.progress_title", id=job.id),
+        tr("zh", "broadcast.audience_line", audience=audience, total=job.total),
+        figures,
+        tr("zh", "broadcast.progress_left", n=remaining, eta=eta),
     ]
     return "\n".join(lines)
 
@@ -118,36 +121,36 @@ def progress_text(
 def report_text(job: Broadcast, counts: dict[str, int], catalogue: Catalogue) -> str:
     """The status message once a broadcast is over: what reached whom."""
     cancelled = job.status == CANCELLED
-    head = "⏹ 已取消" if cancelled else "✅ 发送完毕"
+    head = tr("zh", "broadcast.report_cancelled" if cancelled else "broadcast.report_done")
+    took = _duration(_since(job.started_at) - _since(job.finished_at))
+    audience = describe_audience(job.audience, catalogue)
     lines = [
-        f"📣 <b>公告 #{job.id}</b> {head}",
-        f"对象：{describe_audience(job.audience, catalogue)} · 共 {job.total} 个"
-        f" · 用时 {_duration(_since(job.started_at) - _since(job.finished_at))}",
-        f"✅ 已送达 {counts[SENT]}",
-        f"🚫 已屏蔽或退出 {counts[BLOCKED]}（已自动退订）",
-        f"⚠️ 失败 {counts[FAILED]}",
+        tr("zh", "broadcast.report_title", id=job.id, head=head),
+        tr("zh", "broadcast.report_audience", audience=audience, total=job.total, took=took),
+        tr("zh", "broadcast.report_sent", n=counts[SENT]),
+        tr("zh", "broadcast.report_blocked", n=counts[BLOCKED]),
+        tr("zh", "broadcast.report_failed", n=counts[FAILED]),
     ]
     if counts[UNKNOWN]:
-        lines.append(
-            f"❔ 状态未知 {counts[UNKNOWN]}（机器人发送时中断，可能已送达；为免重复未自动重发）"
-        )
+        lines.append(tr("zh", "broadcast.report_unknown", n=counts[UNKNOWN]))
     unsent = counts[PENDING] + counts[SENDING]
     if unsent:
-        lines.append(f"⏹ 未发送 {unsent}")
+        lines.append(tr("zh", "broadcast.report_unsent", n=unsent))
     return "\n".join(lines)
 
 
 def report_keyboard(job: Broadcast, counts: dict[str, int]) -> InlineKeyboardMarkup | None:
     rows = []
     if counts[FAILED] + counts[BLOCKED] + counts[UNKNOWN]:
-        rows.append([button("📄 失败名单 CSV", Action.CSV, job)])
+        rows.append([button(tr("zh", "broadcast.csv_button"), Action.CSV, job)])
     if counts[UNKNOWN] and job.status != CANCELLED:
-        rows.append([button(f"🔁 补发给状态未知的 {counts[UNKNOWN]} 个", Action.RESEND, job)])
+        label = tr("zh", "broadcast.resend_button", n=counts[UNKNOWN])
+        rows.append([button(label, Action.RESEND, job)])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
 def stop_keyboard(job: Broadcast) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button("⏹ 取消发送", Action.STOP, job)]])
+    return InlineKeyboardMarkup([[button(tr("zh", "broadcast.stop_button"), Action.STOP, job)]])
 
 
 def failures_csv(rows: list[dict[str, Any]]) -> bytes:
@@ -166,27 +169,27 @@ def failures_csv(rows: list[dict[str, Any]]) -> bytes:
 # --- compose panels ----------------------------------------------------------------------------
 
 
-def _header(svc: Services, bc: Broadcast, title: str) -> list[str]:
-    lines = [f"📣 <b>公告 #{bc.id}</b> · {title}"]
+def _header(svc: Services, bc: Broadcast, title_key: str) -> list[str]:
+    lines = [tr("zh", "broadcast.panel_title", id=bc.id, title=tr("zh", title_key))]
     if bc.kind == COPY:
-        lines.append("内容：原样复制所回复的那条消息")
+        lines.append(tr("zh", "broadcast.panel_copy"))
     if bc.scheduled_at:
         when = local_time(bc.scheduled_at, svc.settings.timezone)
-        lines.append(f"🕘 定时：{when}（{svc.settings.timezone}）")
+        lines.append(tr("zh", "broadcast.panel_when", when=when, tz=svc.settings.timezone))
     return lines
 
 
 def chooser_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarkup]:
     """Choose the audience: everyone, some tracks, one team."""
     everyone = len(svc.store.subscribers())
-    lines = _header(svc, bc, "选择发送对象")
+    lines = _header(svc, bc, "broadcast.choose_title")
     rows = [
-        [button(f"👥 全部订阅者（{everyone}）", Action.ALL, bc)],
+        [button(tr("zh", "broadcast.everyone_button", n=everyone), Action.ALL, bc)],
         [
-            button("🏷 按赛道…", Action.TRACKS, bc),
-            button("👨‍👩‍👧 按队伍…", Action.TEAMS, bc),
+            button(tr("zh", "broadcast.tracks_button"), Action.TRACKS, bc),
+            button(tr("zh", "broadcast.teams_button"), Action.TEAMS, bc),
         ],
-        [button("❌ 取消", Action.CANCEL, bc)],
+        [button(tr("zh", "broadcast.cancel_button"), Action.CANCEL, bc)],
     ]
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
@@ -199,26 +202,20 @@ def tracks_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarku
     for track in svc.kb.catalogue.tracks:
         n = sum(1 for s in subs if s.follows(track.id))
         mark = "✅ " if track.id in chosen else ""
-        rows.append(
-            [
-                button(
-                    f"{mark}赛道{track.ordinal} · {track.name}（{n}）",
-                    Action.TOGGLE_TRACK,
-                    bc,
-                    track.id,
-                )
-            ]
+        label = tr(
+            "zh", "broadcast.track_button", mark=mark, ordinal=track.ordinal, name=track.name, n=n
         )
+        rows.append([button(label, Action.TOGGLE_TRACK, bc, track.id)])
     rows.append(
         [
-            button("✅ 完成", Action.TRACKS_DONE, bc),
-            button("⬅️ 返回", Action.BACK, bc),
+            button(tr("zh", "broadcast.done_button"), Action.TRACKS_DONE, bc),
+            button(tr("zh", "nav.back"), Action.BACK, bc),
         ]
     )
-    lines = _header(svc, bc, "选择赛道（可多选）")
+    lines = _header(svc, bc, "broadcast.tracks_title")
     if chosen:
         reach = len(svc.store.audience(Audience("tracks", tuple(sorted(chosen)))))
-        lines.append(f"已选 {len(chosen)} 个赛道 · 收件人 {reach} 个")
+        lines.append(tr("zh", "broadcast.tracks_chosen", n=len(chosen), reach=reach))
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
@@ -228,12 +225,12 @@ def teams_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMarkup
         [button(f"{name}（{n}）", Action.TEAM, bc, team_token(name))]
         for name, n in teams[:MAX_TEAM_BUTTONS]
     ]
-    rows.append([button("⬅️ 返回", Action.BACK, bc)])
-    lines = _header(svc, bc, "选择队伍")
+    rows.append([button(tr("zh", "nav.back"), Action.BACK, bc)])
+    lines = _header(svc, bc, "broadcast.teams_title")
     if not teams:
-        lines.append("还没有订阅者设置队名（/team 队名）。")
+        lines.append(tr("zh", "broadcast.no_teams"))
     elif len(teams) > MAX_TEAM_BUTTONS:
-        lines.append(f"队伍太多，只列出前 {MAX_TEAM_BUTTONS} 个；其余请用 /broadcast team 队名 …")
+        lines.append(tr("zh", "broadcast.too_many_teams", n=MAX_TEAM_BUTTONS))
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
@@ -242,46 +239,54 @@ def preview_panel(svc: Services, bc: Broadcast) -> tuple[str, InlineKeyboardMark
     assert bc.audience is not None
     recipients = svc.store.audience(bc.audience)
     groups = sum(1 for s in recipients if s.kind == GROUP)
-    lines = _header(svc, bc, "预览")
-    reach = f"收件人 {len(recipients)} 个" + (f"（其中群聊 {groups} 个）" if groups else "")
-    lines.append(f"对象：{describe_audience(bc.audience, svc.kb.catalogue)} · {reach}")
+    lines = _header(svc, bc, "broadcast.preview_title")
+    reach = tr("zh", "broadcast.reach", n=len(recipients))
+    if groups:
+        reach += tr("zh", "broadcast.reach_groups", n=groups)
+    audience = describe_audience(bc.audience, svc.kb.catalogue)
+    lines.append(tr("zh", "broadcast.preview_audience", audience=audience, reach=reach))
     if bc.scheduled_at:
-        lines.append("<i>定时公告的收件人按发送时的订阅计算。</i>")
+        lines.append(tr("zh", "broadcast.preview_scheduled"))
     if bc.kind == TEXT:
         parts = split_html(bc.text or "", PREVIEW_LIMIT)
         lines.append("———")
         lines.append(parts[0] + ("\n…" if len(parts) > 1 else ""))
     rows = []
     if recipients or bc.scheduled_at:
-        label = "✅ 确认定时" if bc.scheduled_at else "✅ 确认发送"
+        key = (
+            "broadcast.confirm_scheduled_button" if bc.scheduled_at else "broadcast.confirm_button"
+        )
         rows.append(
             [
-                button(label, Action.CONFIRM, bc),
-                button("❌ 取消", Action.CANCEL, bc),
+                button(tr("zh", key), Action.CONFIRM, bc),
+                button(tr("zh", "broadcast.cancel_button"), Action.CANCEL, bc),
             ]
         )
     else:
-        lines.append("⚠️ 没有收件人，无法发送。")
-        rows.append([button("❌ 取消", Action.CANCEL, bc)])
-    rows.append([button("⬅️ 重新选择对象", Action.BACK, bc)])
+        lines.append(tr("zh", "broadcast.no_recipients"))
+        rows.append([button(tr("zh", "broadcast.cancel_button"), Action.CANCEL, bc)])
+    rows.append([button(tr("zh", "broadcast.choose_again_button"), Action.BACK, bc)])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 def broadcast_line(svc: Services, bc: Broadcast) -> str:
     tz = svc.settings.timezone
     audience = describe_audience(bc.audience, svc.kb.catalogue)
-    line = f"\n<b>#{bc.id}</b> · {STATUS[bc.status]} · {audience}"
+    line = f"\n<b>#{bc.id}</b> · {status_of(bc)} · {audience}"
     if bc.status == SCHEDULED and bc.scheduled_at:
         line += f" · {local_time(bc.scheduled_at, tz)}"
         if bc.audience is not None:
-            line += f" · 约 {len(svc.store.audience(bc.audience))} 个"
+            line += tr("zh", "broadcast.line_about", n=len(svc.store.audience(bc.audience)))
     if bc.total:
         c = svc.store.delivery_counts(bc.id)
-        line += (
-            f"\n  共 {bc.total} · 送达 {c['sent']} · 屏蔽 {c['blocked']} · 失败 {c['failed']}"
-            + (f" · 未知 {c['unknown']}" if c["unknown"] else "")
-            + (f" · 未发 {c['pending'] + c['sending']}" if c["pending"] + c["sending"] else "")
-        )
+        line += "\n  " + tr(
+            "zh", "broadcast.line_counts", total=bc.total, sent=c["sent"], blocked=c["blocked"],
+            failed=c["failed"],
+        )  # fmt: skip
+        if c["unknown"]:
+            line += tr("zh", "broadcast.line_unknown", n=c["unknown"])
+        if c["pending"] + c["sending"]:
+            line += tr("zh", "broadcast.line_unsent", n=c["pending"] + c["sending"])
     when = bc.started_at or bc.created_at
     line += f"\n  {local_time(when, tz)} · {html.escape(bc.created_by_name)}"
     return line
