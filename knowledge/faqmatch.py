@@ -34,6 +34,7 @@ MODEL_FILE = "faq_model.json"
 # do not (请问, 老师好).
 BUCKETS = 1024
 CONFLICTS = ("stage", "direction", "kind", "point", "object", "numbers")
+DENSE = 6 + len(CONFLICTS) + 8  # the dense features of pair_features()
 # Cosine from which an entry is worth offering as related (a button, never the answer): unrelated
 # questions about the same contest score up to about 0.87 (决赛在哪里 vs 奖金多少).
 SIMILAR_FLOOR = 0.88
@@ -173,14 +174,27 @@ def pair_features(
     """Similarity, lead over the next entry, shared wording (qg, eg: character pairs), slot
     conflicts, and the wording only one side has."""
     why = conflicts(q, e)
+    shared = dice(qg, eg)
+    q_only = len(qg - eg) / max(1, len(qg))
+    e_only = len(eg - qg) / max(1, len(eg))
     dense = (
         1.0,
         score,
         margin,
-        dice(qg, eg),
-        len(qg - eg) / max(1, len(qg)),
-        len(eg - qg) / max(1, len(eg)),
+        shared,
+        q_only,
+        e_only,
         *(float(c in why) for c in CONFLICTS),
+        # How meaning and wording go together: a near-miss shares the words and differs in
+        # one (high similarity, high overlap), a rewording keeps the meaning in other words.
+        shared * shared,
+        score * shared,
+        score * (1 - shared),
+        q_only * shared,
+        e_only * shared,
+        q_only * e_only,
+        score * score,
+        margin * shared,
     )
     buckets = [_bucket(g) for g in eg - qg] + [BUCKETS + _bucket(g) for g in qg - eg]
     return PairFeatures(dense, tuple(buckets))
@@ -350,9 +364,11 @@ def load_acceptor(embedded: bool) -> Acceptor:
     if data.is_file():
         raw = json.loads(data.read_text(encoding="utf-8"))
         with contextlib.suppress(KeyError, TypeError):  # a file from before `make train`
-            return Acceptor.from_json(raw["embeddings" if embedded else "words"])
+            acceptor = Acceptor.from_json(raw["embeddings" if embedded else "words"])
+            if len(acceptor.dense) == DENSE:  # else trained on other features
+                return acceptor
     # Untrained: answer only near-identical questions.
-    dense = (-40.0, 45.0, *[0.0] * (4 + len(CONFLICTS)))
+    dense = (-40.0, 45.0, *[0.0] * (DENSE - 2))
     return Acceptor(dense, (0.0,) * (2 * BUCKETS), 0.99)
 
 

@@ -159,12 +159,12 @@ class Matcher:
         self._sounds = sounds
         # Near sounds: phrases of three characters or more by their pinyin with one syllable
         # left out, so a slip in one syllable (供因链 gong-yin-lian for 供应链 gong-ying-lian)
-        # finds its phrase; near_sound() checks the syllable left out by edit distance.
+        # finds its phrase; _near_sound() checks that the syllable left out is a usual slip.
         near: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
-        for py in sounds:
-            if len(py) >= 3:
-                for k in range(len(py)):
-                    near[(*py[:k], "", *py[k + 1 :])].append(py)
+        for sound in sounds:
+            if len(sound) >= 3:
+                for k in range(len(sound)):
+                    near[(*sound[:k], "", *sound[k + 1 :])].append(sound)
         self._near_sounds = dict(near)
         n = len(docs)
         self._n = n

@@ -16,9 +16,11 @@ from telegram.ext import Application
 from bot.app import build_application, shutdown, startup
 from bot.config import Settings
 from bot.sandbox import BotApiEmulator, CallbackAnswer, ChatMessage, User
+from bot.telegram_text import parse_html
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import Catalogue, load_seed
 from knowledge.store import Store
+from knowledge.texts import tr
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -119,6 +121,12 @@ def button(message: ChatMessage, label: str) -> str:
         b["text"] for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row
     ]
     raise AssertionError(f"no button {label!r} on message {message.message_id}: {labels}")
+
+
+def says(key: str, /, lang: str = "zh", **values: object) -> str:
+    """What a person reads for the text `key` (knowledge/texts.py): its HTML as Telegram shows
+    it. Tests name the text they expect rather than copy its wording."""
+    return parse_html(tr(lang, key, **values))[0]
 
 
 def buttons(message: ChatMessage) -> list[str]:
