@@ -17,25 +17,26 @@ import re
 # key → {language: template}; "zh" always, first.
 TEXTS: dict[str, dict[str, str]] = {
     # --- the catalogue's replies (knowledge/render.py) ------------------------------------------
+    # The contest's name, the count and the examples come from the catalogue (render_help).
     "reply.help": {
         "zh": (
-            "👋 你好！我是「数据要素×」大赛湖北分赛的答疑助手。\n\n"
+            "👋 你好！我是{contest}的答疑助手。\n\n"
             "• 点下方按钮按赛道浏览全部 {problems} 道赛题\n"
-            "• 直接打字提问，例如：<i>赛道三赛题4</i>、<i>3-4</i>、<i>名老中医</i>、"
-            "<i>跟港口有关的题</i>\n"
+            "• 直接打字提问，例如：<i>赛道{ordinal}赛题{number}</i>、<i>{id}</i>、"
+            "<i>跟{topic}有关的题</i>\n"
             "• 报名、时间、奖项等目录里没有的问题，我会转给组委会\n\n"
             "命令：/tracks 赛道列表 · /help 帮助"
         ),
         "en": (
-            "👋 Hi! I answer questions about the 2024 “Data Elements ×” contest, Hubei round.\n\n"
+            "👋 Hi! I answer questions about {contest}.\n\n"
             "• Tap a track below to browse all {problems} problems\n"
-            "• Or type a question, e.g. <i>track 3 problem 4</i>, <i>3-4</i>, "
-            "<i>autonomous driving</i>\n"
+            "• Or type a question, e.g. <i>track {track} problem {number}</i>, <i>{id}</i>\n"
             "• Questions the catalogue cannot answer (registration, dates, prizes …) go to "
             "the organizers\n\n"
             "Commands: /tracks list of tracks · /help help"
         ),
     },
+    "reply.this_contest": {"zh": "本次大赛", "en": "this contest"},
     "reply.tracks": {"zh": "本次大赛共 {n} 个赛道：", "en": "The contest has {n} tracks:"},
     "reply.tracks_tail": {
         "zh": "发送赛道编号（如 <i>赛道三</i>）或点按钮查看赛题。",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import struct
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +133,23 @@ def buttons(message: ChatMessage) -> list[str]:
     return [
         b["text"] for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row
     ]
+
+
+def tiny_png() -> bytes:
+    """A 3×2 picture: the PNG signature and IHDR are all the emulator reads of it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 3, 2, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    pixels = zlib.compress(b"\x00\x80\x80\x80" * 2)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", pixels)
+        + chunk(b"IEND", b"")
+    )
 
 
 async def start_emulator(**options: Any) -> BotApiEmulator:

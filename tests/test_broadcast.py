@@ -31,6 +31,7 @@ from conftest import (
     says,
     start_world,
     stop_world,
+    tiny_png,
 )
 from telegram import Bot, Chat, Message, MessageEntity
 from telegram.error import RetryAfter
@@ -175,6 +176,21 @@ async def test_reply_to_a_message_broadcasts_a_copy_of_it(world: World) -> None:
     for user in users:
         (got,) = [m for m in world.messages(user.id) if m.from_bot]
         assert got.text == original.text and got.entities == original.entities
+
+
+async def test_reply_to_a_picture_broadcasts_the_picture_with_its_caption(world: World) -> None:
+    users = add_subscribers(world, 2)
+    png = tiny_png()
+    # A picture in the organizers' group (here one the bot posted, as /stats does).
+    poster = await world.app.bot.send_photo(ORGANIZER_GROUP, png, caption="决赛海报")
+    composed = await organizer(world, "/broadcast", reply_to=poster.message_id)
+    await press(world, composed, "全部订阅者")
+    await press(world, composed, "确认发送")
+    await report(world, latest(world).id)
+    for user in users:
+        (got,) = [m for m in world.messages(user.id) if m.from_bot]
+        assert got.photo is not None and world.emulator.file_data(got) == png
+        assert got.text == "决赛海报"
 
 
 async def test_segment_by_tracks_reaches_only_their_followers(world: World) -> None:

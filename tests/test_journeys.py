@@ -176,6 +176,8 @@ async def test_start_counts_the_problems_of_another_catalogue(tmp_path: Path) ->
     try:
         (reply,) = await world.say("/start")
         assert "全部 30 道赛题" in reply.text and "35" not in reply.text
+        assert "2025年“数据要素×”大赛江苏分赛的答疑助手" in reply.text  # its own name
+        assert "湖北" not in reply.text
         assert len([b for b in buttons(reply) if b.startswith("赛道")]) == 7
     finally:
         await stop_world(world)

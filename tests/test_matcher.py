@@ -1,6 +1,6 @@
 """The matcher: what a contestant's question is taken to mean.
 
-Every question below is written for these tests; none comes from tests/data/devset.jsonl.
+Every question below is written for these tests; none comes from knowledge/data/devset.jsonl.
 """
 
 from __future__ import annotations
