@@ -160,11 +160,11 @@ async def test_faq_edit_rewording_the_question_changes_what_it_answers(world: Wo
 
 async def test_faq_del_stops_answering_from_it(world: World) -> None:
     await command(world, f"/faq add {TEAM_FAQ}")
-    (answered,) = await world.say("一个队伍最多能有几个人")
+    (answered,) = await world.say("每队最多几人")
     assert answered.text.startswith("组委会答复")
     assert await command(world, "/faq del #1") == says("faq.deleted", id=1)
     assert world.store.faq_entries() == []
-    (escalated,) = await world.say("一个队伍最多能有几个人")
+    (escalated,) = await world.say("每队最多几人")
     assert "赛题目录里没有答案" in escalated.text
     assert await command(world, "/faq del 1") == says("faq.no_such", id=1)
     assert (await command(world, "/faq del x")).startswith("用法：")
@@ -263,7 +263,7 @@ async def test_bot_answers_from_an_imported_faq(tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     world = await start_world(tmp_path)
     try:
-        (reply,) = await world.say("一个队伍最多能有几个人")
+        (reply,) = await world.say("每队最多几人")
         assert reply.text.startswith("组委会答复（") and reply.text.endswith("每队最多 5 人。")
         (listed,) = await world.say("/faq list", ORGANIZER, GROUP)
         assert listed.text.startswith("📌 FAQ 共 2 条")
