@@ -682,8 +682,11 @@ class Matcher:
                 if phrase and not _is_filler(run[i:j]):
                     best, length = phrase, j - i
                     break
-            if not best:
-                for j in range(min(len(run), i + 6), i + 2, -1):
+            if not best and not filler_end[i]:
+                end = i
+                while end < min(len(run), i + 6) and is_cjk(run[end]):
+                    end += 1
+                for j in range(end, i + 2, -1):
                     phrase = self._near_sound(run[i:j], py[i:j])
                     if (
                         phrase
