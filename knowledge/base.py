@@ -12,7 +12,7 @@ from knowledge.faqmatch import FaqIndex
 from knowledge.followup import resolve
 from knowledge.matcher import Answer, Matcher
 from knowledge.render import render_answer
-from knowledge.store import FaqEntry, LoadReport, Store
+from knowledge.store import FaqEntry, Store
 from knowledge.vocabulary import load_vocabulary
 
 
@@ -22,7 +22,7 @@ class KnowledgeBase:
     def __init__(self, store: Store, seed: Path | None = None) -> None:
         seed = seed or seed_path_from_env()
         self.store = store
-        self.load_report: LoadReport = store.load_catalogue(load_seed(seed))
+        store.load_catalogue(load_seed(seed))
         self.catalogue: Catalogue = store.catalogue()
         self.faq: dict[int, FaqEntry] = {}
         inner = load_embedder()

@@ -404,6 +404,26 @@ TEXTS: dict[str, dict[str, str]] = {
     "stats.usage": {
         "zh": "用法：/stats [天数]（1 到 {max_days}，默认 {default_days}），例如 /stats 14",
     },
+    # The /stats caption (knowledge/report.py) goes out as plain text: no markup, no entities.
+    "stats.caption_title": {"zh": "📊 近 {days} 天（{span}，{timezone}）"},
+    "stats.caption_asked": {
+        "zh": "提问 {asked}：目录作答 {catalogue} · FAQ 作答 {faq} · 转组委会 {escalated}",
+    },
+    "stats.caption_self_answered": {"zh": "机器人自己答了 {share}"},
+    "stats.caption_tickets": {"zh": "工单 {tickets}，现在待回复 {open}"},
+    "stats.caption_waits": {"zh": "首次回复用时：中位数 {median} 分钟，P90 {p90} 分钟"},
+    "stats.caption_no_waits": {"zh": "首次回复用时：这段时间还没有回复过的工单"},
+    "stats.caption_daily_head": {
+        "zh": "每日：提问（目录 / FAQ / 转组委会）· 首次回复 中位数 / P90 分钟",
+    },
+    "stats.caption_day": {
+        "zh": "{day}　{asked}（{catalogue} / {faq} / {escalated}）· {median} / {p90}",
+    },
+    "stats.caption_earlier": {"zh": "（更早的日子见图）"},
+    # How the bot handled a question, in the chart's legend.
+    "stats.kind_catalogue": {"zh": "目录作答"},
+    "stats.kind_faq": {"zh": "FAQ 作答"},
+    "stats.kind_escalated": {"zh": "转组委会"},
     "digest.title": {"zh": "🗞 <b>每日简报 · {month}月{day}日（周{weekday}）</b>"},
     "digest.weekdays": {"zh": "一二三四五六日"},
     "digest.asked": {

@@ -37,7 +37,7 @@ from bot.sandbox import ChatMessage, User
 from handlers.stats import TopicAction, TopicButton, check_digest, due_day
 from knowledge.base import KnowledgeBase
 from knowledge.chart import draw_report, font, nice_ticks
-from knowledge.report import build_report, caption, percentile
+from knowledge.report import build_report, caption, percentile, short_day
 from knowledge.store import Store
 from knowledge.topics import group_topics
 
@@ -90,16 +90,33 @@ def seed(store: Store) -> None:
     ticket(store, at(11, 20), None)
 
 
-EXPECTED_CAPTION = (
-    "📊 近 3 天（5/10–5/12，Asia/Shanghai）\n"
-    "提问 11：目录作答 6 · FAQ 作答 2 · 转组委会 3\n"
-    "机器人自己答了 73%\n"
-    "工单 12，现在待回复 1\n"
-    "首次回复用时：中位数 6.0 分钟，P90 10.0 分钟\n"
-    "每日：提问（目录 / FAQ / 转组委会）· 首次回复 中位数 / P90 分钟\n"
-    "5/10　4（2 / 1 / 1）· 30.0 / 30.0\n"
-    "5/11　6（4 / 0 / 2）· 5.5 / 9.0\n"
-    "5/12　1（0 / 1 / 0）· — / —"
+def day_line(day: str, counts: tuple[int, int, int, int], median: str, p90: str) -> str:
+    """One day of the caption: questions (all, catalogue, FAQ, escalated), first answer times."""
+    asked, catalogue, faq, escalated = counts
+    return says(
+        "stats.caption_day",
+        day=day,
+        asked=asked,
+        catalogue=catalogue,
+        faq=faq,
+        escalated=escalated,
+        median=median,
+        p90=p90,
+    )
+
+
+EXPECTED_CAPTION = "\n".join(
+    [
+        says("stats.caption_title", days=3, span="5/10–5/12", timezone="Asia/Shanghai"),
+        says("stats.caption_asked", asked=11, catalogue=6, faq=2, escalated=3),
+        says("stats.caption_self_answered", share="73%"),
+        says("stats.caption_tickets", tickets=12, open=1),
+        says("stats.caption_waits", median="6.0", p90="10.0"),
+        says("stats.caption_daily_head"),
+        day_line("5/10", (4, 2, 1, 1), "30.0", "30.0"),
+        day_line("5/11", (6, 4, 0, 2), "5.5", "9.0"),
+        day_line("5/12", (1, 0, 1, 0), "—", "—"),
+    ]
 )
 
 
@@ -156,7 +173,8 @@ def test_chart_is_a_png_with_every_label_in_the_shipped_font(store: Store) -> No
     drawn: list[str] = []
     png = draw_report(build_report(store, 3, "Asia/Shanghai", NOW), drawn)
     assert_chart(png)
-    assert "近 3 天 · 提问与回复" in drawn and "目录作答" in drawn and "5/11" in drawn
+    assert "近 3 天 · 提问与回复" in drawn and "5/11" in drawn
+    assert says("stats.kind_catalogue") in drawn
     # A character the font lacks is drawn like a private-use one: as its empty .notdef glyph
     # (a space is empty too, and in the font).
     lacking = {
@@ -179,8 +197,8 @@ def test_caption_of_sixty_busy_days_fits_telegram_with_the_latest_days(store: St
         ticket(store, when, 1000.5)
     text = caption(build_report(store, 60, "Asia/Shanghai", NOW))
     assert len(text.encode("utf-16-le")) // 2 <= 1024
-    assert "（更早的日子见图）" in text
-    assert text.endswith("5/12　12（12 / 0 / 0）· 1000.5 / 1000.5")
+    assert says("stats.caption_earlier") in text
+    assert text.endswith(day_line("5/12", (12, 12, 0, 0), "1000.5", "1000.5"))
 
 
 @pytest.mark.parametrize(
@@ -340,7 +358,9 @@ async def test_stats_sends_one_picture_with_the_figures_as_caption(stats_world: 
 async def test_stats_without_days_shows_a_week_and_refuses_odd_days(stats_world: World) -> None:
     world = stats_world
     week = await stats(world, "/stats")
-    assert week.text.startswith("📊 近 7 天（5/6–5/12，Asia/Shanghai）\n提问 0：")
+    title = says("stats.caption_title", days=7, span="5/6–5/12", timezone="Asia/Shanghai")
+    empty = says("stats.caption_asked", asked=0, catalogue=0, faq=0, escalated=0)
+    assert week.text.startswith(f"{title}\n{empty}\n")
     for odd in ("/stats 0", "/stats 61", "/stats 三", "/stats 3 4"):
         reply = await stats(world, odd)
         assert reply.photo is None
@@ -372,7 +392,7 @@ async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: 
     )
     await world.say("税前。", ORGANIZER, GROUP, reply_to=followup.message_id)
     reply = await stats(world, "/stats 2")
-    assert "首次回复用时：中位数 10.0 分钟，P90 10.0 分钟" in reply.text
+    assert says("stats.caption_waits", median="10.0", p90="10.0") in reply.text
 
 
 def test_the_bot_starts_without_the_plotting_library(tmp_path: Path) -> None:
@@ -402,11 +422,15 @@ def test_report_command_draws_the_same_picture(
     monkeypatch.setenv("CONTEST_BOT_DB", str(db))
     monkeypatch.setenv("TIMEZONE", "Asia/Shanghai")
     out = tmp_path / "report.png"
+    today, day = datetime.now(SHANGHAI).date(), timedelta(days=1)
     assert cli(["report", "--days", "2", "-o", str(out)]) == 0
     printed = capsys.readouterr()
     assert_chart(out.read_bytes())
-    assert "提问 4：目录作答 1 · FAQ 作答 1 · 转组委会 2" in printed.out
-    assert printed.out.startswith("📊 近 2 天（")
+    assert says("stats.caption_asked", asked=4, catalogue=1, faq=1, escalated=2) in printed.out
+    # Two Shanghai days ending today (or tomorrow, when the command ran past midnight).
+    spans = [f"{short_day(d - day)}–{short_day(d)}" for d in (today, today + day)]
+    titles = {says("stats.caption_title", days=2, span=s, timezone="Asia/Shanghai") for s in spans}
+    assert printed.out.splitlines()[0] in titles
     assert f"chart written to {out}" in printed.err
     monkeypatch.setenv("CONTEST_BOT_DB", str(tmp_path / "none.db"))
     assert cli(["report", "-o", str(out)]) == 1
