@@ -303,7 +303,7 @@ class Matcher:
                 if ref.problem is not None and ref.problem > 0:
                     passed.add(f"{self._track_of(ref)}-{ref.problem}")
                 continue
-            for pid, score in self._rank(self._content_terms(norm[start:end]), self.problems)[:1]:
+            for pid, score in self._rank(self._content_terms(clause), self.problems)[:1]:
                 if score >= 0.6:
                     passed.add(pid)
         return frozenset(passed), rest.strip(" ，,。；;")
@@ -688,11 +688,7 @@ class Matcher:
                     end += 1
                 for j in range(end, i + 2, -1):
                     phrase = self._near_sound(run[i:j], py[i:j])
-                    if (
-                        phrase
-                        and not _is_filler(phrase)
-                        and not (filler_end[i] and j - filler_end[i] < 3)
-                    ):
+                    if phrase and not _is_filler(phrase):
                         best, length = phrase, j - i
                         break
             if not best:
@@ -891,7 +887,7 @@ _ENGLISH_KNOWN = frozenset(
 # A question that asks for several problems (哪些, 哪几道, 都列出来, which problems).
 _PLURAL_ASK = re.compile(
     r"哪些|哪几|几道|几个题|有什么题|有啥题|都有|列出|列一下|都列|全部|所有的题|清单|"
-    r"which problems|what problems|all problems|list"
+    r"which problems|what problems|all problems|\blist\b"
 )
 # The sounds pinyin input and many dialects confuse: z/zh c/ch s/sh, n/l, h/f before u, and a
 # final n/ng.
