@@ -6,7 +6,7 @@ same thing — the same stage (初赛/复赛/决赛), the same direction (最多
 answer (when/where/how much/how many/who/how) and no object only one of them names (报名 vs 作品,
 a prize vs the tax on it, 一等奖 vs 二等奖) — and a logistic acceptor over the similarity, the
 margin to the next entry, those agreements and the hashed character pairs only one side has
-(trained on three FAQ question sets by `make train`, its threshold chosen on held-out sets) must
+(trained on five FAQ question sets by `make train`, its threshold chosen on held-out sets) must
 be sure. Anything less is offered as “相关的组委会答复”, never given as the answer. The same
 ranking groups tickets that ask the same thing (a stricter floor: GROUP_FLOOR).
 """
