@@ -23,12 +23,15 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The code reads the catalogue from seeds/ beside its packages: install it in place (editable).
+# Then the project itself, installed as a package (not editable): the catalogue, the models,
+# the font and the development set are package data, read with importlib.resources, so
+# `contest-bot run`, `ask` and `eval` need nothing from the source tree, which is removed.
 COPY bot ./bot
 COPY handlers ./handlers
 COPY knowledge ./knowledge
 COPY seeds ./seeds
-RUN pip install --no-deps -e . \
+RUN pip install --no-deps . \
+    && rm -rf bot handlers knowledge seeds build *.egg-info pyproject.toml README.md \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin bot \
     && mkdir -p /data \
     && chown bot:bot /data

@@ -1,10 +1,11 @@
 """Load: 200 contestants ask questions at once, through polling and through the webhook, against
 the Bot API emulator; a bare PTB echo bot on the same emulator, in the same run, is the yardstick.
 
-Each contestant sends a question (from tests/data/*.jsonl), waits for the bot's reply, then sends
-the next. Throughput is replies per second over the whole run; latency is from the contestant's
-message to the bot's reply. Everything (emulator, bot, contestants) shares one event loop on one
-core, so the figures compare the bots, not this machine with Telegram.
+Each contestant sends a question (the labelled sets of tests/data/ and the development set),
+waits for the bot's reply, then sends the next. Throughput is replies per second over the whole
+run; latency is from the contestant's message to the bot's reply. Everything (emulator, bot,
+contestants) shares one event loop on one core, so the figures compare the bots, not this
+machine with Telegram.
 
 contest-bot runs twice: "unpaced" lifts the pacer's 30 messages/s, the bot-wide limit Telegram
 sets, to show the cost of the handlers; "as shipped" keeps it, which is what contestants get.
@@ -12,10 +13,12 @@ sets, to show the cost of the handlers; "as shipped" keeps it, which is what con
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -32,6 +35,7 @@ from bot.main import run_webhook
 from bot.pacer import Pacer
 from bot.sandbox import BotApiEmulator, ChatMessage, User
 from bot.web import BotServer, webhook_url
+from knowledge.evaluation import DEVSET_FILE, devset
 from knowledge.store import Store
 
 CONTESTANTS = 200
@@ -79,9 +83,12 @@ class Result:
 
 
 def questions() -> list[str]:
+    """The labelled question sets in name order, the development set (package data) among them."""
+    sets = {path.name: path.read_text(encoding="utf-8") for path in DATA.glob("*.jsonl")}
+    sets[DEVSET_FILE] = devset().read_text(encoding="utf-8")
     found = []
-    for path in sorted(DATA.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
+    for name in sorted(sets):
+        for line in sets[name].splitlines():
             if line.strip():
                 found.append(str(json.loads(line)["q"]))
     return found
@@ -223,34 +230,60 @@ async def measure(bot: str, transport: str, paced: bool, pool: list[str]) -> Res
     return Result(bot, transport, replies, seconds, latencies)
 
 
-async def bench() -> list[Result]:
+async def bench(transports: tuple[str, ...], shipped: bool) -> list[Result]:
+    """One round: per transport the echo bot, then contest-bot right after (back to back)."""
     pool = questions()
     results = []
-    for transport in ("polling", "webhook"):
+    for transport in transports:
         results.append(await measure("PTB echo bot", transport, False, pool))
         results.append(await measure("contest-bot, unpaced", transport, False, pool))
-        results.append(await measure("contest-bot, as shipped", transport, True, pool))
+        if shipped:
+            results.append(await measure("contest-bot, as shipped", transport, True, pool))
     return results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    parser.add_argument("--runs", type=int, default=1, help="rounds; the median ratio is shown")
+    parser.add_argument("--transport", choices=["polling", "webhook"], action="append")
+    parser.add_argument("--unpaced-only", action="store_true", help="leave out 'as shipped'")
+    args = parser.parse_args(argv if argv is not None else [])
+    transports = tuple(args.transport or ("polling", "webhook"))
     total = CONTESTANTS * QUESTIONS_EACH
     print(f"{CONTESTANTS} contestants at once, {QUESTIONS_EACH} questions each ({total} a run)")
-    results = asyncio.run(bench())
     print(f"{'bot':<26}{'transport':<10}{'replies/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
-    for r in results:
-        print(
-            f"{r.bot:<26}{r.transport:<10}{r.per_second:>10.0f}"
-            f"{r.percentile(0.5):>9.0f}{r.percentile(0.99):>9.0f}"
-        )
-    for transport in ("polling", "webhook"):
-        rows = {r.bot: r for r in results if r.transport == transport}
-        echo_rate = rows["PTB echo bot"].per_second
-        unpaced = rows["contest-bot, unpaced"]
-        shipped = rows["contest-bot, as shipped"]
-        print(
-            f"{transport}: contest-bot / echo bot = {unpaced.per_second / echo_rate:.2f} "
-            f"unpaced, {shipped.per_second / echo_rate:.2f} as shipped (30 messages/s); "
-            f"p50 {statistics.median(unpaced.latencies) * 1000:.0f} ms vs "
-            f"{statistics.median(rows['PTB echo bot'].latencies) * 1000:.0f} ms"
-        )
+    ratios: dict[str, list[float]] = {t: [] for t in transports}
+    for _ in range(args.runs):
+        results = asyncio.run(bench(transports, not args.unpaced_only))
+        for r in results:
+            print(
+                f"{r.bot:<26}{r.transport:<10}{r.per_second:>10.0f}"
+                f"{r.percentile(0.5):>9.0f}{r.percentile(0.99):>9.0f}",
+                flush=True,
+            )
+        for transport in transports:
+            rows = {r.bot: r for r in results if r.transport == transport}
+            echo_rate = rows["PTB echo bot"].per_second
+            unpaced = rows["contest-bot, unpaced"]
+            ratios[transport].append(unpaced.per_second / echo_rate)
+            shipped = rows.get("contest-bot, as shipped")
+            print(
+                f"{transport}: contest-bot / echo bot = {unpaced.per_second / echo_rate:.2f} "
+                "unpaced"
+                + (
+                    f", {shipped.per_second / echo_rate:.2f} as shipped (30 messages/s)"
+                    if shipped
+                    else ""
+                )
+                + f"; p50 {statistics.median(unpaced.latencies) * 1000:.0f} ms vs "
+                f"{statistics.median(rows['PTB echo bot'].latencies) * 1000:.0f} ms",
+                flush=True,
+            )
+    if args.runs > 1:
+        for transport, found in ratios.items():
+            shown = " ".join(f"{r:.2f}" for r in found)
+            print(f"{transport}: median unpaced ratio {statistics.median(found):.2f} ({shown})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 
 from knowledge.base import KnowledgeBase
-from knowledge.evaluation import read_cases
+from knowledge.evaluation import devset, read_cases
 from knowledge.normalize import normalize
 from knowledge.store import FaqEntry, Store
 
-DEVSET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"
 QUESTIONS = 10_000
 FAQ_ENTRIES = 5_000
 
@@ -66,7 +65,7 @@ def main() -> None:
         kb = KnowledgeBase(Store(path))
         build = (time.perf_counter() - start) * 1000
         print(f"{'load + index build':<28} {build:.0f} ms (target ≤ 1000 ms)")
-        base = [case.q for case in read_cases(DEVSET)]
+        base = [case.q for case in read_cases(devset())]
         questions = (base * (QUESTIONS // len(base) + 1))[:QUESTIONS]
         report("catalogue only (≤ 5 ms)", timed_questions(kb, questions))
 

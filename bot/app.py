@@ -14,11 +14,12 @@ from telegram.ext import ApplicationBuilder
 import handlers
 from bot.backups import schedule_backups
 from bot.config import Settings, StartupError
-from bot.inbox import InboxProcessor, InboxQueue, replay
+from bot.inbox import ConfirmingRequest, InboxProcessor, InboxQueue, replay
 from bot.memory import schedule_trim
 from bot.metrics import MeteredApplication
 from bot.pacer import Pacer
 from bot.services import CONTEXT_TYPES, App
+from bot.transport import AiohttpRequest
 from handlers.broadcast.jobs import Broadcaster
 from handlers.tickets.jobs import sla_loop
 from knowledge.base import KnowledgeBase
@@ -40,14 +41,19 @@ def build_application(settings: Settings, token: str, store: Store | None = None
     kb = open_knowledge(store, settings)
     # Every Bot API call passes the pacer: replies first, broadcasts paced, 429 bot-wide.
     pacer = Pacer(settings.broadcast_rate)
+    inbox = InboxQueue(store)
     app = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_base_url.removesuffix("bot") + "file/bot")
-        # Updates are in the database before Telegram hears they arrived (bot/inbox.py).
-        .update_queue(InboxQueue(store))
-        .concurrent_updates(InboxProcessor(store))
+        # Updates are in the database before Telegram hears they arrived (bot/inbox.py): the
+        # getUpdates that confirms them, and the webhook's answer, wait for the inbox.
+        .update_queue(inbox)
+        .get_updates_request(ConfirmingRequest(inbox))
+        # aiohttp, not httpx: far less CPU per request with many in flight (bot/transport.py).
+        .request(AiohttpRequest())
+        .concurrent_updates(InboxProcessor(inbox.writer))
         .context_types(CONTEXT_TYPES)  # context.bot_data is the Services (bot/services.py)
         .application_class(MeteredApplication)  # counts updates, times handlers (/metrics)
         .rate_limiter(pacer)

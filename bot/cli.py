@@ -22,12 +22,10 @@ from bot.config import ConfigError, Settings
 from bot.telegram_text import to_plain
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
-from knowledge.evaluation import evaluate, evaluate_faq, read_cases, read_faq_set
+from knowledge.evaluation import devset, evaluate, evaluate_faq, read_cases, read_faq_set
 from knowledge.matcher import Answer
 from knowledge.render import render_problem, render_track, render_tracks
 from knowledge.store import EXPORTS, Export, Store, db_path_from_env
-
-DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"
 
 
 def open_knowledge() -> KnowledgeBase:
@@ -107,7 +105,8 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     kb = open_knowledge()
-    report = evaluate(read_cases(Path(args.file)), kb.ask)
+    cases = read_cases(Path(args.file) if args.file else devset())
+    report = evaluate(cases, kb.ask)
     out.write("\n".join(report.lines(verbose=args.verbose)) + "\n")
     return 0
 
@@ -356,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("backup", metavar="FILE", help="a file `backup` or BACKUP_DIR holds")
 
     ev = sub.add_parser("eval", help="score a labelled question set")
-    ev.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_SET))
+    ev.add_argument("file", nargs="?", help="JSON lines (default: the development set)")
     ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
     ef = sub.add_parser("eval-faq", help="score an FAQ set (entries and labelled questions)")
     ef.add_argument("entries")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Update
 
+from bot.inbox import recorded
 from bot.metrics import CONTENT_TYPE, Metrics, metrics_of
 from bot.services import App
 from knowledge.store import Store
@@ -120,6 +121,7 @@ class BotServer:
         except Exception:  # whatever the body is, it is the sender's mistake
             return _text(400, "expected one JSON Update object")
         await self.app.update_queue.put(update)
+        await recorded(self.app.update_queue)  # stored before Telegram hears it arrived
         return web.Response(status=200)
 
     # --- health and metrics -------------------------------------------------------------------

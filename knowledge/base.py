@@ -13,7 +13,7 @@ from knowledge.faqmatch import FaqIndex
 from knowledge.followup import resolve
 from knowledge.matcher import Answer, Matcher
 from knowledge.render import render_answer
-from knowledge.store import FaqEntry, LoadReport, Store
+from knowledge.store import FaqEntry, Store
 from knowledge.vocabulary import load_vocabulary
 
 
@@ -23,7 +23,7 @@ class KnowledgeBase:
     def __init__(self, store: Store, seed: Path | None = None) -> None:
         seed = seed or seed_path_from_env()
         self.store = store
-        self.load_report: LoadReport = store.catalogue.load(load_seed(seed))
+        store.catalogue.load(load_seed(seed))
         self.catalogue: Catalogue = store.catalogue.get()
         self.faq: dict[int, FaqEntry] = {}
         self._refreshing = threading.Lock()

@@ -6,13 +6,28 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 CN_DIGITS = "零一二三四五六七八九"
 # The formal numerals of cheques and contracts (壹贰叁), traditional and simplified.
 _FINANCIAL = str.maketrans("壹贰貳叁參肆伍陆陸柒捌玖拾", "一二二三三四五六六七八九十")
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
-DEFAULT_SEED = SEEDS_DIR / "000_c55d04f814cc1abd.txt"
+# The title line names the document ("…大赛湖北分赛赛题"); the contest is what precedes 赛题.
+CONTEST_SUFFIX = re.compile(r"\s*的?赛题(?:目录|清单|列表|汇总)?\s*$")
+MAX_CONTEST_NAME = 40  # longer, or with a comma, is a sentence of the introduction
+SEED_FILE = "000_c55d04f814cc1abd.txt"  # in the `seeds` package, beside its .vocab.yaml
+
+
+def bundled_seed() -> Path:
+    """The shipped catalogue, package data of `seeds`. pip installs packages as files, so
+    importlib.resources hands back a path, and the vocabulary file beside it is found by name."""
+    found = resources.files("seeds").joinpath(SEED_FILE)
+    if not isinstance(found, Path):  # a zipped install: nothing here reads seeds from a zip
+        raise RuntimeError(f"the seeds package is not installed as files: {found}")
+    return found
+
+
+DEFAULT_SEED = bundled_seed()
 
 
 class CatalogueError(ValueError):
@@ -46,6 +61,15 @@ class Catalogue:
     intro: str
     tracks: tuple[Track, ...]
     problems: tuple[Problem, ...]
+
+    @property
+    def contest(self) -> str:
+        """The contest's name, from the title line without its trailing 赛题
+        ("2024年“数据要素×”大赛湖北分赛赛题" → "2024年“数据要素×”大赛湖北分赛"); "" when the
+        catalogue has no such line, so that a text says 本次大赛 rather than something odd."""
+        name = CONTEST_SUFFIX.sub("", self.title).strip()
+        sentence = len(name) > MAX_CONTEST_NAME or re.search(r"[，。；,;]", name)
+        return name if "赛" in name and not sentence else ""
 
     def track(self, track_id: str) -> Track | None:
         return next((t for t in self.tracks if t.id == track_id), None)

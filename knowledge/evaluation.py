@@ -6,11 +6,21 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from knowledge.matcher import Answer
 
 SEARCH_MIN_F1 = 0.75
+# The development set (100 questions about the shipped catalogue), package data so that an
+# installed `contest-bot eval` has it; `make eval` and bench/matcher.py score it too.
+DEVSET_FILE = "devset.jsonl"
+
+
+def devset() -> Traversable:
+    """The development set `contest-bot eval` scores when given no file."""
+    return resources.files("knowledge").joinpath("data", DEVSET_FILE)
 
 
 @dataclass(frozen=True)
@@ -48,9 +58,10 @@ class Report:
         return out
 
 
-def read_cases(path: Path) -> list[Case]:
+def read_cases(source: Traversable) -> list[Case]:
+    """Labelled questions, one JSON object a line, from a file or package data."""
     cases = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in source.read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
             cases.append(Case(row["q"], row["intent"], tuple(row.get("ids", ()))))

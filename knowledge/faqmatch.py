@@ -6,7 +6,7 @@ same thing — the same stage (初赛/复赛/决赛), the same direction (最多
 answer (when/where/how much/how many/who/how) and no object only one of them names (报名 vs 作品,
 a prize vs the tax on it, 一等奖 vs 二等奖) — and a logistic acceptor over the similarity, the
 margin to the next entry, those agreements and the hashed character pairs only one side has
-(trained on three FAQ question sets by `make train`, its threshold chosen on held-out sets) must
+(trained on five FAQ question sets by `make train`, its threshold chosen on held-out sets) must
 be sure. Anything less is offered as “相关的组委会答复”, never given as the answer. The same
 ranking groups tickets that ask the same thing (a stricter floor: GROUP_FLOOR).
 """
@@ -34,6 +34,7 @@ MODEL_FILE = "faq_model.json"
 # do not (请问, 老师好).
 BUCKETS = 1024
 CONFLICTS = ("stage", "direction", "kind", "point", "object", "numbers")
+DENSE = 6 + len(CONFLICTS) + 8  # the dense features of pair_features()
 # Cosine from which an entry is worth offering as related (a button, never the answer): unrelated
 # questions about the same contest score up to about 0.87 (决赛在哪里 vs 奖金多少).
 SIMILAR_FLOOR = 0.88
@@ -122,6 +123,8 @@ def asked(text: str) -> Asked:
                     hits.add(value)
                     break
         found[slot] = hits
+    if "how_many" in found["kind"] and re.search(r"多少(?![人个支名位项道队家所届])", squashed):
+        found["kind"].add("how_much")  # a bare 多少 asks how many or how much (奖金是多少)
     if "复赛" in found["stage"] and ("半决赛" in squashed or "semi" in norm):
         found["stage"].discard("决赛")  # 半决赛 is the 复赛, not the 决赛
     return Asked(
@@ -171,14 +174,27 @@ def pair_features(
     """Similarity, lead over the next entry, shared wording (qg, eg: character pairs), slot
     conflicts, and the wording only one side has."""
     why = conflicts(q, e)
+    shared = dice(qg, eg)
+    q_only = len(qg - eg) / max(1, len(qg))
+    e_only = len(eg - qg) / max(1, len(eg))
     dense = (
         1.0,
         score,
         margin,
-        dice(qg, eg),
-        len(qg - eg) / max(1, len(qg)),
-        len(eg - qg) / max(1, len(eg)),
+        shared,
+        q_only,
+        e_only,
         *(float(c in why) for c in CONFLICTS),
+        # How meaning and wording go together: a near-miss shares the words and differs in
+        # one (high similarity, high overlap), a rewording keeps the meaning in other words.
+        shared * shared,
+        score * shared,
+        score * (1 - shared),
+        q_only * shared,
+        e_only * shared,
+        q_only * e_only,
+        score * score,
+        margin * shared,
     )
     buckets = [_bucket(g) for g in eg - qg] + [BUCKETS + _bucket(g) for g in qg - eg]
     return PairFeatures(dense, tuple(buckets))
@@ -348,9 +364,11 @@ def load_acceptor(embedded: bool) -> Acceptor:
     if data.is_file():
         raw = json.loads(data.read_text(encoding="utf-8"))
         with contextlib.suppress(KeyError, TypeError):  # a file from before `make train`
-            return Acceptor.from_json(raw["embeddings" if embedded else "words"])
+            acceptor = Acceptor.from_json(raw["embeddings" if embedded else "words"])
+            if len(acceptor.dense) == DENSE:  # else trained on other features
+                return acceptor
     # Untrained: answer only near-identical questions.
-    dense = (-40.0, 45.0, *[0.0] * (4 + len(CONFLICTS)))
+    dense = (-40.0, 45.0, *[0.0] * (DENSE - 2))
     return Acceptor(dense, (0.0,) * (2 * BUCKETS), 0.99)
 
 

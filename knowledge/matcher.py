@@ -159,12 +159,12 @@ class Matcher:
         self._sounds = sounds
         # Near sounds: phrases of three characters or more by their pinyin with one syllable
         # left out, so a slip in one syllable (供因链 gong-yin-lian for 供应链 gong-ying-lian)
-        # finds its phrase; near_sound() checks the syllable left out by edit distance.
+        # finds its phrase; _near_sound() checks that the syllable left out is a usual slip.
         near: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
-        for py in sounds:
-            if len(py) >= 3:
-                for k in range(len(py)):
-                    near[(*py[:k], "", *py[k + 1 :])].append(py)
+        for sound in sounds:
+            if len(sound) >= 3:
+                for k in range(len(sound)):
+                    near[(*sound[:k], "", *sound[k + 1 :])].append(sound)
         self._near_sounds = dict(near)
         n = len(docs)
         self._n = n
@@ -303,7 +303,7 @@ class Matcher:
                 if ref.problem is not None and ref.problem > 0:
                     passed.add(f"{self._track_of(ref)}-{ref.problem}")
                 continue
-            for pid, score in self._rank(self._content_terms(norm[start:end]), self.problems)[:1]:
+            for pid, score in self._rank(self._content_terms(clause), self.problems)[:1]:
                 if score >= 0.6:
                     passed.add(pid)
         return frozenset(passed), rest.strip(" ，,。；;")
@@ -682,14 +682,13 @@ class Matcher:
                 if phrase and not _is_filler(run[i:j]):
                     best, length = phrase, j - i
                     break
-            if not best:
-                for j in range(min(len(run), i + 6), i + 2, -1):
+            if not best and not filler_end[i]:
+                end = i
+                while end < min(len(run), i + 6) and is_cjk(run[end]):
+                    end += 1
+                for j in range(end, i + 2, -1):
                     phrase = self._near_sound(run[i:j], py[i:j])
-                    if (
-                        phrase
-                        and not _is_filler(phrase)
-                        and not (filler_end[i] and j - filler_end[i] < 3)
-                    ):
+                    if phrase and not _is_filler(phrase):
                         best, length = phrase, j - i
                         break
             if not best:
@@ -888,7 +887,7 @@ _ENGLISH_KNOWN = frozenset(
 # A question that asks for several problems (哪些, 哪几道, 都列出来, which problems).
 _PLURAL_ASK = re.compile(
     r"哪些|哪几|几道|几个题|有什么题|有啥题|都有|列出|列一下|都列|全部|所有的题|清单|"
-    r"which problems|what problems|all problems|list"
+    r"which problems|what problems|all problems|\blist\b"
 )
 # The sounds pinyin input and many dialects confuse: z/zh c/ch s/sh, n/l, h/f before u, and a
 # final n/ng.

@@ -44,11 +44,6 @@ def is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
-def compact(text: str) -> str:
-    """Normalized text without spaces between Chinese characters (Chinese has no spaces)."""
-    return re.sub(r"(?<=[^a-z0-9]) (?=[^a-z0-9])", "", normalize(text))
-
-
 @lru_cache(maxsize=65536)
 def char_pinyin(ch: str) -> str:
     """Toneless pinyin of one Chinese character (its most common reading)."""

@@ -197,8 +197,23 @@ def render_answer(
 
 
 def render_help(catalogue: Catalogue, lang: str = "zh") -> str:
-    """The welcome and how to ask; its counts come from the catalogue."""
-    return tr(lang, "reply.help", problems=len(catalogue.problems))
+    """The welcome and how to ask; the contest's name, the counts and the examples come from
+    the catalogue (the examples: problem 4 of track 3, or the nearest there is)."""
+    contest = html.escape(catalogue.contest) or tr(lang, "reply.this_contest")
+    track = catalogue.tracks[min(2, len(catalogue.tracks) - 1)]
+    problems = catalogue.problems_of(track.id)
+    problem = problems[min(3, len(problems) - 1)]
+    return tr(
+        lang,
+        "reply.help",
+        contest=contest,
+        problems=len(catalogue.problems),
+        ordinal=track.ordinal,
+        track=track.id,
+        number=problem.number,
+        id=problem.id,
+        topic=html.escape(catalogue.tracks[-1].name),
+    )
 
 
 def _fits(problem: Problem, answer: Answer, catalogue: Catalogue, lang: str) -> str:

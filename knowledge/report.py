@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from knowledge.store import Store
+from knowledge.texts import tr
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 60
@@ -22,7 +23,11 @@ MAX_CAPTION = 1024
 # How the bot handled a question: its intent, in three kinds. Everything the bot answered
 # from the catalogue (a problem, a track, the list, help) is "catalogue".
 CATALOGUE, FAQ, ESCALATED = "catalogue", "faq", "escalated"
-KIND_LABELS = {CATALOGUE: "目录作答", FAQ: "FAQ 作答", ESCALATED: "转组委会"}
+KIND_LABELS = {
+    CATALOGUE: tr("zh", "stats.kind_catalogue"),
+    FAQ: tr("zh", "stats.kind_faq"),
+    ESCALATED: tr("zh", "stats.kind_escalated"),
+}
 
 
 def kind_of(intent: str) -> str:
@@ -157,33 +162,32 @@ def share(part: int, whole: int) -> str:
 
 
 def caption(report: Report) -> str:
-    """The figures the chart shows, as text: totals, then one line a day (the latest days,
-    as many as fit in a caption)."""
+    """The figures the chart shows, as plain text (organizers read Chinese): totals, then one
+    line a day (the latest days, as many as fit in a caption)."""
     total = report.total
     first, last = report.days[0].day, report.days[-1].day
     span = short_day(last) if first == last else f"{short_day(first)}–{short_day(last)}"
+    bot_answered = share(total.catalogue + total.faq, total.asked)
     lines = [
-        f"📊 近 {len(report.days)} 天（{span}，{report.timezone}）",
-        f"提问 {total.asked}：目录作答 {total.catalogue} · FAQ 作答 {total.faq} · "
-        f"转组委会 {total.escalated}",
-        f"机器人自己答了 {share(total.catalogue + total.faq, total.asked)}",
-        f"工单 {total.tickets}，现在待回复 {report.open_tickets}",
+        tr(
+            "zh", "stats.caption_title", days=len(report.days), span=span, timezone=report.timezone
+        ),
+        tr("zh", "stats.caption_asked", **_counts(total)),
+        tr("zh", "stats.caption_self_answered", share=bot_answered),
+        tr("zh", "stats.caption_tickets", tickets=total.tickets, open=report.open_tickets),
     ]
     if total.waits:
-        lines.append(
-            f"首次回复用时：中位数 {minutes(total.median)} 分钟，P90 {minutes(total.p90)} 分钟"
-        )
+        lines.append(tr("zh", "stats.caption_waits", **_waits(total)))
     else:
-        lines.append("首次回复用时：这段时间还没有回复过的工单")
+        lines.append(tr("zh", "stats.caption_no_waits"))
     if len(report.days) == 1:
         return "\n".join(lines)
-    lines.append("每日：提问（目录 / FAQ / 转组委会）· 首次回复 中位数 / P90 分钟")
+    lines.append(tr("zh", "stats.caption_daily_head"))
     daily = [
-        f"{short_day(d.day)}　{d.asked}（{d.catalogue} / {d.faq} / {d.escalated}）· "
-        f"{minutes(d.median)} / {minutes(d.p90)}"
+        tr("zh", "stats.caption_day", day=short_day(d.day), **_counts(d), **_waits(d))
         for d in report.days
     ]
-    more = "（更早的日子见图）"
+    more = tr("zh", "stats.caption_earlier")
     budget = MAX_CAPTION - _units("\n".join(lines))
     shown: list[str] = []
     for line in reversed(daily):  # the latest days matter most
@@ -195,6 +199,19 @@ def caption(report: Report) -> str:
     if len(shown) < len(daily):
         shown.insert(0, more)
     return "\n".join(lines + shown)
+
+
+def _counts(figures: DayFigures) -> dict[str, int]:
+    return {
+        "asked": figures.asked,
+        "catalogue": figures.catalogue,
+        "faq": figures.faq,
+        "escalated": figures.escalated,
+    }
+
+
+def _waits(figures: DayFigures) -> dict[str, str]:
+    return {"median": minutes(figures.median), "p90": minutes(figures.p90)}
 
 
 def _units(text: str) -> int:

@@ -17,25 +17,26 @@ import re
 # key → {language: template}; "zh" always, first.
 TEXTS: dict[str, dict[str, str]] = {
     # --- the catalogue's replies (knowledge/render.py) ------------------------------------------
+    # The contest's name, the count and the examples come from the catalogue (render_help).
     "reply.help": {
         "zh": (
-            "👋 你好！我是「数据要素×」大赛湖北分赛的答疑助手。\n\n"
+            "👋 你好！我是{contest}的答疑助手。\n\n"
             "• 点下方按钮按赛道浏览全部 {problems} 道赛题\n"
-            "• 直接打字提问，例如：<i>赛道三赛题4</i>、<i>3-4</i>、<i>名老中医</i>、"
-            "<i>跟港口有关的题</i>\n"
+            "• 直接打字提问，例如：<i>赛道{ordinal}赛题{number}</i>、<i>{id}</i>、"
+            "<i>跟{topic}有关的题</i>\n"
             "• 报名、时间、奖项等目录里没有的问题，我会转给组委会\n\n"
             "命令：/tracks 赛道列表 · /help 帮助"
         ),
         "en": (
-            "👋 Hi! I answer questions about the 2024 “Data Elements ×” contest, Hubei round.\n\n"
+            "👋 Hi! I answer questions about {contest}.\n\n"
             "• Tap a track below to browse all {problems} problems\n"
-            "• Or type a question, e.g. <i>track 3 problem 4</i>, <i>3-4</i>, "
-            "<i>autonomous driving</i>\n"
+            "• Or type a question, e.g. <i>track {track} problem {number}</i>, <i>{id}</i>\n"
             "• Questions the catalogue cannot answer (registration, dates, prizes …) go to "
             "the organizers\n\n"
             "Commands: /tracks list of tracks · /help help"
         ),
     },
+    "reply.this_contest": {"zh": "本次大赛", "en": "this contest"},
     "reply.tracks": {"zh": "本次大赛共 {n} 个赛道：", "en": "The contest has {n} tracks:"},
     "reply.tracks_tail": {
         "zh": "发送赛道编号（如 <i>赛道三</i>）或点按钮查看赛题。",
@@ -403,6 +404,26 @@ TEXTS: dict[str, dict[str, str]] = {
     "stats.usage": {
         "zh": "用法：/stats [天数]（1 到 {max_days}，默认 {default_days}），例如 /stats 14",
     },
+    # The /stats caption (knowledge/report.py) goes out as plain text: no markup, no entities.
+    "stats.caption_title": {"zh": "📊 近 {days} 天（{span}，{timezone}）"},
+    "stats.caption_asked": {
+        "zh": "提问 {asked}：目录作答 {catalogue} · FAQ 作答 {faq} · 转组委会 {escalated}",
+    },
+    "stats.caption_self_answered": {"zh": "机器人自己答了 {share}"},
+    "stats.caption_tickets": {"zh": "工单 {tickets}，现在待回复 {open}"},
+    "stats.caption_waits": {"zh": "首次回复用时：中位数 {median} 分钟，P90 {p90} 分钟"},
+    "stats.caption_no_waits": {"zh": "首次回复用时：这段时间还没有回复过的工单"},
+    "stats.caption_daily_head": {
+        "zh": "每日：提问（目录 / FAQ / 转组委会）· 首次回复 中位数 / P90 分钟",
+    },
+    "stats.caption_day": {
+        "zh": "{day}　{asked}（{catalogue} / {faq} / {escalated}）· {median} / {p90}",
+    },
+    "stats.caption_earlier": {"zh": "（更早的日子见图）"},
+    # How the bot handled a question, in the chart's legend.
+    "stats.kind_catalogue": {"zh": "目录作答"},
+    "stats.kind_faq": {"zh": "FAQ 作答"},
+    "stats.kind_escalated": {"zh": "转组委会"},
     "digest.title": {"zh": "🗞 <b>每日简报 · {month}月{day}日（周{weekday}）</b>"},
     "digest.weekdays": {"zh": "一二三四五六日"},
     "digest.asked": {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import struct
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +16,11 @@ from telegram.ext import Application
 from bot.app import build_application, shutdown, startup
 from bot.config import Settings
 from bot.sandbox import BotApiEmulator, CallbackAnswer, ChatMessage, User
+from bot.telegram_text import parse_html
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import Catalogue, load_seed
 from knowledge.store import Store
+from knowledge.texts import tr
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -126,10 +130,33 @@ def button(message: ChatMessage, label: str) -> str:
     raise AssertionError(f"no button {label!r} on message {message.message_id}: {labels}")
 
 
+def says(key: str, /, lang: str = "zh", **values: object) -> str:
+    """What a person reads for the text `key` (knowledge/texts.py): its HTML as Telegram shows
+    it. Tests name the text they expect rather than copy its wording."""
+    return parse_html(tr(lang, key, **values))[0]
+
+
 def buttons(message: ChatMessage) -> list[str]:
     return [
         b["text"] for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row
     ]
+
+
+def tiny_png() -> bytes:
+    """A 3×2 picture: the PNG signature and IHDR are all the emulator reads of it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 3, 2, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    pixels = zlib.compress(b"\x00\x80\x80\x80" * 2)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", pixels)
+        + chunk(b"IEND", b"")
+    )
 
 
 async def start_emulator(**options: Any) -> BotApiEmulator:

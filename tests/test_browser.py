@@ -1,7 +1,7 @@
 """The sandbox page in a real headless Chromium: a contestant and an organizer, side by side,
-through the whole escalation flow. Its screenshot is docs/sandbox.png, the picture in the
-README: written when missing or with UPDATE_SCREENSHOT=1 (`make screenshot`), so that a test run
-leaves the work tree as it was.
+through a question the catalogue answers and the whole escalation flow. Its screenshot is
+docs/sandbox.png, the picture in the README: written when missing or with UPDATE_SCREENSHOT=1
+(`make screenshot`), so that a test run leaves the work tree as it was.
 
 Debian's Chromium (`make test` installs it) driven by Playwright; Playwright never downloads a
 browser here.
@@ -37,6 +37,11 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# What the picture shows: a question the catalogue answers with a problem's card, and one only
+# the organizers can answer, escalated and answered to the point.
+CATALOGUE_QUESTION = "自动驾驶那道题要做什么？"
+ORGANIZER_QUESTION = "决赛答辩一共几分钟？"
+ORGANIZER_ANSWER = "决赛答辩每队 10 分钟：讲解 7 分钟，评委提问 3 分钟。"
 WAIT_MS = 15_000  # generous: the page long-polls, the bot long-polls, CI machines are slow
 
 if not CHROMIUM.exists():
@@ -82,7 +87,7 @@ async def test_sandbox_page_contestant_escalates_and_organizer_answers(
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
-            page = await browser.new_page(viewport={"width": 1100, "height": 860})
+            page = await browser.new_page(viewport={"width": 1100, "height": 1240})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -93,19 +98,14 @@ async def test_sandbox_page_contestant_escalates_and_organizer_answers(
             contestant = page.locator("#log-private")
             organizers = page.locator("#log-group")
 
-            # The contestant opens the menu and a track: its problems are listed.
-            await page.fill("#input-private", "/start")
-            await page.press("#input-private", "Enter")
-            track_button = contestant.get_by_role("button", name="交通运输")
-            await expect(track_button).to_be_visible(timeout=WAIT_MS)
-            await track_button.click()
-            await expect(contestant).to_contain_text("赛道三：数据要素×交通运输", timeout=WAIT_MS)
-            await expect(
-                contestant.get_by_role("button", name="3-4 自动驾驶创新发展")
-            ).to_be_visible(timeout=WAIT_MS)
+            # A question about a problem: the catalogue answers it with the problem's card.
+            await page.fill("#input-private", CATALOGUE_QUESTION)
+            await page.click('[data-send="private"]')
+            card = contestant.locator(".msg", has_text="赛题 3-4：自动驾驶创新发展")
+            await expect(card).to_contain_text("融合行驶习惯", timeout=WAIT_MS)
 
             # A question the catalogue cannot answer, sent to the organizers.
-            await page.fill("#input-private", "决赛答辩一共几分钟？")
+            await page.fill("#input-private", ORGANIZER_QUESTION)
             await page.click('[data-send="private"]')
             submit = contestant.get_by_role("button", name="提交给组委会")
             await expect(submit).to_be_visible(timeout=WAIT_MS)
@@ -114,18 +114,18 @@ async def test_sandbox_page_contestant_escalates_and_organizer_answers(
 
             # The ticket in the organizers' pane; the organizer replies to it there.
             ticket = organizers.locator(".msg", has_text="问题 #1")
-            await expect(ticket).to_contain_text("决赛答辩一共几分钟？", timeout=WAIT_MS)
+            await expect(ticket).to_contain_text(ORGANIZER_QUESTION, timeout=WAIT_MS)
             await expect(ticket).to_contain_text("待回复")
             # Pin the post itself: the organizer's reply will quote its text.
             ticket = page.locator(f'[id="{await ticket.get_attribute("id")}"]')
             await ticket.locator(".reply-btn").click()
             await expect(page.locator("#replying-group")).to_contain_text("回复 大赛助手")
-            await page.fill("#input-group", "知识产权归参赛团队所有，组委会可用于展示。")
+            await page.fill("#input-group", ORGANIZER_ANSWER)
             await page.press("#input-group", "Enter")
 
             # The answer reaches the contestant; the ticket shows it was answered.
             answer = contestant.locator(".msg", has_text="组委会回复了你的问题 #1")
-            await expect(answer).to_contain_text("知识产权归参赛团队所有", timeout=WAIT_MS)
+            await expect(answer).to_contain_text(ORGANIZER_ANSWER, timeout=WAIT_MS)
             await expect(organizers).to_contain_text("#1 已回复，送达：#1", timeout=WAIT_MS)
             await expect(ticket).to_contain_text("已回复", timeout=WAIT_MS)
             await expect(page.locator("#replying-group")).to_be_hidden()
@@ -135,6 +135,19 @@ async def test_sandbox_page_contestant_escalates_and_organizer_answers(
             if os.environ.get("UPDATE_SCREENSHOT") or not SCREENSHOT.exists():
                 SCREENSHOT.parent.mkdir(exist_ok=True)
                 SCREENSHOT.write_bytes(shot)
+
+            # The contestant opens the menu and a track: its problems are listed, in the menu's
+            # own message (the card above names the track too).
+            await page.fill("#input-private", "/start")
+            await page.press("#input-private", "Enter")
+            menu = contestant.locator(".msg").last
+            track_button = menu.get_by_role("button", name="交通运输")
+            await expect(track_button).to_be_visible(timeout=WAIT_MS)
+            await track_button.click()
+            await expect(menu).to_contain_text("赛道三：数据要素×交通运输", timeout=WAIT_MS)
+            await expect(menu.get_by_role("button", name="3-4 自动驾驶创新发展")).to_be_visible(
+                timeout=WAIT_MS
+            )
 
             # On a phone one pane shows at a time; the tabs switch between them.
             await page.set_viewport_size({"width": 400, "height": 800})
@@ -148,4 +161,4 @@ async def test_sandbox_page_contestant_escalates_and_organizer_answers(
     # The page drove the real bot: the ticket is answered in the database too.
     (ticket_row,) = sandbox.app.bot_data.store.tickets.rows()
     assert ticket_row["status"] == "answered"
-    assert ticket_row["answer"] == "知识产权归参赛团队所有，组委会可用于展示。"
+    assert ticket_row["answer"] == ORGANIZER_ANSWER

@@ -176,6 +176,22 @@ def test_load_seed_title_and_intro(catalogue: Catalogue) -> None:
     assert catalogue.intro.endswith("结合湖北省产业特点拟定赛题。")
 
 
+@pytest.mark.parametrize(
+    ("title", "contest"),
+    [
+        ("2024年“数据要素×”大赛湖北分赛赛题", "2024年“数据要素×”大赛湖北分赛"),
+        ("2025年“数据要素×”大赛江苏分赛赛题", "2025年“数据要素×”大赛江苏分赛"),
+        ("第三届数据创新大赛的赛题目录", "第三届数据创新大赛"),
+        ("附件1", ""),  # no title line: texts say 本次大赛 instead
+        ("", ""),
+        ("围绕三年行动计划，选定八个方向，结合本省产业特点和发展需求，拟定本届大赛的全部赛题", ""),
+    ],
+)
+def test_catalogue_contest_is_its_title_without_the_word_saiti(title: str, contest: str) -> None:
+    catalogue = Catalogue(title, "", (), ())
+    assert catalogue.contest == contest
+
+
 # --- robustness ----------------------------------------------------------------------------------
 
 

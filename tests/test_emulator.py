@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from conftest import tiny_png
 from telegram import (
     Bot,
     BotCommand,
@@ -535,6 +536,27 @@ async def test_copy_and_forward_keep_text_and_entities(
     assert forwarded.forward_origin.sender_user.id == student.id  # type: ignore[attr-defined]
     with pytest.raises(BadRequest, match="Message to copy not found"):
         await bot.copy_message(GROUP, student.id, 999)
+
+
+async def test_copy_and_forward_keep_a_photo_and_its_caption(
+    emulator: BotApiEmulator, bot: Bot, student: User
+) -> None:
+    """A broadcast copies the organizers' message: a picture arrives as a picture."""
+    png = tiny_png()
+    sent = await bot.send_photo(
+        student.id, png, caption="<b>决赛</b>通知", parse_mode=ParseMode.HTML
+    )
+    copied = await bot.copy_message(GROUP, student.id, sent.message_id)
+    stored = emulator.message(GROUP, copied.message_id)
+    assert stored.photo is not None
+    assert [p["file_id"] for p in stored.photo] == [p.file_id for p in sent.photo]
+    assert emulator.file_data(stored) == png
+    assert stored.text == "决赛通知" and stored.html == "<b>决赛</b>通知"
+    forwarded = await bot.forward_message(GROUP, student.id, sent.message_id)
+    assert [p.file_id for p in forwarded.photo] == [p.file_id for p in sent.photo]
+    assert forwarded.caption == "决赛通知" and forwarded.text is None
+    assert [e.type for e in forwarded.caption_entities] == ["bold"]
+    assert emulator.file_data(emulator.message(GROUP, forwarded.message_id)) == png
 
 
 # -- webhook -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from conftest import (
     ORGANIZER_GROUP,
     World,
     buttons,
+    says,
     start_world,
     stop_world,
 )
@@ -50,7 +51,7 @@ async def test_saved_answer_answers_the_next_similar_question_at_once(world: Wor
     await reply_in_group(world, post, "一等奖奖金 10 万元。")
     post = world.emulator.message(GROUP, post.message_id)
     pressed = await world.press(post, "存为FAQ", ORGANIZER)
-    assert pressed.text == "已存为 FAQ #1"
+    assert pressed.text == says("faq.saved_toast", faq_id=1)
     saved = await bot_says(world, GROUP, "已存为 FAQ #1，相似问题今后直接由机器人回答")
     assert saved.text.startswith(f"📌 #{ticket_id} 已存为 FAQ #1")
     post = world.emulator.message(GROUP, post.message_id)
@@ -67,10 +68,10 @@ async def test_saved_answer_answers_the_next_similar_question_at_once(world: Wor
 
     # Saving twice, or saving an unanswered ticket, changes nothing.
     again = await forge(world, ORGANIZER, GROUP, post.message_id, f"tk:faq:{ticket_id}")
-    assert again.text == "已是 FAQ #1"
+    assert again.text == says("faq.already", faq_id=1)
     open_id, open_post = await ask_organizers(world, "决赛在哪里举办？", XIAOHONG)
     refused = await forge(world, ORGANIZER, GROUP, open_post.message_id, f"tk:faq:{open_id}")
-    assert (refused.text, refused.show_alert) == ("只有已回复的问题可以存为 FAQ。", True)
+    assert (refused.text, refused.show_alert) == (says("tickets.faq_needs_answer"), True)
     assert len(world.store.faq.all()) == 1
 
 
@@ -117,25 +118,22 @@ async def test_faq_does_not_answer_a_different_question_on_the_same_subject(
 
 
 async def test_faq_add_list_and_usage(world: World) -> None:
-    assert await command(world, "/faq") == (
-        "还没有 FAQ。回复工单后点「存为FAQ」，或 /faq add 问题 | 答案"
-    )
+    assert await command(world, "/faq") == says("faq.none")
     usage = await command(world, "/faq add 没有分隔符")
-    assert usage.startswith("用法：\n/faq list\n/faq suggest")
-    assert "/faq add 问题 | 答案" in usage
+    assert usage == says("faq.usage")
     assert await command(world, "/faq frobnicate") == usage
     assert world.store.faq.all() == []
-    assert await command(world, f"/faq add {TEAM_FAQ}") == "已添加 FAQ #1。"
-    assert await command(world, "/faq add <b>证书</b> & 奖杯 | 有 <i>纸质</i> 证书") == (
-        "已添加 FAQ #2。"
-    )
+    assert await command(world, f"/faq add {TEAM_FAQ}") == says("faq.added", id=1)
+    added = await command(world, "/faq add <b>证书</b> & 奖杯 | 有 <i>纸质</i> 证书")
+    assert added == says("faq.added", id=2)
     listed = await command(world, "/faq list")
     assert listed == (
-        "📌 FAQ 共 2 条：\n#1 队伍最多几个人\n  → 每队最多 5 人。\n"
+        f"{says('faq.list_head', n=2)}\n#1 队伍最多几个人\n  → 每队最多 5 人。\n"
         "#2 <b>证书</b> & 奖杯\n  → 有 <i>纸质</i> 证书"
     )
     # Works in a private chat with an organizer too, and takes effect for the next question.
-    assert (await command(world, "/faq", ORGANIZER, ORGANIZER.id)).startswith("📌 FAQ 共 2 条")
+    in_private = await command(world, "/faq", ORGANIZER, ORGANIZER.id)
+    assert in_private.startswith(says("faq.list_head", n=2))
     (reply,) = await world.say("每队最多几人？")
     assert reply.text.endswith("每队最多 5 人。")
 
@@ -145,31 +143,30 @@ async def test_faq_edit_rewording_the_question_changes_what_it_answers(world: Wo
     (before,) = await world.say("每队最多几位指导老师")  # advisers, not members
     assert "赛题目录里没有答案" in before.text
     edited = await command(world, "/faq edit 1 指导老师最多几位？ |")
-    assert edited == "已更新 FAQ #1：指导老师最多几位？"
+    assert edited == says("faq.edited", id=1, question="指导老师最多几位？")
     (entry,) = world.store.faq.all()
     assert (entry.question, entry.answer) == ("指导老师最多几位？", "每队最多 5 人。")
     (after,) = await world.say("每队最多几位指导老师")
     assert after.text == faq_reply(entry.updated_at[:10], "指导老师最多几位？", "每队最多 5 人。")
 
-    assert await command(world, "/faq edit 1 | 每队 3 到 5 人。") == (
-        "已更新 FAQ #1：指导老师最多几位？"
-    )
+    answer_edited = await command(world, "/faq edit 1 | 每队 3 到 5 人。")
+    assert answer_edited == says("faq.edited", id=1, question="指导老师最多几位？")
     (answer_only,) = await world.say("每队最多几位指导老师")
     assert answer_only.text.endswith("每队 3 到 5 人。")
-    assert await command(world, "/faq edit 99 新问题 | 新答案") == "没有 FAQ #99。"
+    assert await command(world, "/faq edit 99 新问题 | 新答案") == says("faq.no_such", id=99)
     assert (await command(world, "/faq edit 1")).startswith("用法：")
     assert [e.answer for e in world.store.faq.all()] == ["每队 3 到 5 人。"]
 
 
 async def test_faq_del_stops_answering_from_it(world: World) -> None:
     await command(world, f"/faq add {TEAM_FAQ}")
-    (answered,) = await world.say("一个队伍最多能有几个人")
+    (answered,) = await world.say("每队最多几人")
     assert answered.text.startswith("组委会答复")
-    assert await command(world, "/faq del #1") == "已删除 FAQ #1。"
+    assert await command(world, "/faq del #1") == says("faq.deleted", id=1)
     assert world.store.faq.all() == []
-    (escalated,) = await world.say("一个队伍最多能有几个人")
+    (escalated,) = await world.say("每队最多几人")
     assert "赛题目录里没有答案" in escalated.text
-    assert await command(world, "/faq del 1") == "没有 FAQ #1。"
+    assert await command(world, "/faq del 1") == says("faq.no_such", id=1)
     assert (await command(world, "/faq del x")).startswith("用法：")
 
 
@@ -266,7 +263,7 @@ async def test_bot_answers_from_an_imported_faq(tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     world = await start_world(tmp_path)
     try:
-        (reply,) = await world.say("一个队伍最多能有几个人")
+        (reply,) = await world.say("每队最多几人")
         assert reply.text.startswith("组委会答复（") and reply.text.endswith("每队最多 5 人。")
         (listed,) = await world.say("/faq list", ORGANIZER, GROUP)
         assert listed.text.startswith("📌 FAQ 共 2 条")

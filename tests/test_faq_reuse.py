@@ -4,7 +4,7 @@ the askers still waiting — end to end over the emulator."""
 
 from __future__ import annotations
 
-from conftest import ORGANIZER, ORGANIZER_GROUP, World, buttons
+from conftest import ORGANIZER, ORGANIZER_GROUP, World, buttons, says
 from test_tickets import (
     PRIZE,
     VENUE,
@@ -31,7 +31,7 @@ async def test_post_names_similar_open_tickets_and_merges_them_in_one_press(worl
     assert "相似问题" not in other_post.text and len(buttons(other_post)) == 3
     second, post = await ask_organizers(world, PRIZE_AGAIN, XIAOHONG)
     assert f"另有 1 个相似问题：#{first}" in post.text
-    assert buttons(post)[-1] == f"🧲 合并这 1 个相似问题到 #{second}"
+    assert buttons(post)[-1] == says("tickets.merge_similar_button", n=1, id=second)
 
     await world.press(post, "合并这 1 个相似问题", ORGANIZER)
     await bot_says(world, GROUP, f"🔗 #{first} 已合并到 #{second}")
@@ -46,7 +46,7 @@ async def test_faq_suggest_lists_answered_questions_asked_twice_and_saves_them(
     world: World,
 ) -> None:
     world.emulator.add_user(XIAOHONG)
-    assert await command(world, "/faq suggest") == "没有反复被问、尚未存为 FAQ 的已回复问题。"
+    assert await command(world, "/faq suggest") == says("faq.suggest_none")
     first, post = await ask_organizers(world, PRIZE)
     await reply_in_group(world, post, "一等奖奖金 10 万元。")
     (offer,) = await world.say(PRIZE_AGAIN, XIAOHONG)
@@ -57,14 +57,14 @@ async def test_faq_suggest_lists_answered_questions_asked_twice_and_saves_them(
 
     (listing,) = await world.say("/faq suggest", ORGANIZER, GROUP)
     lines = listing.text.split("\n")
-    assert lines[0] == "📌 这些问题被反复问到，已回复但还不是 FAQ："
+    assert lines[0] == says("faq.suggest_head")
     assert "2 位提问者" in lines[1] and f"#{first}" in lines[1] and f"#{second}" in lines[1]
     assert VENUE not in listing.text  # asked once
     (button,) = buttons(listing)
     await world.press(listing, button, ORGANIZER)
     await bot_says(world, GROUP, "已存为 FAQ #1，相似问题今后直接由机器人回答")
     assert len(world.store.faq.all()) == 1
-    assert await command(world, "/faq suggest") == "没有反复被问、尚未存为 FAQ 的已回复问题。"
+    assert await command(world, "/faq suggest") == says("faq.suggest_none")
 
 
 async def test_saving_an_entry_offers_it_to_askers_still_waiting(world: World) -> None:
@@ -99,6 +99,6 @@ async def test_saving_an_entry_offers_it_to_askers_still_waiting(world: World) -
 async def test_faq_add_also_offers_the_entry_to_waiting_askers(world: World) -> None:
     waiting, _ = await ask_organizers(world, PRIZE)
     (reply,) = await world.say(f"/faq add {PRIZE_AGAIN} | 一等奖 10 万元。", ORGANIZER, GROUP)
-    assert reply.text == "已添加 FAQ #1。"
+    assert reply.text == says("faq.added", id=1)
     notice = await bot_says(world, GROUP, "个待回复问题与 FAQ #1 相似")
     assert f"#{waiting} {PRIZE}" in notice.text

@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, World, button, start_world, stop_world
+from conftest import (
+    CONTESTANT,
+    ORGANIZER,
+    ORGANIZER_GROUP,
+    World,
+    button,
+    says,
+    start_world,
+    stop_world,
+)
 from harness import (
     HOSTILE,
     FinishLine,
@@ -442,11 +451,11 @@ async def test_organizer_actions_from_a_non_organizer_change_nothing(
                  "/queue", f"/ticket {ticket_id}", "/stats", "/faq add 奖金 | 一百万",
                  "/faq del 1", "/faq edit 1 x | y", "/faq list"]:  # fmt: skip
         (reply,) = await world.say(text, STRANGER)
-        assert reply.text == "抱歉，这个操作仅限组委会工作人员。", (text, reply.text)
+        assert reply.text == says("auth.refused"), (text, reply.text)
     for data in [f"tk:claim:{ticket_id}", f"tk:close:{ticket_id}", f"tk:merge:{ticket_id}",
                  f"tk:mg:{ticket_id}:{other_id}", f"tk:faq:{ticket_id}"]:  # fmt: skip
         answer = await forge(world, armed, STRANGER, post, data)
-        assert answer == "抱歉，这个操作仅限组委会工作人员。", (data, answer)
+        assert answer == says("auth.refused"), (data, answer)
     assert snapshot(world.settings.db_path, TABLES) == before
     assert world.emulator.message(GROUP, post.message_id).text == post_before.text
     assert not armed.errors, armed.errors

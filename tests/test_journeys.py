@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CONTESTANT, World, buttons, start_world, stop_world
+from conftest import CONTESTANT, World, buttons, says, start_world, stop_world
 
 JIANGSU = Path(__file__).resolve().parent / "data" / "jiangsu" / "catalogue.txt"
 
@@ -136,7 +136,7 @@ async def test_forged_callback_gets_expired_and_the_menu(world: World) -> None:
         CONTESTANT, menu.chat_id, menu.message_id, "p:9-9"
     )
     answer = await world.emulator.wait_for_answer(query_id)
-    assert answer.text == "这个按钮已过期，请从主页重新开始。"
+    assert answer.text == says("nav.expired")
     (notice,) = await world.emulator.wait_for_messages(menu.chat_id, 1, after=menu)
     assert "已过期" in notice.text and len(buttons(notice)) >= 8
 
@@ -176,6 +176,8 @@ async def test_start_counts_the_problems_of_another_catalogue(tmp_path: Path) ->
     try:
         (reply,) = await world.say("/start")
         assert "全部 30 道赛题" in reply.text and "35" not in reply.text
+        assert "2025年“数据要素×”大赛江苏分赛的答疑助手" in reply.text  # its own name
+        assert "湖北" not in reply.text
         assert len([b for b in buttons(reply) if b.startswith("赛道")]) == 7
     finally:
         await stop_world(world)

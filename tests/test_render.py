@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -164,7 +165,7 @@ ENGLISH = {
     "problem": "<b>Problem 3-4: 自动驾驶创新发展</b>",
     "theme": "3 problems fit:",
     "did_you_mean": "Did you mean one of these problems?",
-    "help": "I answer questions about the 2024",
+    "help": "I answer questions about 2024年“数据要素×”大赛湖北分赛.",
     "escalate": "About prizes: the catalogue does not answer this",
     "faq": "<b>Organizers' answer</b> (2024-05-03)",
 }
@@ -176,7 +177,7 @@ CHINESE = {
     "problem": "<b>赛题 3-4：自动驾驶创新发展</b>",
     "theme": "找到 3 道相关赛题：",
     "did_you_mean": "你是想问下面哪道赛题？",
-    "help": "我是「数据要素×」大赛湖北分赛的答疑助手",
+    "help": "我是2024年“数据要素×”大赛湖北分赛的答疑助手",
     "escalate": "关于奖项和奖金：赛题目录里没有答案",
     "faq": "<b>组委会答复</b>（2024-05-03）",
 }
@@ -259,3 +260,28 @@ def test_render_help_counts_the_problems_of_the_catalogue_it_is_given(
     assert counted.format(35) in render_help(catalogue, lang)
     assert counted.format(30) in render_help(jiangsu, lang)
     assert "35" not in render_help(jiangsu, lang)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_render_help_names_the_contest_and_examples_of_the_catalogue_it_is_given(
+    catalogue: Catalogue, lang: str
+) -> None:
+    jiangsu = load_seed(JIANGSU)
+    hubei_help, jiangsu_help = render_help(catalogue, lang), render_help(jiangsu, lang)
+    assert "2024年“数据要素×”大赛湖北分赛" in hubei_help
+    assert "2025年“数据要素×”大赛江苏分赛" in jiangsu_help
+    assert "湖北" not in jiangsu_help and "乡村振兴" not in jiangsu_help
+    # Examples name a problem that exists: problem 4 of track 3 in both.
+    assert "<i>3-4</i>" in hubei_help and "<i>3-4</i>" in jiangsu_help
+    small = Catalogue("小赛赛题", "", catalogue.tracks[:1], catalogue.problems_of("1")[:2])
+    assert "<i>1-2</i>" in render_help(small, lang)
+    assert telegram_html_errors(jiangsu_help) == []
+
+
+def test_render_help_escapes_the_contest_name_and_has_a_fallback(catalogue: Catalogue) -> None:
+    odd = replace(catalogue, title="<b>A&B</b> 大赛赛题")
+    assert "我是&lt;b&gt;A&amp;B&lt;/b&gt; 大赛的答疑助手" in render_help(odd)
+    assert telegram_html_errors(render_help(odd)) == []
+    untitled = replace(catalogue, title="附件2")
+    assert "我是本次大赛的答疑助手" in render_help(untitled)
+    assert "I answer questions about this contest." in render_help(untitled, "en")

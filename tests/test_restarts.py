@@ -52,6 +52,7 @@ from harness import (
 from telegram import Update
 
 from bot.app import shutdown
+from bot.inbox import InboxWriter
 from bot.sandbox import BotApiEmulator, ChatMessage, User
 from knowledge.store import Store
 from knowledge.store.inbox import MAX_ATTEMPTS
@@ -630,3 +631,30 @@ def test_inbox_forgets_handled_updates_after_a_while(tmp_path: Path) -> None:
     assert store.inbox.prune("9999-01-01T00:00:00") == 1  # the unfinished one stays
     assert store.inbox.unfinished() == [(2, '{"update_id": 2}')]
     assert store.inbox.prune("2000-01-01T00:00:00") == 0
+
+
+async def test_inbox_writer_writes_whatever_waits_in_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A getUpdates answer of 20 updates, arriving while the database is busy with another of the
+    bot's writes, costs one commit once it is free, not 20 one after the other."""
+    store = Store(tmp_path / "inbox.db")
+    writer = InboxWriter(store)
+    batches: list[tuple[int, int]] = []
+    real = store.inbox.write
+
+    def counted(taken: Any, handled: Any = ()) -> list[bool]:
+        batches.append((len(taken), len(handled)))
+        return real(taken, handled)
+
+    monkeypatch.setattr(store.inbox, "write", counted)
+    with store.lock:  # the writer's thread waits for it, as for any transaction of the bot's
+        taken = [writer.take(n, json.dumps({"update_id": n})) for n in range(1, 21)]
+        again = writer.take(1, json.dumps({"update_id": 1}))
+    assert await asyncio.gather(*taken) == [True] * 20
+    assert await again is False  # the same update twice: recorded once
+    writer.handled(3)
+    await writer.close()  # what waits is written before the thread stops
+    assert len(batches) <= 3 and sum(n for n, _ in batches) == 21, batches
+    assert [u for u, _ in store.inbox.unfinished()] == [n for n in range(1, 21) if n != 3]
+    store.close()

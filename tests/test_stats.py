@@ -24,6 +24,7 @@ from conftest import (
     buttons,
     close_stores,
     polling_world,
+    says,
     settings_for,
     start_emulator,
     stop_world,
@@ -37,7 +38,7 @@ from bot.sandbox import ChatMessage, User
 from handlers.stats import TopicAction, TopicButton, check_digest, due_day
 from knowledge.base import KnowledgeBase
 from knowledge.chart import draw_report, font, nice_ticks
-from knowledge.report import build_report, caption, percentile
+from knowledge.report import build_report, caption, percentile, short_day
 from knowledge.store import MessageKind, Store
 from knowledge.topics import group_topics
 
@@ -95,16 +96,33 @@ def seed(store: Store) -> None:
     ticket(store, at(11, 20), None)
 
 
-EXPECTED_CAPTION = (
-    "📊 近 3 天（5/10–5/12，Asia/Shanghai）\n"
-    "提问 11：目录作答 6 · FAQ 作答 2 · 转组委会 3\n"
-    "机器人自己答了 73%\n"
-    "工单 12，现在待回复 1\n"
-    "首次回复用时：中位数 6.0 分钟，P90 10.0 分钟\n"
-    "每日：提问（目录 / FAQ / 转组委会）· 首次回复 中位数 / P90 分钟\n"
-    "5/10　4（2 / 1 / 1）· 30.0 / 30.0\n"
-    "5/11　6（4 / 0 / 2）· 5.5 / 9.0\n"
-    "5/12　1（0 / 1 / 0）· — / —"
+def day_line(day: str, counts: tuple[int, int, int, int], median: str, p90: str) -> str:
+    """One day of the caption: questions (all, catalogue, FAQ, escalated), first answer times."""
+    asked, catalogue, faq, escalated = counts
+    return says(
+        "stats.caption_day",
+        day=day,
+        asked=asked,
+        catalogue=catalogue,
+        faq=faq,
+        escalated=escalated,
+        median=median,
+        p90=p90,
+    )
+
+
+EXPECTED_CAPTION = "\n".join(
+    [
+        says("stats.caption_title", days=3, span="5/10–5/12", timezone="Asia/Shanghai"),
+        says("stats.caption_asked", asked=11, catalogue=6, faq=2, escalated=3),
+        says("stats.caption_self_answered", share="73%"),
+        says("stats.caption_tickets", tickets=12, open=1),
+        says("stats.caption_waits", median="6.0", p90="10.0"),
+        says("stats.caption_daily_head"),
+        day_line("5/10", (4, 2, 1, 1), "30.0", "30.0"),
+        day_line("5/11", (6, 4, 0, 2), "5.5", "9.0"),
+        day_line("5/12", (1, 0, 1, 0), "—", "—"),
+    ]
 )
 
 
@@ -161,7 +179,8 @@ def test_chart_is_a_png_with_every_label_in_the_shipped_font(store: Store) -> No
     drawn: list[str] = []
     png = draw_report(build_report(store, 3, "Asia/Shanghai", NOW), drawn)
     assert_chart(png)
-    assert "近 3 天 · 提问与回复" in drawn and "目录作答" in drawn and "5/11" in drawn
+    assert "近 3 天 · 提问与回复" in drawn and "5/11" in drawn
+    assert says("stats.kind_catalogue") in drawn
     # A character the font lacks is drawn like a private-use one: as its empty .notdef glyph
     # (a space is empty too, and in the font).
     lacking = {
@@ -184,8 +203,8 @@ def test_caption_of_sixty_busy_days_fits_telegram_with_the_latest_days(store: St
         ticket(store, when, 1000.5)
     text = caption(build_report(store, 60, "Asia/Shanghai", NOW))
     assert len(text.encode("utf-16-le")) // 2 <= 1024
-    assert "（更早的日子见图）" in text
-    assert text.endswith("5/12　12（12 / 0 / 0）· 1000.5 / 1000.5")
+    assert says("stats.caption_earlier") in text
+    assert text.endswith(day_line("5/12", (12, 12, 0, 0), "1000.5", "1000.5"))
 
 
 @pytest.mark.parametrize(
@@ -345,11 +364,13 @@ async def test_stats_sends_one_picture_with_the_figures_as_caption(stats_world: 
 async def test_stats_without_days_shows_a_week_and_refuses_odd_days(stats_world: World) -> None:
     world = stats_world
     week = await stats(world, "/stats")
-    assert week.text.startswith("📊 近 7 天（5/6–5/12，Asia/Shanghai）\n提问 0：")
+    title = says("stats.caption_title", days=7, span="5/6–5/12", timezone="Asia/Shanghai")
+    empty = says("stats.caption_asked", asked=0, catalogue=0, faq=0, escalated=0)
+    assert week.text.startswith(f"{title}\n{empty}\n")
     for odd in ("/stats 0", "/stats 61", "/stats 三", "/stats 3 4"):
         reply = await stats(world, odd)
         assert reply.photo is None
-        assert reply.text == "用法：/stats [天数]（1 到 60，默认 7），例如 /stats 14", odd
+        assert reply.text == says("stats.usage", max_days=60, default_days=7), odd
 
 
 async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: World) -> None:
@@ -377,7 +398,7 @@ async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: 
     )
     await world.say("税前。", ORGANIZER, GROUP, reply_to=followup.message_id)
     reply = await stats(world, "/stats 2")
-    assert "首次回复用时：中位数 10.0 分钟，P90 10.0 分钟" in reply.text
+    assert says("stats.caption_waits", median="10.0", p90="10.0") in reply.text
 
 
 def test_the_bot_starts_without_the_plotting_library(tmp_path: Path) -> None:
@@ -407,11 +428,15 @@ def test_report_command_draws_the_same_picture(
     monkeypatch.setenv("CONTEST_BOT_DB", str(db))
     monkeypatch.setenv("TIMEZONE", "Asia/Shanghai")
     out = tmp_path / "report.png"
+    today, day = datetime.now(SHANGHAI).date(), timedelta(days=1)
     assert cli(["report", "--days", "2", "-o", str(out)]) == 0
     printed = capsys.readouterr()
     assert_chart(out.read_bytes())
-    assert "提问 4：目录作答 1 · FAQ 作答 1 · 转组委会 2" in printed.out
-    assert printed.out.startswith("📊 近 2 天（")
+    assert says("stats.caption_asked", asked=4, catalogue=1, faq=1, escalated=2) in printed.out
+    # Two Shanghai days ending today (or tomorrow, when the command ran past midnight).
+    spans = [f"{short_day(d - day)}–{short_day(d)}" for d in (today, today + day)]
+    titles = {says("stats.caption_title", days=2, span=s, timezone="Asia/Shanghai") for s in spans}
+    assert printed.out.splitlines()[0] in titles
     assert f"chart written to {out}" in printed.err
     monkeypatch.setenv("CONTEST_BOT_DB", str(tmp_path / "none.db"))
     assert cli(["report", "-o", str(out)]) == 1
@@ -445,7 +470,7 @@ async def test_digest_is_posted_once_a_day_across_restarts(tmp_path: Path) -> No
     try:
         # Started after 9:00: today's digest, at once.
         (first,) = await posted(world, 1)
-        assert first.text.startswith("🗞 每日简报 · 5月11日（周六）\n")
+        assert first.text.startswith(says("digest.title", month=5, day=11, weekday="六") + "\n")
         # A restart the same day: no second one.
         clock.now = datetime(2024, 5, 12, 11, 0, tzinfo=SHANGHAI)
         world = await restart(world, clock)
@@ -466,7 +491,8 @@ async def test_digest_is_posted_once_a_day_across_restarts(tmp_path: Path) -> No
         clock.now = datetime(2024, 5, 14, 10, 30, tzinfo=SHANGHAI)
         world = await restart(world, clock)
         assert len(await posted(world, 3)) == 3
-        assert digests(world)[-1].text.startswith("🗞 每日简报 · 5月13日（周一）\n")
+        title = says("digest.title", month=5, day=13, weekday="一")
+        assert digests(world)[-1].text.startswith(title + "\n")
         assert await check_digest(world.app) == "done"
     finally:
         await stop_world(world)
@@ -532,25 +558,28 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
         world.app.bot_data.settings = world.settings
         assert await check_digest(world.app) == "posted"
         (digest,) = digests(world)
-        assert digest.text == (
-            "🗞 每日简报 · 5月11日（周六）\n"
-            "提问 4：目录作答 0 · FAQ 作答 0 · 转组委会 4（机器人自己答了 0%）\n"
-            "新工单 1；还没有回复过的\n"
-            "\n"
-            "⏳ 待回复 1 个（最早的在前）\n"
-            f"#{first} · 13 小时 0 分钟 · 小明：一等奖奖金是多少？\n"
-            f"⏰ 等待超过 30 分钟：1 个　#{first}\n"
-            "\n"
-            "🔥 昨天转组委会最多的话题\n"
-            "1. 一等奖奖金是多少？ — 3 人问过（3 次）\n"
-            "2. 决赛在哪里举办？ — 1 人问过（1 次）\n"
-            "点下面的按钮写一次答复，发给这个话题的每位提问者。"
-        )
-        assert buttons(digest) == ["✍️ 统一答复话题 1（3 人）", "✍️ 统一答复话题 2（1 人）"]
+        assert digest.text.split("\n") == [
+            says("digest.title", month=5, day=11, weekday="六"),
+            says("digest.asked", asked=4, catalogue=0, faq=0, escalated=4, share="0%"),
+            says("digest.tickets_unanswered", n=1),
+            "",
+            says("digest.open_head", n=1),
+            f"#{first} · {says('time.hours', h=13, m=0)} · 小明：一等奖奖金是多少？",
+            says("digest.late", sla=30, n=1, ids=f"#{first}"),
+            "",
+            says("digest.topics_head"),
+            says("digest.topic_line", position=1, label="一等奖奖金是多少？", askers=3, n=3),
+            says("digest.topic_line", position=2, label="决赛在哪里举办？", askers=1, n=1),
+            says("digest.topics_hint"),
+        ]
+        assert buttons(digest) == [
+            says("digest.topic_button", position=1, askers=3),
+            says("digest.topic_button", position=2, askers=1),
+        ]
 
         # A contestant cannot use the button.
         refused = await world.press(digest, "话题 1", CONTESTANT, changes=False)
-        assert refused.text == "抱歉，这个操作仅限组委会工作人员。"
+        assert refused.text == says("auth.refused")
         # An organizer presses it and answers the prompt.
         await world.press(digest, "话题 1", ORGANIZER)
         prompt = world.last(GROUP)
@@ -560,43 +589,46 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
         before = {u.id: len(world.messages(u.id)) for u in (CONTESTANT, XIAOHONG, XIAOGANG)}
         (report,) = await world.say("一等奖 10 万元（税前）。", ORGANIZER, GROUP,
                                     reply_to=prompt.message_id)  # fmt: skip
-        assert report.text == (
-            "✅ 已统一答复话题 1「一等奖奖金是多少？」：送达 2 人；1 人已由工单答复过，没有再发"
-        )
+        assert report.text == says(
+            "topic.report", position=1, label="一等奖奖金是多少？", sent=2
+        ) + says("topic.report_skipped", n=1)
         # 小明 through his ticket, 小红 quoting her question; 小刚 heard from his ticket before.
         (to_ming,) = world.messages(CONTESTANT.id)[before[CONTESTANT.id] :]
         assert to_ming.text.startswith(f"💬 组委会回复了你的问题 #{first}\n")
         assert store.tickets.get(first).status == "answered"  # type: ignore[union-attr]
         (to_hong,) = world.messages(XIAOHONG.id)[before[XIAOHONG.id] :]
-        assert to_hong.text == (
-            "💬 组委会统一答复了你问过的问题\n一等奖的奖金有多少\n一等奖 10 万元（税前）。\n\n"
-            "还有疑问，直接发给我就好。"
+        assert to_hong.text == says(
+            "topic.answer", question="一等奖的奖金有多少", answer="一等奖 10 万元（税前）。"
         )
         assert len(world.messages(XIAOGANG.id)) == before[XIAOGANG.id]
 
         # Answered once: another reply, or the same one handled again, sends nothing more.
         (again,) = await world.say("改一下：9 万元。", ORGANIZER, GROUP,
                                    reply_to=prompt.message_id)  # fmt: skip
-        assert again.text.startswith("话题 1「一等奖奖金是多少？」已由 王老师 统一答复过，")
+        assert again.text == says(
+            "topic.answered_by_other", position=1, label="一等奖奖金是多少？", who="王老师"
+        )
         (same,) = await world.say("一等奖 10 万元（税前）。", ORGANIZER, GROUP,
                                   reply_to=prompt.message_id)  # fmt: skip
-        assert same.text.startswith("✅ 已统一答复话题 1「一等奖奖金是多少？」：送达 2 人")
+        assert same.text.startswith(
+            says("topic.report", position=1, label="一等奖奖金是多少？", sent=2)
+        )
         assert {u.id: len(world.messages(u.id)) for u in (CONTESTANT, XIAOHONG)} == {
             CONTESTANT.id: before[CONTESTANT.id] + 1,
             XIAOHONG.id: before[XIAOHONG.id] + 1,
         }
         answered = await world.press(digest, "话题 1", ORGANIZER, changes=False)
-        assert answered.text == "话题 1 已统一答复过。"
+        assert answered.text == says("topic.answered_before", position=1)
 
         # 📌 存为FAQ: the topic's question and answer become an entry, once.
         saved = await world.press(report, "存为FAQ", ORGANIZER)
         (entry,) = store.faq.all()
-        assert saved.text == f"已存为 FAQ #{entry.id}"
+        assert saved.text == says("faq.saved_toast", faq_id=entry.id)
         assert (entry.question, entry.answer) == ("一等奖奖金是多少？", "一等奖 10 万元（税前）。")
         # The later report still shows the button; pressing it saves nothing more.
         later = world.emulator.message(GROUP, same.message_id)
         pressed = await world.press(later, "存为FAQ", ORGANIZER, changes=False)
-        assert pressed.text == f"已是 FAQ #{entry.id}"
+        assert pressed.text == says("faq.already", faq_id=entry.id)
         assert len(store.faq.all()) == 1
     finally:
         await stop_world(world)

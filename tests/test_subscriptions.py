@@ -3,7 +3,7 @@ admins, the 🔔 button of cards, and what the organizers' ticket post shows."""
 
 from __future__ import annotations
 
-from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, World, button, buttons
+from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, World, button, buttons, says
 
 from bot.sandbox import User
 
@@ -135,7 +135,9 @@ async def test_ticket_post_shows_the_askers_team_and_tracks(world: World) -> Non
     (offer,) = await world.say("一等奖奖金是多少？")
     await world.press(offer, "提交给组委会")
     (post,) = await world.emulator.wait_for_messages(ORGANIZER_GROUP, 1)
-    assert "队伍：火箭队 · 订阅：赛道三 · 交通运输" in post.text
+    team = says("subs.post_team", team="火箭队")
+    tracks = says("subs.post_tracks", tracks="赛道三 · 交通运输")
+    assert f"{team} · {tracks}" in post.text
     # Someone who never subscribed: no such line.
     stranger = world.emulator.add_user(2003, "路人")
     (offer,) = await world.say("决赛在哪里举办？", stranger)

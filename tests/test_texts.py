@@ -17,8 +17,9 @@ from knowledge.texts import TEXTS, lead, tr
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = sorted(TEXTS)
-# Texts whose languages take different values: 赛道三 counts in Chinese, Track 3 in digits.
-OWN_VALUES = {"reply.track_label"}
+# Texts whose languages take different values: 赛道三 counts in Chinese, Track 3 in digits (the
+# welcome's examples too, and only Chinese names a track by its Chinese name).
+OWN_VALUES = {"reply.track_label", "reply.help"}
 
 
 def _fields(template: str) -> set[str]:

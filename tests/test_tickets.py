@@ -5,6 +5,7 @@ restarts — the real Application over HTTP against the Bot API emulator."""
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from conftest import (
     World,
     buttons,
     restart_world,
+    says,
     start_world,
     stop_world,
 )
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.e2e
 GROUP = ORGANIZER_GROUP
 XIAOHONG = User(1002, "小红", username="xiaohong", language_code="zh-hans")
 XIAOGANG = User(1003, "小刚", language_code="zh-hans")
-REFUSAL = "抱歉，这个操作仅限组委会工作人员。"
+REFUSAL = says("auth.refused")
 PRIZE = "一等奖奖金是多少？"
 VENUE = "决赛在哪里举办？"
 TEAM = "队伍最多几个人"
@@ -60,7 +62,7 @@ async def bot_says(
 
 async def post_of(world: World, ticket_id: int) -> ChatMessage:
     """The ticket's post in the organizers' group, as it stands now."""
-    return await bot_says(world, GROUP, f"🆕 问题 #{ticket_id}", first_line=True)
+    return await bot_says(world, GROUP, says("tickets.post_title", id=ticket_id), first_line=True)
 
 
 async def submit(world: World, offer: ChatMessage, user: User = CONTESTANT) -> int:
@@ -89,6 +91,14 @@ async def reply_in_group(
     """Reply to a message in the organizers' group; return the bot's next message there."""
     (reply,) = await world.say(text, user, GROUP, reply_to=message.message_id)
     return reply
+
+
+def answered(ticket_id: int, *delivered: int) -> str:
+    """The organizers' report on an answer: which askers it reached."""
+    report = says("tickets.answered", id=ticket_id)
+    if delivered:
+        report += says("tickets.delivered_to", ids="、".join(f"#{i}" for i in delivered))
+    return report
 
 
 async def answer_of(world: World, ticket_id: int, user: User = CONTESTANT) -> ChatMessage:
@@ -173,11 +183,11 @@ async def test_ask_button_under_an_answer_offers_escalation_and_posts_the_guess(
     offer = await bot_says(
         world, CONTESTANT.id, "要把这个问题转给组委会吗", after=answer.message_id
     )
-    assert "📨 提交给组委会" in buttons(offer)
+    assert says("tickets.submit") in buttons(offer)
     ticket_id = await submit(world, offer)
     post = await post_of(world, ticket_id)
     assert "<blockquote>赛道三赛题4</blockquote>" in (post.source or "")
-    assert "机器人猜测：3-4 自动驾驶创新发展" in post.text
+    assert says("tickets.post_guesses", guesses="3-4 自动驾驶创新发展") in post.text
 
 
 async def test_submit_stores_the_ticket_before_telling_the_contestant_then_posts_it(
@@ -202,27 +212,29 @@ async def test_submit_stores_the_ticket_before_telling_the_contestant_then_posts
     assert ticket_id == 1
     assert seen["contestant"] == [(1, "open", PRIZE)]
     done = world.last(CONTESTANT.id)
-    assert done.text.startswith("✅ 已提交，编号 #1。")
-    assert "/myquestions" in done.text
+    assert done.text == says("tickets.submitted", id=1)
     # The contestant heard first, the organizers second.
     chats = [c.params.get("chat_id") for c in world.emulator.calls_to("sendMessage")]
     assert chats.index(str(GROUP)) > chats.index(str(CONTESTANT.id))
     assert post.text.split("\n")[:3] == [
-        "🆕 问题 #1",
-        f"来自：小明 (@xiaoming) · id {CONTESTANT.id}",
+        says("tickets.post_title", id=1),
+        says("tickets.post_from", who="小明 (@xiaoming)", user_id=CONTESTANT.id),
         PRIZE,
     ]
-    assert "状态：⏳ 待回复" in post.text and "/answer 1" in post.text
-    assert buttons(post) == ["✋ 认领", "🚫 关闭（无需回复）", "🔗 合并到…"]
+    assert says("tickets.post_status", status=says("tickets.status_open")) in post.text
+    assert says("tickets.post_hint", id=1) in post.text
+    assert buttons(post) == [
+        says("tickets.claim_button"),
+        says("tickets.close_button"),
+        says("tickets.merge_button"),
+    ]
     # The 提交 button is gone; a forged second press gives the same ticket.
     offer = world.messages(CONTESTANT.id)[1]
-    assert "📨 提交给组委会" not in buttons(offer)
+    assert says("tickets.submit") not in buttons(offer)
     question_id = world.store.tickets.rows()[0]["id"]
     finish = FinishLine(world.app)
     answer = await forge(world, CONTESTANT, CONTESTANT.id, offer.message_id, f"tk:n:{question_id}")
-    assert (
-        answer.text == "这个问题已经提交过了，编号 #1。"
-    )  # a toast: one confirmation in the chat
+    assert answer.text == says("tickets.already", id=1)  # a toast: one confirmation in the chat
     await finish.wait(last_update_id(world.emulator))
     assert world.last(CONTESTANT.id).message_id == done.message_id
     assert len(world.store.tickets.rows()) == 1
@@ -231,7 +243,10 @@ async def test_submit_stores_the_ticket_before_telling_the_contestant_then_posts
 async def test_ticket_post_escapes_the_askers_name(world: World) -> None:
     tom = world.emulator.add_user(User(1004, '<b>Tom & "Jerry"</b>', username="tom_jerry"))
     ticket_id, post = await ask_organizers(world, "<i>奖金</i> & 证书怎么发？", tom)
-    assert post.text.split("\n")[1] == f'来自：<b>Tom & "Jerry"</b> (@tom_jerry) · id {tom.id}'
+    who = '<b>Tom & "Jerry"</b> (@tom_jerry)'
+    assert post.text.split("\n")[1] == says(
+        "tickets.post_from", who=html.escape(who), user_id=tom.id
+    )
     assert "<i>奖金</i> & 证书怎么发？" in post.text
     source = post.source or ""
     assert "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;" in source
@@ -249,12 +264,12 @@ async def test_reply_in_group_answers_quoting_the_question_and_updates_the_post(
 ) -> None:
     ticket_id, post = await ask_organizers(world, PRIZE)
     report = await reply_in_group(world, post, "一等奖奖金 10 万元 <税前>。")
-    assert report.text == f"✅ #{ticket_id} 已回复，送达：#{ticket_id}"
+    assert report.text == answered(ticket_id, ticket_id)
     answer = await answer_of(world, ticket_id)
-    assert answer.text == (
-        f"💬 组委会回复了你的问题 #{ticket_id}\n{PRIZE}\n一等奖奖金 10 万元 <税前>。\n\n"
-        "直接回复这条消息可以继续追问。"
-    )
+    assert answer.text == says(
+        "tickets.answer", id=ticket_id, question=PRIZE,
+        answer=html.escape("一等奖奖金 10 万元 <税前>。"), staff="",
+    )  # fmt: skip
     assert f"<blockquote>{PRIZE}</blockquote>" in (answer.source or "")
     assert "王老师" not in answer.text  # staff names are hidden by default
     ticket = world.store.tickets.get(ticket_id)
@@ -263,11 +278,11 @@ async def test_reply_in_group_answers_quoting_the_question_and_updates_the_post(
         "answered", "一等奖奖金 10 万元 <税前>。", ORGANIZER.id,
     )  # fmt: skip
     post = world.emulator.message(GROUP, post.message_id)
-    assert "状态：✅ 已回复" in post.text
+    assert says("tickets.post_status", status=says("tickets.status_answered")) in post.text
     when = ticket.answered_at[:16].replace("T", " ")  # type: ignore[index]
-    assert f"回复人：王老师 · {when} UTC" in post.text
-    assert "答复：一等奖奖金 10 万元 <税前>。" in post.text
-    assert buttons(post) == ["📌 存为FAQ"]
+    assert says("tickets.post_answered_by", name="王老师", when=when) in post.text
+    assert says("tickets.post_answer", answer="一等奖奖金 10 万元 &lt;税前&gt;。") in post.text
+    assert buttons(post) == [says("faq.save_button")]
 
 
 async def test_organizers_group_talk_never_reaches_the_matcher(world: World) -> None:
@@ -293,10 +308,10 @@ async def test_organizers_group_talk_never_reaches_the_matcher(world: World) -> 
 
 async def test_answer_command_answers_by_number(world: World) -> None:
     ticket_id, _ = await ask_organizers(world, PRIZE)
-    assert await command(world, "/answer") == "用法：/answer 编号 回复内容"
-    assert await command(world, "/answer 99 不存在") == "没有问题 #99。"
+    assert await command(world, "/answer") == says("tickets.answer_usage")
+    assert await command(world, "/answer 99 不存在") == says("tickets.no_such", id=99)
     report = await command(world, f"/answer #{ticket_id} 一等奖奖金 10 万元。")
-    assert report == f"✅ #{ticket_id} 已回复，送达：#{ticket_id}"
+    assert report == answered(ticket_id, ticket_id)
     assert "一等奖奖金 10 万元。" in (await answer_of(world, ticket_id)).text
     assert world.store.tickets.get(ticket_id).status == "answered"  # type: ignore[union-attr]
 
@@ -307,7 +322,10 @@ async def test_staff_name_shown_only_with_show_staff_names(tmp_path: Path) -> No
         ticket_id, post = await ask_organizers(world, PRIZE)
         await reply_in_group(world, post, "一等奖奖金 10 万元。")
         answer = await answer_of(world, ticket_id)
-        assert "一等奖奖金 10 万元。\n— 王老师\n\n直接回复" in answer.text
+        assert answer.text == says(
+            "tickets.answer", id=ticket_id, question=PRIZE, answer="一等奖奖金 10 万元。",
+            staff="\n— 王老师",
+        )  # fmt: skip
     finally:
         await stop_world(world)
 
@@ -323,7 +341,10 @@ async def test_staff_name_shown_to_a_duplicate_asker_with_show_staff_names(
         second, _ = await ask_organizers(world, "一等奖奖金有多少钱？", XIAOHONG)
         await command(world, f"/merge {second} {first}")
         answer = await answer_of(world, second, XIAOHONG)
-        assert "一等奖奖金 10 万元。\n— 王老师\n\n直接回复" in answer.text
+        assert answer.text == says(
+            "tickets.answer", id=second, question="一等奖奖金有多少钱？",
+            answer="一等奖奖金 10 万元。", staff="\n— 王老师",
+        )  # fmt: skip
     finally:
         await stop_world(world)
 
@@ -336,13 +357,14 @@ async def test_english_contestant_is_answered_in_english(world: World) -> None:
     done = await bot_says(world, alice.id, "Sent as", after=offer.message_id)
     assert done.text.startswith("✅ Sent as #1.")
     post = await post_of(world, 1)
-    assert "来自：Alice (@alice)" in post.text  # the organizers read Chinese
+    # the organizers read Chinese
+    assert says("tickets.post_from", who="Alice (@alice)", user_id=alice.id) in post.text
     await reply_in_group(world, post, "100,000 yuan.")
     answer = await bot_says(world, alice.id, "The organizers answered your question #1")
-    assert answer.text == (
-        "💬 The organizers answered your question #1\nHow much is the first prize?\n"
-        "100,000 yuan.\n\nReply to this message to ask a follow-up."
-    )
+    assert answer.text == says(
+        "tickets.answer", "en", id=1, question="How much is the first prize?",
+        answer="100,000 yuan.", staff="",
+    )  # fmt: skip
     assert "#1 · answered" in await command(world, "/myquestions", alice, alice.id)
 
 
@@ -352,15 +374,19 @@ async def test_contestant_reply_to_an_answer_continues_the_same_ticket(world: Wo
     answer = await answer_of(world, ticket_id)
 
     (sent,) = await world.say("那二等奖呢？", reply_to=answer.message_id)
-    assert sent.text == f"已把追问转给组委会（#{ticket_id}）。"
+    assert sent.text == says("tickets.followup_sent", id=ticket_id)
     followup = await bot_says(world, GROUP, f"#{ticket_id} 追问")
-    assert followup.text == f"↩️ #{ticket_id} 追问（小明）\n那二等奖呢？\n回复此消息即可答复。"
+    assert followup.text == says(
+        "tickets.followup_post", id=ticket_id, name="小明", text="那二等奖呢？"
+    )
     assert followup.reply_to_message_id == post.message_id
     ticket = world.store.tickets.get(ticket_id)
     assert ticket is not None and ticket.status == "open"
     assert ticket.question == f"{PRIZE}\n追问：那二等奖呢？"
-    post = await edited(world, post, "状态：⏳ 待回复")
-    assert "✋ 认领" in buttons(post)
+    post = await edited(
+        world, post, says("tickets.post_status", status=says("tickets.status_open"))
+    )
+    assert says("tickets.claim_button") in buttons(post)
     assert len(world.store.tickets.rows()) == 1
 
     await reply_in_group(world, followup, "二等奖 5 万元。")
@@ -398,20 +424,20 @@ async def test_merge_command_links_duplicates_and_one_answer_reaches_both(world:
     world.emulator.add_user(XIAOHONG)
     first, post = await ask_organizers(world, PRIZE)
     second, duplicate = await ask_organizers(world, "一等奖奖金有多少钱？", XIAOHONG)
-    assert await command(world, "/merge 2") == "用法：/merge 编号 目标编号"
-    assert (
-        await command(world, f"/merge {second} {second}")
-        == "不能合并到自己、已合并或已关闭的问题。"
-    )
+    assert await command(world, "/merge 2") == says("tickets.merge_usage")
+    refused = await command(world, f"/merge {second} {second}")
+    assert refused == says("tickets.merge_refused")
     reply = await command(world, f"/merge {second} {first}")
-    assert reply == f"🔗 #{second} 已合并到 #{first}，回复 #{first} 即同时答复两位提问者。"
+    assert reply == says("tickets.merged", source=second, target=first)
     merged = world.store.tickets.get(second)
     assert merged is not None and (merged.status, merged.merged_into) == ("merged", first)
     duplicate = world.emulator.message(GROUP, duplicate.message_id)
-    assert f"状态：🔗 已合并 → #{first}" in duplicate.text and buttons(duplicate) == []
+    merged = says("tickets.status_merged") + f" → #{first}"
+    assert says("tickets.post_status", status=merged) in duplicate.text
+    assert buttons(duplicate) == []
 
     report = await reply_in_group(world, post, "一等奖奖金 10 万元。")
-    assert report.text == f"✅ #{first} 已回复，送达：#{first}、#{second}"
+    assert report.text == answered(first, first, second)
     assert "一等奖奖金 10 万元。" in (await answer_of(world, first)).text
     to_xiaohong = await answer_of(world, second, XIAOHONG)
     assert to_xiaohong.text.startswith(
@@ -426,11 +452,11 @@ async def test_merge_button_offers_open_tickets_and_merges(world: World) -> None
     first, _ = await ask_organizers(world, PRIZE)
     second, duplicate = await ask_organizers(world, "一等奖奖金有多少钱？", XIAOHONG)
     await world.press(duplicate, "合并到", ORGANIZER)
-    menu = await bot_says(world, GROUP, f"把 #{second} 合并到哪个问题？")
+    menu = await bot_says(world, GROUP, says("tickets.merge_which", id=second))
     assert menu.reply_to_message_id == duplicate.message_id
     assert buttons(menu) == [f"→ #{first} {PRIZE}"]
     await world.press(menu, f"#{first}", ORGANIZER)
-    menu = await edited(world, menu, f"🔗 #{second} 已合并到 #{first}")
+    menu = await edited(world, menu, says("tickets.merged", source=second, target=first))
     assert buttons(menu) == []
     assert world.store.tickets.get(second).merged_into == first  # type: ignore[union-attr]
     await command(world, f"/answer {first} 一等奖奖金 10 万元。")
@@ -443,7 +469,7 @@ async def test_merge_into_an_answered_ticket_delivers_its_answer_at_once(world: 
     await reply_in_group(world, post, "一等奖奖金 10 万元。")
     second, _ = await ask_organizers(world, "一等奖奖金有多少钱？", XIAOHONG)
     reply = await command(world, f"/merge {second} {first}")
-    assert reply == f"🔗 #{second} 已合并到 #{first}，并已转发其答复。"
+    assert reply == says("tickets.merged_answered", source=second, target=first)
     answer = await answer_of(world, second, XIAOHONG)
     assert "一等奖奖金 10 万元。" in answer.text
     ticket = world.store.tickets.get(second)
@@ -481,18 +507,20 @@ async def test_duplicate_merged_into_a_closed_ticket_can_still_be_answered(world
 async def test_claim_and_close_buttons_update_the_post(world: World) -> None:
     first, post = await ask_organizers(world, PRIZE)
     answer = await world.press(post, "认领", ORGANIZER)
-    assert answer.text == f"已认领 #{first}"
+    assert answer.text == says("tickets.claimed", id=first)
     post = world.emulator.message(GROUP, post.message_id)
-    assert "认领：王老师" in post.text
+    assert says("tickets.post_claimed", name="王老师") in post.text
     assert world.store.tickets.get(first).claimed_by == ORGANIZER.id  # type: ignore[union-attr]
     answer = await world.press(post, "关闭", ORGANIZER)
-    assert answer.text == f"已关闭 #{first}"
+    assert answer.text == says("tickets.closed", id=first)
     post = world.emulator.message(GROUP, post.message_id)
-    assert "状态：🚫 已关闭（无需回复）" in post.text and buttons(post) == []
+    assert says("tickets.post_status", status=says("tickets.status_closed")) in post.text
+    assert buttons(post) == []
     assert world.store.tickets.get(first).status == "closed"  # type: ignore[union-attr]
-    assert await command(world, f"/answer {first} 晚了") == f"#{first} 已关闭，未发送。"
+    late = await command(world, f"/answer {first} 晚了")
+    assert late == says("tickets.closed_not_sent", id=first)
     mine = await command(world, "/myquestions", CONTESTANT, CONTESTANT.id)
-    assert f"#{first} · 🚫 已关闭（无需回复）" in mine
+    assert f"#{first} · {says('tickets.status_closed')}" in mine
 
 
 async def test_closing_without_an_answer_tells_the_asker_kindly_how_to_ask_again(
@@ -501,21 +529,18 @@ async def test_closing_without_an_answer_tells_the_asker_kindly_how_to_ask_again
     ticket_id, post = await ask_organizers(world, PRIZE)
     await world.press(post, "关闭", ORGANIZER)
     notice = await bot_says(world, CONTESTANT.id, "组委会看过了你的问题")
-    assert notice.text.split("\n") == [
-        f"📭 组委会看过了你的问题 #{ticket_id}，这次不单独回复"
-        "（可能已在通知、赛题说明或常见问题里说明）。",
-        PRIZE,
-        "还有疑问的话，直接回复这条消息补充说明，我会再转给组委会；新问题直接发给我就好。",
-    ]
+    assert notice.text == says("tickets.closed_notice", id=ticket_id, question=PRIZE)
     # Replying to the notice asks again: the same ticket, open, back in the organizers' group.
     (sent,) = await world.say("我们想问的是税前还是税后？", reply_to=notice.message_id)
-    assert sent.text == f"已把追问转给组委会（#{ticket_id}）。"
+    assert sent.text == says("tickets.followup_sent", id=ticket_id)
     followup = await bot_says(world, GROUP, f"#{ticket_id} 追问")
     assert followup.reply_to_message_id == post.message_id
     ticket = world.store.tickets.get(ticket_id)
     assert ticket is not None and ticket.status == "open"
     assert ticket.question == f"{PRIZE}\n追问：我们想问的是税前还是税后？"
-    post = await edited(world, post, "状态：⏳ 待回复")
+    post = await edited(
+        world, post, says("tickets.post_status", status=says("tickets.status_open"))
+    )
     await reply_in_group(world, followup, "税前。")
     assert "税前。" in (await answer_of(world, ticket_id)).text
 
@@ -524,14 +549,14 @@ async def test_closing_the_ticket_of_an_english_contestant_tells_them_in_english
     world: World,
 ) -> None:
     alice = world.emulator.add_user(1010, "Alice", language_code="en")
-    (offer,) = await world.say("How much is the first prize?", alice)
+    alice_asked = "How much is the first prize?"
+    (offer,) = await world.say(alice_asked, alice)
     await world.press(offer, "Send to the organizers", alice)
     await bot_says(world, alice.id, "Sent as #1")
     ticket_id = 1
     await world.press(await post_of(world, ticket_id), "关闭", ORGANIZER)
     notice = await bot_says(world, alice.id, "closed it without a separate answer")
-    assert notice.text.startswith(f"📭 The organizers read your question #{ticket_id} ")
-    assert "Reply to this message" in notice.text
+    assert notice.text == says("tickets.closed_notice", "en", id=ticket_id, question=alice_asked)
 
 
 async def test_closing_for_a_contestant_who_blocked_the_bot_is_reported_in_the_group(
@@ -550,21 +575,20 @@ async def test_closing_for_a_contestant_who_blocked_the_bot_is_reported_in_the_g
 
 async def test_myquestions_lists_own_tickets_with_status_and_answers(world: World) -> None:
     world.emulator.add_user(XIAOHONG)
-    assert await command(world, "/myquestions", XIAOHONG, XIAOHONG.id) == (
-        "你还没有向组委会提过问题。"
-    )
+    assert await command(world, "/myquestions", XIAOHONG, XIAOHONG.id) == says("tickets.none")
     first, post = await ask_organizers(world, PRIZE)
     second, _ = await ask_organizers(world, VENUE)
     await reply_in_group(world, post, "一等奖奖金 10 万元。")
     hers, _ = await ask_organizers(world, TEAM, XIAOHONG)
     mine = await command(world, "/myquestions", CONTESTANT, CONTESTANT.id)
+    waiting, answered_ = says("tickets.status_open"), says("tickets.status_answered")
     assert mine == (
-        f"你的问题：\n\n#{second} · ⏳ 待回复\n{VENUE}\n\n"
-        f"#{first} · ✅ 已回复\n{PRIZE}\n答：一等奖奖金 10 万元。"
+        f"{says('tickets.mine')}\n\n#{second} · {waiting}\n{VENUE}\n\n"
+        f"#{first} · {answered_}\n{PRIZE}\n{says('tickets.answer_label')}：一等奖奖金 10 万元。"
     )
     assert TEAM not in mine
     theirs = await command(world, "/myquestions", XIAOHONG, XIAOHONG.id)
-    assert theirs == f"你的问题：\n\n#{hers} · ⏳ 待回复\n{TEAM}"
+    assert theirs == f"{says('tickets.mine')}\n\n#{hers} · {waiting}\n{TEAM}"
 
 
 async def test_contestants_cannot_see_or_send_anothers_question(world: World) -> None:
@@ -577,9 +601,9 @@ async def test_contestants_cannot_see_or_send_anothers_question(world: World) ->
     (hers,) = await world.say(TEAM, XIAOHONG)
     for data in (f"tk:n:{question_id}", f"tk:q:{question_id}"):
         answer = await forge(world, XIAOHONG, XIAOHONG.id, hers.message_id, data)
-        assert (answer.text, answer.show_alert) == ("这个按钮不是给你的。", True)
+        assert (answer.text, answer.show_alert) == (says("tickets.not_yours"), True)
     answer = await forge(world, XIAOHONG, XIAOHONG.id, hers.message_id, f"tk:a:{first}")
-    assert answer.text == "这个按钮已过期，请从主页重新开始。"
+    assert answer.text == says("nav.expired")
     await world.quiet(XIAOHONG.id)
     assert not any(VENUE in m.text or PRIZE in m.text for m in world.messages(XIAOHONG.id))
     assert world.store.questions.get(question_id).ticket_id is None  # type: ignore[union-attr]
@@ -592,7 +616,7 @@ async def test_contestants_cannot_see_or_send_anothers_question(world: World) ->
 
 async def test_queue_lists_open_tickets_oldest_first_with_age_and_claim(world: World) -> None:
     world.emulator.add_user(XIAOHONG)
-    assert await command(world, "/queue") == "🎉 没有待回复的问题。"
+    assert await command(world, "/queue") == says("tickets.queue_empty")
     first, post = await ask_organizers(world, PRIZE)
     second, _ = await ask_organizers(world, VENUE, XIAOHONG)
     _, third_post = await ask_organizers(world, TEAM)
@@ -600,10 +624,11 @@ async def test_queue_lists_open_tickets_oldest_first_with_age_and_claim(world: W
     world.store.tickets.update(second, created_at=ago(125), waiting_since=ago(125))
     await world.press(post, "认领", ORGANIZER)
     await reply_in_group(world, third_post, "最多 5 人。")
+    claimed = says("tickets.queue_claimed", name="王老师")
     assert await command(world, "/queue") == (
-        "⏳ 待回复 2 个（最早的在前）：\n"
-        f"#{second} · 2 小时 5 分钟 · 小红\n  {VENUE}\n"
-        f"#{first} · 12 分钟 · 小明 · 认领：王老师\n  {PRIZE}"
+        f"{says('tickets.queue_head', n=2)}\n"
+        f"#{second} · {says('time.hours', h=2, m=5)} · 小红\n  {VENUE}\n"
+        f"#{first} · {says('time.minutes', m=12)} · 小明{claimed}\n  {PRIZE}"
     )
 
 
@@ -611,8 +636,8 @@ async def test_ticket_command_shows_one_ticket_with_its_buttons(world: World) ->
     first, post = await ask_organizers(world, PRIZE)
     (shown,) = await world.say(f"/ticket #{first}", ORGANIZER, GROUP)
     assert shown.text == post.text and buttons(shown) == buttons(post)
-    assert await command(world, "/ticket 42") == "没有问题 #42。"
-    assert await command(world, "/ticket") == "用法：/ticket 编号"
+    assert await command(world, "/ticket 42") == says("tickets.no_such", id=42)
+    assert await command(world, "/ticket") == says("tickets.ticket_usage")
 
 
 # --- SLA --------------------------------------------------------------------------------------
@@ -637,14 +662,15 @@ async def test_overdue_ticket_is_raised_again_once(world: World) -> None:
     )
     assert await check_overdue(world.app) == 1
     (reminder,) = reminders(world)
-    assert reminder.text == f"⏰ #{first} 已等待 31 分钟，还没有回复。回复此消息即可答复。"
+    waited = says("time.minutes", m=31)
+    assert reminder.text == says("tickets.reminder", id=first, waited=waited)
     assert reminder.reply_to_message_id == post.message_id
     assert world.store.tickets.get(first).sla_reminded_at is not None  # type: ignore[union-attr]
     assert await check_overdue(world.app) == 0
     assert len(reminders(world)) == 1
     # Replying to the reminder answers the ticket.
     report = await reply_in_group(world, reminder, "10 万元。")
-    assert report.text == f"✅ #{first} 已回复，送达：#{first}"
+    assert report.text == answered(first, first)
 
 
 async def test_answered_and_closed_tickets_are_not_raised(world: World) -> None:
@@ -679,9 +705,10 @@ async def test_ticket_whose_post_failed_is_posted_by_the_next_check(world: World
     assert world.messages(GROUP) == []
     assert world.store.tickets.get(ticket_id) is not None
     await check_overdue(world.app)  # sends what it sends before it returns
-    posts = [m for m in world.messages(GROUP) if m.text.startswith(f"🆕 问题 #{ticket_id}\n")]
+    title = says("tickets.post_title", id=ticket_id) + "\n"
+    posts = [m for m in world.messages(GROUP) if m.text.startswith(title)]
     assert len(posts) == 1
-    assert PRIZE in posts[0].text and "✋ 认领" in buttons(posts[0])
+    assert PRIZE in posts[0].text and says("tickets.claim_button") in buttons(posts[0])
 
 
 # --- authorization ----------------------------------------------------------------------------
@@ -761,7 +788,7 @@ async def test_group_member_is_an_organizer_checked_once_and_cached(world: World
     assert (await command(world, "/queue", zhao, zhao.id)).startswith("⏳ 待回复 1 个")
     await world.press(post, "认领", zhao)
     report = await reply_in_group(world, post, "10 万元。", zhao)
-    assert report.text == f"✅ #{ticket_id} 已回复，送达：#{ticket_id}"
+    assert report.text == answered(ticket_id, ticket_id)
     asked = [
         c
         for c in world.emulator.calls_to("getChatMember")
@@ -777,7 +804,7 @@ async def test_organizer_ids_work_outside_the_group(tmp_path: Path) -> None:
         world.emulator.add_user(outside)
         ticket_id, _ = await ask_organizers(world, PRIZE)
         report = await command(world, f"/answer {ticket_id} 10 万元。", outside, outside.id)
-        assert report == f"✅ #{ticket_id} 已回复，送达：#{ticket_id}"
+        assert report == answered(ticket_id, ticket_id)
         assert "10 万元。" in (await answer_of(world, ticket_id)).text
         assert world.emulator.calls_to("getChatMember") == []
     finally:
@@ -800,7 +827,7 @@ async def test_open_ticket_limit_keeps_the_question_until_one_is_answered(world:
     )
     assert len(world.store.tickets.rows()) == 3
     offer = world.emulator.message(CONTESTANT.id, offer.message_id)
-    assert "📨 提交给组委会" in buttons(offer)
+    assert says("tickets.submit") in buttons(offer)
 
     await reply_in_group(world, post, "10 万元。")
     fourth = await submit(world, offer)
@@ -838,10 +865,11 @@ async def test_tickets_mapping_merges_and_faq_survive_a_restart(tmp_path: Path) 
         world = await restart_world(world)
 
         report = await reply_in_group(world, post, "一等奖奖金 10 万元。")
-        assert report.text == f"✅ #{first} 已回复，送达：#{first}、#{second}"
+        assert report.text == answered(first, first, second)
         assert "一等奖奖金 10 万元。" in (await answer_of(world, first)).text
         assert "一等奖奖金 10 万元。" in (await answer_of(world, second, XIAOHONG)).text
-        assert "状态：✅ 已回复" in world.emulator.message(GROUP, post.message_id).text
+        answered_status = says("tickets.post_status", status=says("tickets.status_answered"))
+        assert answered_status in world.emulator.message(GROUP, post.message_id).text
         (faq,) = await world.say("决赛在哪个城市举办？")
         assert faq.text.startswith("组委会答复（") and "决赛在北京举办。" in faq.text
     finally:

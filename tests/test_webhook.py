@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from conftest import (
     settings_for,
     start_emulator,
 )
+from harness import write_lock
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -214,6 +216,37 @@ async def test_webhook_good_post_is_handled_and_counted(hook: Hook) -> None:
     assert 'contest_bot_webhook_requests_total{status="200"} 2.0' in lines
     assert 'contest_bot_webhook_requests_total{status="400"} 1.0' in lines
     assert 'contest_bot_updates_total{type="message"} 2.0' in lines
+
+
+@pytest.mark.e2e
+async def test_webhook_answers_an_update_only_once_it_is_stored(hook: Hook) -> None:
+    """Telegram forgets an update once it hears 200: the answer waits until the update is in
+    the database, here held by another process's write for a while."""
+    refused = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    class Refusals(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:  # from the writer's thread
+            if record.getMessage().startswith("cannot write"):
+                loop.call_soon_threadsafe(refused.set)
+
+    watcher = Refusals()
+    logging.getLogger("bot.inbox").addHandler(watcher)
+    hook.store.db.execute("PRAGMA busy_timeout = 100")  # production waits 5 s; same path
+    (_, _, path) = hook.store.db.execute("PRAGMA database_list").fetchone()
+    try:
+        with write_lock(Path(path), seconds=1.0):
+            answer = asyncio.create_task(
+                post(hook.endpoint, json.dumps(UPDATE).encode(), GOOD_HEADERS)
+            )
+            await asyncio.wait_for(refused.wait(), 10)  # the inbox tried, and could not
+            assert not answer.done(), "acknowledged before it was stored"
+        status, _ = await asyncio.wait_for(answer, 20)
+    finally:
+        logging.getLogger("bot.inbox").removeHandler(watcher)
+    assert status == 200
+    (row,) = hook.store.db.execute("select count(*) from inbox where update_id = 1").fetchall()
+    assert row == (1,)
 
 
 @pytest.mark.e2e

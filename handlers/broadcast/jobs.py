@@ -30,6 +30,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 
 from bot.pacer import Pacer, Slot, broadcast_send
@@ -48,7 +49,7 @@ from knowledge.texts import tr
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5  # network errors, timeouts and 5xx; then the delivery is 'failed'
+MAX_ATTEMPTS = 5  # network errors and 5xx; then the delivery is 'failed'
 MAX_IN_FLIGHT = 16  # concurrent HTTP requests of one broadcast
 PROGRESS_SECONDS = 3.0  # how often the status message in the organizers' group is edited
 IDLE_SECONDS = 5.0  # how often the engine looks for due scheduled broadcasts
@@ -295,7 +296,11 @@ class Broadcaster:
                 log.warning("broadcast #%s: its message is gone; stopping", job.id)
                 await self.services.store.run(lambda db: db.broadcasts.cancel(job.id))
                 self.cancel(job.id)
-        except NetworkError as exc:  # timeouts, resets, 5xx
+        except TimedOut as exc:
+            # Sent, and no answer in time: Telegram may have delivered it. At most once, as
+            # for a send in flight at a crash: 'unknown', resent only by an organizer's 🔁.
+            await self._record(job.id, chat_id, DeliveryStatus.UNKNOWN, error=exc.message)
+        except NetworkError as exc:  # resets, 5xx
             if attempt >= self.max_attempts:
                 await self._record(
                     job.id,

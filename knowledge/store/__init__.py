@@ -66,6 +66,9 @@ class Store:
     def __init__(self, path: Path | str, *, migrations: Migrations = MIGRATIONS) -> None:
         self._c = Connection(path)
         self.db: sqlite_utils.Database = self._c.db
+        # Held by whoever is in the database (a transaction, a query): tests hold it to make
+        # the store's users wait.
+        self.lock = self._c.lock
         self.migrations = migrations
         self.migrate()
         self.catalogue = CatalogueTables(self._c)

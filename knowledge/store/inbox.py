@@ -5,6 +5,7 @@ start; an update that arrives a second time is recognised and dropped."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from knowledge.store.base import Repository, utcnow
 
@@ -17,32 +18,43 @@ def _digest(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-class Inbox(Repository):
-    def add(self, update_id: int, payload: str) -> bool:
-        """Record an update (its JSON); False when this very update was recorded before.
+# Recorded unless this very update (same id, same contents) is there already; the same id with
+# other contents is a different update (another bot on this database, or the sandbox's emulator
+# started afresh) and replaces the old record. rowcount tells which: 0 when nothing changed.
+_RECORD = """
+insert into inbox (update_id, digest, payload, received_at, done_at, attempts)
+values (?, ?, ?, ?, null, 0)
+on conflict (update_id) do update set
+    digest = excluded.digest, payload = excluded.payload, received_at = excluded.received_at,
+    done_at = null, attempts = 0, gave_up = null
+where inbox.digest != excluded.digest
+"""
+_HANDLED = "update inbox set done_at = ?, payload = null where update_id = ?"
 
-        The same id with other contents is a different update (another bot on this database,
-        or the sandbox's emulator started afresh): it replaces the old record."""
-        digest = _digest(payload)
+
+class Inbox(Repository):
+    def write(self, taken: Sequence[tuple[int, str]], handled: Sequence[int] = ()) -> list[bool]:
+        """Record updates (id, JSON) and mark others handled, in one transaction: the inbox
+        writer's batch (bot/inbox.py), one commit for all. For each update taken, False when this
+        very update was recorded before. Plain SQL: it runs for every update the bot gets."""
+        now = utcnow()
         with self._c.transaction() as db:
-            rows = list(db.table("inbox").rows_where("update_id = ?", [update_id]))
-            if rows and rows[0]["digest"] == digest:
-                return False
-            db.table("inbox").upsert(
-                {"update_id": update_id, "digest": digest, "payload": payload,
-                 "received_at": utcnow(), "done_at": None, "attempts": 0},
-                pk="update_id",
-            )  # fmt: skip
-        return True
+            fresh = [
+                db.conn.execute(_RECORD, (update_id, _digest(payload), payload, now)).rowcount > 0
+                for update_id, payload in taken
+            ]
+            if handled:
+                db.conn.executemany(_HANDLED, [(now, update_id) for update_id in handled])
+        return fresh
+
+    def add(self, update_id: int, payload: str) -> bool:
+        """Record an update (its JSON); False when this very update was recorded before."""
+        (fresh,) = self.write([(update_id, payload)])
+        return fresh
 
     def done(self, *update_ids: int) -> None:
         """The handlers are done with these updates: keep only that they were seen."""
-        now = utcnow()
-        with self._c.transaction() as db:
-            db.conn.executemany(
-                "update inbox set done_at = ?, payload = null where update_id = ?",
-                [(now, update_id) for update_id in update_ids],
-            )
+        self.write([], update_ids)
 
     def unfinished(self) -> list[tuple[int, str]]:
         """Updates recorded and never handled (the process died), oldest first, each counted as

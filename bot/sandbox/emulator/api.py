@@ -631,18 +631,27 @@ class BotApiMethods(MessageStore, FaultInjection):
         message = self._store(
             chat,
             self.bot_user,
-            source.text,
-            [Span(s.type, s.start, s.end, dict(s.extra)) for s in source.spans],
             reply_markup=markup,
             reply_to=reply_to,
             protected=to_bool(params.get("protect_content")),
             silent=to_bool(params.get("disable_notification")),
-            source=source.source,
-            parse_mode=source.parse_mode,
-            document=source.document,
+            **self._content_of(source),
         )
         self._apply_keyboard(chat, keyboard)
         return {"message_id": message.message_id}
+
+    @staticmethod
+    def _content_of(source: ChatMessage) -> dict[str, Any]:
+        """What a copy or a forward carries over: the text or caption with its entities, and
+        the attachment (a document or a photo), all of it, so none is dropped on the way."""
+        return {
+            "text": source.text,
+            "spans": [Span(s.type, s.start, s.end, dict(s.extra)) for s in source.spans],
+            "source": source.source,
+            "parse_mode": source.parse_mode,
+            "document": source.document,
+            "photo": source.photo,
+        }
 
     def _input_file(self, params: dict[str, str], name: str) -> StoredFile:
         """An InputFile parameter: an upload in this request (the part itself or
@@ -767,14 +776,10 @@ class BotApiMethods(MessageStore, FaultInjection):
         message = self._store(
             chat,
             self.bot_user,
-            source.text,
-            [Span(s.type, s.start, s.end, dict(s.extra)) for s in source.spans],
             forward_origin=origin,
             protected=to_bool(params.get("protect_content")),
             silent=to_bool(params.get("disable_notification")),
-            source=source.source,
-            parse_mode=source.parse_mode,
-            document=source.document,
+            **self._content_of(source),
         )
         return self.message_json(message)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
+from importlib import resources
 
 from aiohttp import web
 
@@ -15,8 +15,6 @@ from bot.sandbox.emulator.model import (
     to_int,
 )
 from bot.sandbox.emulator.users import UserSide
-
-STATIC_DIR = Path(__file__).parent.parent / "static"  # bot/sandbox/static
 
 
 class SandboxPage(UserSide):
@@ -31,7 +29,7 @@ class SandboxPage(UserSide):
         return web.Response(body=stored.data, content_type=kind)
 
     async def _handle_index(self, request: web.Request) -> web.StreamResponse:
-        page = STATIC_DIR / "index.html"
+        page = resources.files("bot.sandbox").joinpath("static", "index.html")
         return web.Response(body=page.read_bytes(), content_type="text/html", charset="utf-8")
 
     def _page_message(self, message: ChatMessage) -> JSON:
