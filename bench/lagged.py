@@ -69,9 +69,11 @@ def _resumes_at(handle: asyncio.events.Handle) -> str:
     callback = getattr(handle, "_callback", None)
     task = getattr(callback, "__self__", None)
     if not isinstance(task, asyncio.Task):
-        return repr(callback)[:100]
+        # Its name only: repr() of some callbacks' objects is not safe to call here (aiohttp's).
+        function = getattr(callback, "func", callback)  # a functools.partial's
+        return str(getattr(function, "__qualname__", type(function).__name__))
     coro: Any = task.get_coro()
-    places = [repr(task)[:100]]
+    places = [task.get_name()]
     while coro is not None and getattr(coro, "cr_frame", None) is not None:
         code, line = coro.cr_frame.f_code, coro.cr_frame.f_lineno
         if Path(code.co_filename).parent.name != "asyncio":
