@@ -304,10 +304,12 @@ async def topic_button(update: Update, context: Context) -> None:
         reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder),
         reply_to_message_id=message.message_id, allow_sending_without_reply=True,
     )  # fmt: skip
+    # Known in memory at once, for a reply that comes before the link is written; its lookup
+    # is queued after the link (the store's thread keeps the order calls were made in).
+    svc.topic_prompts.add((message.chat.id, prompt.message_id))
     await svc.store.run(
         lambda db: db.digests.link_topic_message(message.chat.id, prompt.message_id, topic.id)
     )
-    svc.topic_prompts.add((message.chat.id, prompt.message_id))
 
 
 class ReplyToTopicPrompt(filters.MessageFilter):

@@ -90,8 +90,9 @@ class Store:
     async def run(self, work: Callable[[Store], T]) -> T:
         """Run `work(store)` on the store's own thread and return what it returns, once what
         it wrote is committed: the event loop goes on meanwhile. Calls run one at a time, in
-        the order they were made; a call whose caller was cancelled still runs to its end (a
-        write is never left half done). `work` may run twice should its transaction fail (see
+        the order they were made (a call is queued as soon as it is awaited, before the caller
+        yields); a call whose caller was cancelled still runs to its end (a write is never left
+        half done). `work` may run twice should its transaction fail (see
         worker.py): keep it to store calls and pure computing."""
         with self._thread_lock:
             if self._thread is None:
