@@ -39,6 +39,7 @@ class Settings:
     sandbox_port: int = 8080
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    webhook_max_connections: int = 40  # Telegram's default: updates delivered at once
     port: int = 8080
     host: str = "0.0.0.0"
     sla_minutes: int = 30
@@ -111,6 +112,7 @@ class Settings:
             sandbox_port=_port(get("SANDBOX_PORT"), "SANDBOX_PORT", 8080),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
+            webhook_max_connections=_connections(get("WEBHOOK_MAX_CONNECTIONS")),
             port=_port(get("PORT"), "PORT", 8080),
             host=host,
             sla_minutes=_positive(get("SLA_MINUTES"), "SLA_MINUTES", 30),
@@ -171,6 +173,13 @@ def _positive(value: str | None, name: str, default: int, *, zero: bool = False)
     if not value.isdigit() or (int(value) == 0 and not zero):
         raise ConfigError(f"{name} must be a {'non-negative' if zero else 'positive'} integer")
     return int(value)
+
+
+def _connections(value: str | None) -> int:
+    connections = _positive(value, "WEBHOOK_MAX_CONNECTIONS", 40)
+    if connections > 100:
+        raise ConfigError("WEBHOOK_MAX_CONNECTIONS must be 1-100 (Telegram's limit)")
+    return connections
 
 
 def _port(value: str | None, name: str, default: int) -> int:

@@ -181,8 +181,12 @@ class InboxQueue(asyncio.Queue[object]):
         if not isinstance(item, Update):
             await super().put(item)
             return
-        future = self.writer.take(item.update_id, item.to_json())
-        future.add_done_callback(functools.partial(self._recorded, item))
+        self.put_received(item, item.to_json())
+
+    def put_received(self, update: Update, payload: str) -> None:
+        """put() for an update whose JSON is at hand (the webhook's request body)."""
+        future = self.writer.take(update.update_id, payload)
+        future.add_done_callback(functools.partial(self._recorded, update))
         self._last = future
 
     def _recorded(self, update: Update, future: asyncio.Future[bool]) -> None:

@@ -140,12 +140,10 @@ async def run_webhook(
     try:
         port = server.port or await server.start(settings.host, settings.port)
         server.accepting = True
-        await set_webhook(app, url, settings.webhook_secret)
+        await set_webhook(app, url, settings)
         server.webhook_set = True
         log.info("webhook set; listening on port %s (/healthz, /metrics)", port)
-        watchdog = asyncio.create_task(
-            keep_webhook(app, url, settings.webhook_secret, check_seconds)
-        )
+        watchdog = asyncio.create_task(keep_webhook(app, url, settings, check_seconds))
         await stop.wait()
         log.info("stopping: no new updates, finishing the ones in flight")
         server.accepting = False
@@ -163,11 +161,16 @@ async def run_webhook(
         await server.stop()
 
 
-async def set_webhook(app: App, url: str, secret: str) -> None:
-    await app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+async def set_webhook(app: App, url: str, settings: Settings) -> None:
+    await app.bot.set_webhook(
+        url,
+        secret_token=settings.webhook_secret,
+        max_connections=settings.webhook_max_connections,
+        allowed_updates=Update.ALL_TYPES,
+    )
 
 
-async def keep_webhook(app: App, url: str, secret: str, every: float) -> None:
+async def keep_webhook(app: App, url: str, settings: Settings, every: float) -> None:
     """Set the webhook again when it is gone: an older instance deletes it when it stops, and
     on platforms that start the new instance first (rolling deploys) that comes after our set."""
     while True:
@@ -175,7 +178,7 @@ async def keep_webhook(app: App, url: str, secret: str, every: float) -> None:
         try:
             if (await app.bot.get_webhook_info()).url != url:
                 log.warning("the webhook was changed or deleted; setting it again")
-                await set_webhook(app, url, secret)
+                await set_webhook(app, url, settings)
         except TelegramError as exc:
             log.warning("could not check the webhook: %s", exc)
 

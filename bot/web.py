@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Update
 
-from bot.inbox import recorded
+from bot.inbox import InboxQueue, recorded
 from bot.metrics import CONTENT_TYPE, Metrics, metrics_of
 from bot.services import App
 from knowledge.store import Store
@@ -114,13 +114,18 @@ class BotServer:
             # Telegram keeps the update and retries later, or delivers it to the next instance.
             return _text(503, "not taking updates")
         try:
-            data = json.loads(await request.read())
+            body = (await request.read()).decode()
+            data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.app.bot)
         except Exception:  # whatever the body is, it is the sender's mistake
             return _text(400, "expected one JSON Update object")
-        await self.app.update_queue.put(update)
+        queue = self.app.update_queue
+        if isinstance(queue, InboxQueue):
+            queue.put_received(update, body)  # stored as Telegram sent it: no re-encoding
+        else:
+            await queue.put(update)
         await recorded(self.app.update_queue)  # stored before Telegram hears it arrived
         return web.Response(status=200)
 

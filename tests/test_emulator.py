@@ -608,6 +608,56 @@ async def test_webhook_delivers_with_secret_header_and_retries(
         await runner.cleanup()
 
 
+@pytest.mark.parametrize("max_connections", [1, 3])
+async def test_webhook_delivers_up_to_max_connections_at_once_one_per_chat_in_order(
+    emulator: BotApiEmulator, bot: Bot, max_connections: int
+) -> None:
+    """As Telegram does: several posts in flight, never two for one chat, each chat in order."""
+    release = asyncio.Event()
+    in_flight: list[int] = []
+    most = 0
+    arrived: list[tuple[int, str]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal most
+        message = (await request.json())["message"]
+        chat = message["chat"]["id"]
+        assert chat not in in_flight, "two posts at once for one chat"
+        in_flight.append(chat)
+        most = max(most, len(in_flight))
+        arrived.append((chat, message["text"]))
+        await release.wait()
+        in_flight.remove(chat)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/tg/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    emulator.webhook_target = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        users = [emulator.add_user(600 + n, f"用户{n}") for n in range(5)]
+        assert await bot.set_webhook(
+            "https://bot.example.com/tg/hook", max_connections=max_connections
+        )
+        for n, user in enumerate(users):
+            for turn in range(3):
+                await emulator.send_text(user, user.id, f"{n}-{turn}")
+        expected = min(max_connections, len(users))
+        await emulator.wait_for(lambda: len(in_flight) == expected or None)
+        release.set()
+        await emulator.wait_for(lambda: len(emulator.webhook_deliveries) == 15 or None)
+        assert most == expected
+        for n, user in enumerate(users):
+            texts = [text for chat, text in arrived if chat == user.id]
+            assert texts == [f"{n}-{turn}" for turn in range(3)]
+    finally:
+        release.set()
+        await runner.cleanup()
+
+
 # -- flood limits and faults -------------------------------------------------------------------
 
 

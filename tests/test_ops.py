@@ -74,6 +74,8 @@ SECRET = "ops-webhook-secret"
         ("BACKUP_KEEP", "0"),
         ("USER_BURST", "0"),
         ("USER_PER_MINUTE", "-1"),
+        ("WEBHOOK_MAX_CONNECTIONS", "0"),
+        ("WEBHOOK_MAX_CONNECTIONS", "101"),
     ],
 )
 def test_config_error_names_the_variable(variable: str, value: str) -> None:

@@ -148,6 +148,7 @@ async def test_webhook_is_set_with_secret_and_allowed_updates(hook: Hook) -> Non
     (call,) = hook.emulator.calls_to("setWebhook")
     assert call.params["url"] == hook.url
     assert call.params["secret_token"] == SECRET
+    assert call.params["max_connections"] == "40"  # Telegram's default, WEBHOOK_MAX_CONNECTIONS
     assert "callback_query" in json.loads(call.params["allowed_updates"])
     info = await hook.app.bot.get_webhook_info()
     assert info.url == hook.url

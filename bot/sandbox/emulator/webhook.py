@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from urllib.parse import urlsplit
@@ -53,34 +52,89 @@ class WebhookDelivery(EmulatorState):
         except aiohttp.ClientError as exc:
             return f"Connection failed: {type(exc).__name__}"
 
-    async def _webhook_worker(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            attempts = 0
-            while not self._stopping.is_set():
-                hook = self._webhook
-                if hook is None or not self._updates:
-                    event = self._updates_event
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(event.wait(), 5.0)
-                    continue
-                update = self._updates[0]
-                error = await self._deliver(session, hook, update)
-                if error is None:
-                    attempts = 0
-                    if update in self._updates:
-                        self._updates.remove(update)
-                    self.webhook_deliveries.append(update)
-                    self._bump()
-                    continue
-                attempts += 1
-                hook.last_error_date = int(time.time())
-                hook.last_error_message = error
+    async def _deliver_one(
+        self, session: aiohttp.ClientSession, hook: Webhook, update: JSON
+    ) -> None:
+        """Post one update until the bot takes it, retrying with backoff; then give it up."""
+        for attempt in range(1, self.webhook_max_attempts + 1):
+            if self._webhook is not hook:
+                return  # webhook changed or deleted: the update stays pending
+            error = await self._deliver(session, hook, update)
+            if error is None:
+                if update in self._updates:
+                    self._updates.remove(update)
+                self.webhook_deliveries.append(update)
                 self._bump()
-                if attempts >= self.webhook_max_attempts:
-                    attempts = 0
-                    if update in self._updates:
-                        self._updates.remove(update)
-                    self.dropped_updates.append(update)
-                    continue
-                await self._sleep(self.webhook_retry_delay * 2 ** (attempts - 1))
+                return
+            hook.last_error_date = int(time.time())
+            hook.last_error_message = error
+            self._bump()
+            if attempt < self.webhook_max_attempts:
+                await self._sleep(self.webhook_retry_delay * 2 ** (attempt - 1))
+        if update in self._updates:
+            self._updates.remove(update)
+        self.dropped_updates.append(update)
+
+    async def _webhook_worker(self) -> None:
+        """Deliver as Telegram does: up to the webhook's max_connections posts at once.
+
+        Updates from one chat go one at a time and in order; a chat whose update is being
+        retried holds back only that chat's later updates.
+        """
+        timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
+        connector = aiohttp.TCPConnector(limit=100)
+        in_flight: dict[int, asyncio.Task[None]] = {}
+        busy: set[object] = set()
+        done = asyncio.Event()
+
+        def finished(update_id: int, chat: object) -> None:
+            in_flight.pop(update_id, None)
+            busy.discard(chat)
+            done.set()
+
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            try:
+                while not self._stopping.is_set():
+                    hook = self._webhook
+                    waiting = self._updates_event
+                    done.clear()
+                    if hook is not None:
+                        held: set[object] = set()
+                        for update in list(self._updates):
+                            if len(in_flight) >= hook.max_connections:
+                                break
+                            update_id, chat = update["update_id"], _chat_of(update)
+                            if update_id in in_flight or chat in busy or chat in held:
+                                held.add(chat)
+                                continue
+                            busy.add(chat)
+                            task = asyncio.create_task(self._deliver_one(session, hook, update))
+                            in_flight[update_id] = task
+                            task.add_done_callback(lambda _t, u=update_id, c=chat: finished(u, c))
+                    wake = [
+                        asyncio.ensure_future(waiting.wait()),
+                        asyncio.ensure_future(done.wait()),
+                    ]
+                    try:
+                        await asyncio.wait(wake, timeout=5.0, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for future in wake:
+                            future.cancel()
+            finally:
+                for task in in_flight.values():
+                    task.cancel()
+                await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+
+def _chat_of(update: JSON) -> object:
+    """The chat an update belongs to (its sender's for queries without one)."""
+    for key, payload in update.items():
+        if key == "update_id" or not isinstance(payload, dict):
+            continue
+        chat = payload.get("chat") or (payload.get("message") or {}).get("chat")
+        if chat:
+            return ("chat", chat.get("id"))
+        sender = payload.get("from") or payload.get("user")
+        if sender:
+            return ("user", sender.get("id"))
+    return ("update", update["update_id"])
