@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from urllib.parse import urlsplit
@@ -87,7 +88,7 @@ class WebhookDelivery(EmulatorState):
         busy: set[object] = set()
         done = asyncio.Event()
 
-        def finished(update_id: int, chat: object) -> None:
+        def finished(update_id: int, chat: object, _task: asyncio.Task[None]) -> None:
             in_flight.pop(update_id, None)
             busy.discard(chat)
             done.set()
@@ -110,7 +111,7 @@ class WebhookDelivery(EmulatorState):
                             busy.add(chat)
                             task = asyncio.create_task(self._deliver_one(session, hook, update))
                             in_flight[update_id] = task
-                            task.add_done_callback(lambda _t, u=update_id, c=chat: finished(u, c))
+                            task.add_done_callback(functools.partial(finished, update_id, chat))
                     wake = [
                         asyncio.ensure_future(waiting.wait()),
                         asyncio.ensure_future(done.wait()),
