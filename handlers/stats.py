@@ -31,7 +31,7 @@ from telegram.ext import (
 
 from bot.metrics import metrics_of
 from bot.services import App, Context, Services
-from bot.telegram_text import split_html
+from bot.telegram_text import MAX_CAPTION_LENGTH, split_html, utf16_len
 from handlers.auth import require_organizer
 from handlers.buttons import ButtonFormat
 from handlers.common import acknowledge, clip, send_once
@@ -137,7 +137,7 @@ async def stats_command(update: Update, context: Context) -> None:
 def render_stats(store: Store, days: int, timezone: str, now: datetime) -> tuple[bytes, str]:
     """The chart (PNG) and its caption."""
     report = build_report(store, days, timezone, now)
-    return draw_report(report), caption(report)
+    return draw_report(report), caption(report, MAX_CAPTION_LENGTH, utf16_len)
 
 
 # --- the daily digest ---------------------------------------------------------------------------

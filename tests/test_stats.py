@@ -35,6 +35,7 @@ from bot.app import shutdown
 from bot.cli import main as cli
 from bot.config import ConfigError, Settings
 from bot.sandbox import ChatMessage, User
+from bot.telegram_text import MAX_CAPTION_LENGTH, utf16_len
 from handlers.stats import TopicAction, TopicButton, check_digest, due_day
 from knowledge.base import KnowledgeBase
 from knowledge.chart import draw_report, font, nice_ticks
@@ -171,7 +172,7 @@ def test_report_counts_shanghai_days_and_first_answer_times(store: Store) -> Non
         (date(2024, 5, 11), 4, 0, 2, 11),
         (date(2024, 5, 12), 0, 1, 0, 0),
     ]
-    assert caption(report) == EXPECTED_CAPTION
+    assert caption(report, MAX_CAPTION_LENGTH, utf16_len) == EXPECTED_CAPTION
 
 
 def test_chart_is_a_png_with_every_label_in_the_shipped_font(store: Store) -> None:
@@ -201,7 +202,7 @@ def test_caption_of_sixty_busy_days_fits_telegram_with_the_latest_days(store: St
         for _ in range(12):
             ask(store, when, "problem")
         ticket(store, when, 1000.5)
-    text = caption(build_report(store, 60, "Asia/Shanghai", NOW))
+    text = caption(build_report(store, 60, "Asia/Shanghai", NOW), MAX_CAPTION_LENGTH, utf16_len)
     assert len(text.encode("utf-16-le")) // 2 <= 1024
     assert says("stats.caption_earlier") in text
     assert text.endswith(day_line("5/12", (12, 12, 0, 0), "1000.5", "1000.5"))
