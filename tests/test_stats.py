@@ -351,6 +351,7 @@ async def stats(world: World, text: str = "/stats 3") -> ChatMessage:
     return reply
 
 
+@pytest.mark.e2e
 async def test_stats_sends_one_picture_with_the_figures_as_caption(stats_world: World) -> None:
     world = stats_world
     seed(world.store)
@@ -362,6 +363,7 @@ async def test_stats_sends_one_picture_with_the_figures_as_caption(stats_world: 
     ]
 
 
+@pytest.mark.e2e
 async def test_stats_without_days_shows_a_week_and_refuses_odd_days(stats_world: World) -> None:
     world = stats_world
     week = await stats(world, "/stats")
@@ -374,6 +376,7 @@ async def test_stats_without_days_shows_a_week_and_refuses_odd_days(stats_world:
         assert reply.text == says("stats.usage", max_days=60, default_days=7), odd
 
 
+@pytest.mark.e2e
 async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: World) -> None:
     world = stats_world
     world.app.bot_data.clock = lambda: datetime.now(UTC)
@@ -402,6 +405,7 @@ async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: 
     assert says("stats.caption_waits", median="10.0", p90="10.0") in reply.text
 
 
+@pytest.mark.slow
 def test_the_bot_starts_without_the_plotting_library(tmp_path: Path) -> None:
     code = (
         "import sys\n"
@@ -465,6 +469,7 @@ async def posted(world: World, count: int) -> list[ChatMessage]:
     )
 
 
+@pytest.mark.e2e
 async def test_digest_is_posted_once_a_day_across_restarts(tmp_path: Path) -> None:
     clock = Clock(datetime(2024, 5, 12, 9, 5, tzinfo=SHANGHAI))
     world = await open_world(tmp_path, clock, digest_time=time(9, 0))
@@ -499,6 +504,7 @@ async def test_digest_is_posted_once_a_day_across_restarts(tmp_path: Path) -> No
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_digest_failing_to_post_is_tried_again_at_the_next_check(tmp_path: Path) -> None:
     clock = Clock(datetime(2024, 5, 12, 8, 0, tzinfo=SHANGHAI))
     world = await open_world(tmp_path, clock, digest_time=time(9, 0))
@@ -517,6 +523,7 @@ async def test_digest_failing_to_post_is_tried_again_at_the_next_check(tmp_path:
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_digest_is_off_unless_digest_time_is_set(stats_world: World) -> None:
     assert stats_world.app.job_queue is not None
     assert not [j for j in stats_world.app.job_queue.jobs() if j.name.startswith("digest")]
@@ -534,6 +541,7 @@ async def escalate(world: World, user: User, text: str, *, submit: bool) -> None
         )
 
 
+@pytest.mark.e2e
 async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
     tmp_path: Path,
 ) -> None:
@@ -635,6 +643,7 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_emulator_takes_photos_and_refuses_what_is_not_one(stats_world: World) -> None:
     from telegram.error import BadRequest
 
