@@ -19,7 +19,7 @@ from urllib.parse import quote
 import yaml
 
 from bot.config import ConfigError, Settings
-from bot.telegram_text import to_plain
+from bot.telegram_text import MAX_CAPTION_LENGTH, to_plain, utf16_len
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import CatalogueError
 from knowledge.evaluation import devset, evaluate, evaluate_faq, read_cases, read_faq_set
@@ -291,7 +291,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:
         print(f"report: cannot write {args.output}: {exc}", file=sys.stderr)
         return 1
-    out.write(caption(report) + "\n")
+    out.write(caption(report, MAX_CAPTION_LENGTH, utf16_len) + "\n")
     print(f"chart written to {args.output} ({len(png)} bytes)", file=sys.stderr)
     return 0
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.services import Context
 from bot.telegram_text import split_html
@@ -119,6 +126,26 @@ async def reply_html(
             disable_web_page_preview=True,
         )
     return sent
+
+
+async def send_once(bot: Bot, chat_id: int, text: str) -> tuple[Message | None, str | None]:
+    """Send HTML text (split below Telegram's limit) once: the last message sent, or what went
+    wrong, for the organizers to read. Never sent again: after a timeout, a reset or a 5xx
+    Telegram may well have delivered it, and a second try would be a second copy. (A 429 says
+    nothing was sent; the Pacer waits and retries those.)"""
+    sent = None
+    try:
+        for part in split_html(text):
+            sent = await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML)
+    except Forbidden as exc:
+        return None, tr("zh", "delivery.blocked", error=exc.message)
+    except BadRequest as exc:
+        return None, exc.message
+    except NetworkError as exc:
+        return None, tr("zh", "delivery.network", error=exc.message)
+    except TelegramError as exc:
+        return None, tr("zh", "delivery.failed", error=exc.message)
+    return sent, None
 
 
 async def edit_or_send(

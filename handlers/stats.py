@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import (
@@ -22,7 +21,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -32,9 +31,10 @@ from telegram.ext import (
 
 from bot.metrics import metrics_of
 from bot.services import App, Context, Services
-from bot.telegram_text import split_html
+from bot.telegram_text import MAX_CAPTION_LENGTH, split_html, utf16_len
 from handlers.auth import require_organizer
-from handlers.common import acknowledge, clip
+from handlers.buttons import ButtonFormat
+from handlers.common import acknowledge, clip, send_once
 from handlers.tickets.posts import deliver_answer
 from knowledge.chart import draw_report  # Pillow itself loads on the first chart
 from knowledge.report import (
@@ -87,29 +87,29 @@ class TopicAction(StrEnum):
     SAVE_FAQ = "f"  # 📌 存为FAQ under the report of a topic's answer
 
 
+TOPIC_FORMAT = ButtonFormat("dg", TopicAction, "digest topic button")
+
+
 @dataclass(frozen=True)
 class TopicButton:
-    """A button on one digest topic: `dg:<action>:<topic id>` (as in broadcast/callbacks.py)."""
+    """A button on one digest topic: `dg:<action>:<topic id>` (handlers/buttons.py)."""
 
     action: TopicAction
     topic_id: int
-    PREFIX: ClassVar[str] = "dg"
 
     def encode(self) -> str:
-        return f"{self.PREFIX}:{self.action}:{self.topic_id}"
+        return TOPIC_FORMAT.encode(self.action, self.topic_id)
 
-    @classmethod
-    def pattern(cls, action: TopicAction) -> re.Pattern[str]:
+    @staticmethod
+    def pattern(action: TopicAction) -> re.Pattern[str]:
         """What the handler of `action` is registered with."""
-        return re.compile(rf"^{cls.PREFIX}:{action}:(?P<id>\d+)$")
+        return TOPIC_FORMAT.pattern(action)
 
     @classmethod
     def decode(cls, data: str) -> TopicButton:
         """The button whose data this is; ValueError when no action's pattern matches."""
-        for action in TopicAction:
-            if m := cls.pattern(action).match(data):
-                return cls(action, int(m.group("id")))
-        raise ValueError(f"not a digest topic button: {data!r}")
+        action, topic_id, _ = TOPIC_FORMAT.decode(data)
+        return cls(action, topic_id)
 
 
 # --- /stats -------------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ async def stats_command(update: Update, context: Context) -> None:
 def render_stats(store: Store, days: int, timezone: str, now: datetime) -> tuple[bytes, str]:
     """The chart (PNG) and its caption."""
     report = build_report(store, days, timezone, now)
-    return draw_report(report), caption(report)
+    return draw_report(report), caption(report, MAX_CAPTION_LENGTH, utf16_len)
 
 
 # --- the daily digest ---------------------------------------------------------------------------
@@ -424,31 +424,15 @@ async def _tell_asker(
         error = answered.delivery_error if answered else None
         status = TopicDelivery.FAILED if error else TopicDelivery.SENT
     elif ticket is None:
-        error = await _send_topic_answer(context, question, answer)
+        # Told once, quoting their question (see send_once).
+        text = tr(
+            "zh", "topic.answer", question=html.escape(question.text), answer=html.escape(answer)
+        )
+        _, error = await send_once(context.bot, question.chat_id, text)
         status = TopicDelivery.FAILED if error else TopicDelivery.SENT
     await store.run(
         lambda db: db.digests.finish_topic_delivery(topic.id, question.user_id, status, error)
     )
-
-
-async def _send_topic_answer(context: Context, question: Question, answer: str) -> str | None:
-    """Tell an asker without a ticket; what went wrong, or None. Never sent twice (a timeout
-    may hide that it arrived)."""
-    text = tr(
-        "zh", "topic.answer", question=html.escape(question.text), answer=html.escape(answer)
-    )
-    try:
-        for part in split_html(text):
-            await context.bot.send_message(question.chat_id, part, parse_mode=ParseMode.HTML)
-    except Forbidden as exc:
-        return tr("zh", "delivery.blocked", error=exc.message)
-    except BadRequest as exc:
-        return exc.message
-    except NetworkError as exc:
-        return tr("zh", "delivery.network", error=exc.message)
-    except TelegramError as exc:
-        return exc.message
-    return None
 
 
 async def topic_faq_button(update: Update, context: Context) -> None:

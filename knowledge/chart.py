@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from knowledge.report import CATALOGUE, ESCALATED, FAQ, KIND_LABELS, Report, short_day
+from knowledge.texts import tr
 
 if TYPE_CHECKING:
     from PIL import ImageDraw, ImageFont
@@ -99,12 +100,13 @@ def draw_report(report: Report, texts: list[str] | None = None) -> bytes:
     canvas = _Canvas(ImageDraw.Draw(image))
     days = report.days
     first, last = days[0].day, days[-1].day
-    canvas.text((50, 40), f"近 {len(days)} 天 · 提问与回复", TITLE, bold=True)
-    span = f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}" if first != last else f"{last:%Y-%m-%d}"
-    canvas.text((50, 118), f"{span}（{report.timezone}）", SMALL, MUTED)
+    canvas.text((50, 40), tr("zh", "chart.title", days=len(days)), TITLE, bold=True)
+    period = "chart.period" if first != last else "chart.period_one_day"
+    dates = {"first": f"{first:%Y-%m-%d}", "last": f"{last:%Y-%m-%d}"}
+    canvas.text((50, 118), tr("zh", period, **dates, timezone=report.timezone), SMALL, MUTED)
     _questions_panel(canvas, report, top=190, bottom=780)
     _waits_panel(canvas, report, top=820, bottom=1290)
-    made = f"生成于 {report.made_at:%Y-%m-%d %H:%M}"
+    made = tr("zh", "chart.made_at", when=f"{report.made_at:%Y-%m-%d %H:%M}")
     canvas.text((WIDTH - 40, HEIGHT - 22), made, SMALL - 4, MUTED, anchor="rs")
     if texts is not None:
         texts.extend(canvas.texts)
@@ -140,7 +142,7 @@ def _y_axis(
 
 
 def _questions_panel(canvas: _Canvas, report: Report, top: int, bottom: int) -> None:
-    canvas.text((50, top), "每天的提问，按机器人的处理方式", HEADING, bold=True)
+    canvas.text((50, top), tr("zh", "chart.questions_heading"), HEADING, bold=True)
     canvas.legend(50, top + 80, [(KIND_LABELS[k], COLORS[k]) for k in KINDS])
     plot_top, plot_bottom = top + 140, bottom - 56
     ticks = nice_ticks(max(d.asked for d in report.days))
@@ -148,7 +150,7 @@ def _questions_panel(canvas: _Canvas, report: Report, top: int, bottom: int) -> 
     slot = (RIGHT - LEFT) / len(report.days)
     if not any(d.asked for d in report.days):
         middle = ((LEFT + RIGHT) / 2, (plot_top + plot_bottom) / 2)
-        canvas.text(middle, "这段时间还没有人提问", LABEL, MUTED, anchor="mm")
+        canvas.text(middle, tr("zh", "chart.no_questions"), LABEL, MUTED, anchor="mm")
     bar = max(2.0, slot * 0.62)
     for i, day in enumerate(report.days):
         x = LEFT + slot * (i + 0.5)
@@ -168,14 +170,15 @@ def _questions_panel(canvas: _Canvas, report: Report, top: int, bottom: int) -> 
 def _waits_panel(canvas: _Canvas, report: Report, top: int, bottom: int) -> None:
     highest = max((d.p90 or 0.0) for d in report.days)
     hours = highest >= 180
-    unit, divisor = ("小时", 60.0) if hours else ("分钟", 1.0)
-    canvas.text((50, top), f"组委会首次回复用时（{unit}，按提问当天）", HEADING, bold=True)
-    canvas.legend(50, top + 80, [("中位数", MEDIAN_COLOR), ("P90", P90_COLOR)])
+    unit, divisor = (tr("zh", "chart.hours"), 60.0) if hours else (tr("zh", "chart.minutes"), 1.0)
+    canvas.text((50, top), tr("zh", "chart.waits_heading", unit=unit), HEADING, bold=True)
+    legend = [(tr("zh", "chart.median"), MEDIAN_COLOR), (tr("zh", "chart.p90"), P90_COLOR)]
+    canvas.legend(50, top + 80, legend)
     plot_top, plot_bottom = top + 140, bottom - 56
     if not any(d.waits for d in report.days):
         canvas.text(
             ((LEFT + RIGHT) / 2, (plot_top + plot_bottom) / 2),
-            "这段时间还没有回复过的工单", LABEL, MUTED, anchor="mm",
+            tr("zh", "chart.no_waits"), LABEL, MUTED, anchor="mm",
         )  # fmt: skip
         return
     ticks = nice_ticks(highest / divisor, whole=False)

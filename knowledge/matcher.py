@@ -230,9 +230,12 @@ class Matcher:
     def match(self, text: str) -> Answer:
         """Read a question and decide what answers it: the rules find references, phrases and
         candidates; the intent model, where there is one, decides what is asked."""
-        excluded, text = self._exclusions(text)
-        passed, text = self._set_aside(text)
-        answer = self._read(self.match_by_rules(text))
+        # Normalized once (surrounding spaces change nothing), and again only where a clause
+        # leaves the question.
+        text = text.strip()
+        excluded, text, norm = self._exclusions(text, self._norm(text))
+        passed, text, norm = self._set_aside(text, norm)
+        answer = self._read(self.match_by_rules(text, norm), norm)
         if (excluded or passed) and answer.intent == "search":
             kept = tuple(
                 i
@@ -247,18 +250,20 @@ class Matcher:
             # Only the organizers can answer it: perhaps they already have.
             answer = self._match_faq(answer.query) or answer
         if answer.intent == "escalate":
-            return self._understood(answer)
+            return self._understood(answer, norm)
         return answer
 
     def read_first(self, text: str) -> str:
         """The question as the rules and the model read it: without the tracks it leaves out
         and the clauses that set something aside (what training reads too)."""
-        return self._set_aside(self._exclusions(text)[1])[1]
+        text = text.strip()
+        _, text, norm = self._exclusions(text, self._norm(text))
+        return self._set_aside(text, norm)[1]
 
-    def _exclusions(self, text: str) -> tuple[frozenset[str], str]:
-        """Tracks a question leaves out (除了医疗赛道…, 不算交通的, except finance) and the
-        question without those words; a question that leaves out nothing is returned as is."""
-        norm = self._norm(text)
+    def _exclusions(self, text: str, norm: str) -> tuple[frozenset[str], str, str]:
+        """Tracks a question leaves out (除了医疗赛道…, 不算交通的, except finance), and the
+        question without those words with its _norm; a question that leaves out nothing is
+        returned as it is. text: stripped; norm: its _norm."""
         excluded: set[str] = set()
         for m in _EXCLUDING.finditer(norm):
             span = norm[m.end() : m.end() + 16]
@@ -278,27 +283,30 @@ class Matcher:
                     norm[cut:],
                 )
                 norm = norm[: m.start()] + " " + norm[cut + (rest.end() if rest else 0) :]
-        return frozenset(excluded), (norm if excluded else text)
+        if not excluded:
+            return frozenset(), text, norm
+        left = norm.strip()
+        return frozenset(excluded), left, self._norm(left)
 
-    def _set_aside(self, text: str) -> tuple[frozenset[str], str]:
-        """Problems a question sets aside (3-4我看过了，… ; 金融赛道先放一边，…) and the question
-        without the clauses that set them aside — when something is left to ask."""
-        norm = self._norm(text)
+    def _set_aside(self, text: str, norm: str) -> tuple[frozenset[str], str, str]:
+        """Problems a question sets aside (3-4我看过了，… ; 金融赛道先放一边，…), and the question
+        without the clauses that set them aside — when something is left to ask — with its
+        _norm. text: stripped; norm: its _norm."""
         pieces = [m.span() for m in _SET_ASIDE_CLAUSE.finditer(norm)]
         if not pieces:
-            return frozenset(), text
+            return frozenset(), text, norm
         starts = [0] + [end for _, end in pieces]
         ends = [start for start, _ in pieces] + [len(norm)]
         rest = "".join(norm[start:end] for start, end in zip(starts, ends, strict=True))
         if len(_squash(rest)) < 2:
-            return frozenset(), text
+            return frozenset(), text, norm
         passed = set()
         for start, end in pieces:
             clause = norm[start:end]
             ref = find_reference(clause) or find_track_name(clause, self.vocabulary, strict=False)
             if ref is not None and names_bare_problem(rest) and find_reference(rest) is None:
                 # 商贸流通赛道第一题我看明白了，那第二题讲啥: the second problem of that track.
-                return frozenset(), text
+                return frozenset(), text, norm
             if ref is not None:
                 if ref.problem is not None and ref.problem > 0:
                     passed.add(f"{self._track_of(ref)}-{ref.problem}")
@@ -306,11 +314,12 @@ class Matcher:
             for pid, score in self._rank(self._content_terms(clause), self.problems)[:1]:
                 if score >= 0.6:
                     passed.add(pid)
-        return frozenset(passed), rest.strip(" ，,。；;")
+        left = rest.strip(" ，,。；;").strip()
+        return frozenset(passed), left, self._norm(left)
 
-    def _understood(self, answer: Answer) -> Answer:
-        """An escalation with what it is about: its topic and any problem or track it names."""
-        norm = self._norm(answer.query)
+    def _understood(self, answer: Answer, norm: str) -> Answer:
+        """An escalation with what it is about: its topic and any problem or track it names.
+        norm: the _norm of answer.query."""
         note = answer.note
         if not note.startswith("topic:") and (topic := self._escalation_topic(norm)):
             note = f"topic:{topic}"
@@ -322,21 +331,23 @@ class Matcher:
                 about = (pid,)
         return replace(answer, note=note, about=about)
 
-    def _read(self, rule: Answer) -> Answer:
-        """The rules' answer, or the intent model's where it reads the question otherwise."""
+    def _read(self, rule: Answer, norm: str) -> Answer:
+        """The rules' answer, or the intent model's where it reads the question otherwise.
+        norm: the _norm of rule.query."""
         # Commands and exact numbers that name nothing are not for the model.
         if self.intent_model is None or rule.note.split(":")[0] in _FINAL_NOTES:
             return rule
-        signals, candidates = self._signals(rule)
+        signals, candidates = self._signals(rule, norm)
         intent, _ = self.intent_model.predict(features(signals))
         if intent == rule.intent:
             return rule
         return self._answer_as(intent, rule, candidates) or rule
 
-    def _signals(self, rule: Answer) -> tuple[Signals, _Candidates]:
-        """What the intent model reads, and the answers each intent would give."""
-        q = rule.query
-        norm = self._norm(q)
+    def _signals(self, rule: Answer, norm: str | None = None) -> tuple[Signals, _Candidates]:
+        """What the intent model reads, and the answers each intent would give. norm: the
+        _norm of rule.query, when the caller has it."""
+        if norm is None:
+            norm = self._norm(rule.query)
         ref = find_reference(norm)
         ref_kind = ""
         if ref is not None:
@@ -423,10 +434,12 @@ class Matcher:
             out.append("".join(pieces))
         return " ".join(out)
 
-    def match_by_rules(self, text: str) -> Answer:
-        """What the hand-written rules make of a question (the model's first opinion)."""
+    def match_by_rules(self, text: str, norm: str | None = None) -> Answer:
+        """What the hand-written rules make of a question (the model's first opinion). norm:
+        the _norm of the stripped text, when the caller has it."""
         q = text.strip()
-        norm = self._norm(q)
+        if norm is None:
+            norm = self._norm(q)
         squashed = _squash(norm)
         if not squashed:
             return Answer(q, "help", note="empty")

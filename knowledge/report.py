@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,8 +18,6 @@ from knowledge.texts import tr
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 60
-# Telegram's limit for a photo's caption, in UTF-16 units.
-MAX_CAPTION = 1024
 # How the bot handled a question: its intent, in three kinds. Everything the bot answered
 # from the catalogue (a problem, a track, the list, help) is "catalogue".
 CATALOGUE, FAQ, ESCALATED = "catalogue", "faq", "escalated"
@@ -161,9 +159,10 @@ def share(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else "—"
 
 
-def caption(report: Report) -> str:
+def caption(report: Report, limit: int, length: Callable[[str], int]) -> str:
     """The figures the chart shows, as plain text (organizers read Chinese): totals, then one
-    line a day (the latest days, as many as fit in a caption)."""
+    line a day (the latest days, as many as fit in `limit` as `length` counts: Telegram's
+    caption limit and UTF-16 length, from bot/telegram_text.py)."""
     total = report.total
     first, last = report.days[0].day, report.days[-1].day
     span = short_day(last) if first == last else f"{short_day(first)}–{short_day(last)}"
@@ -188,11 +187,11 @@ def caption(report: Report) -> str:
         for d in report.days
     ]
     more = tr("zh", "stats.caption_earlier")
-    budget = MAX_CAPTION - _units("\n".join(lines))
+    budget = limit - length("\n".join(lines))
     shown: list[str] = []
     for line in reversed(daily):  # the latest days matter most
-        rest = budget - _units(line) - 1
-        if rest < 0 or (len(shown) + 1 < len(daily) and rest < _units(more) + 1):
+        rest = budget - length(line) - 1
+        if rest < 0 or (len(shown) + 1 < len(daily) and rest < length(more) + 1):
             break
         shown.insert(0, line)
         budget = rest
@@ -212,8 +211,3 @@ def _counts(figures: DayFigures) -> dict[str, int]:
 
 def _waits(figures: DayFigures) -> dict[str, str]:
     return {"median": minutes(figures.median), "p90": minutes(figures.p90)}
-
-
-def _units(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (📊 is two)."""
-    return len(text.encode("utf-16-le")) // 2

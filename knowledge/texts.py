@@ -424,6 +424,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "stats.kind_catalogue": {"zh": "目录作答"},
     "stats.kind_faq": {"zh": "FAQ 作答"},
     "stats.kind_escalated": {"zh": "转组委会"},
+    # The /stats picture (knowledge/chart.py): drawn, not sent, so plain text; every character
+    # must be in the font subset shipped in knowledge/data/fonts (tests/test_stats.py checks).
+    "chart.title": {"zh": "近 {days} 天 · 提问与回复"},
+    "chart.period": {"zh": "{first} 至 {last}（{timezone}）"},
+    "chart.period_one_day": {"zh": "{last}（{timezone}）"},
+    "chart.made_at": {"zh": "生成于 {when}"},
+    "chart.questions_heading": {"zh": "每天的提问，按机器人的处理方式"},
+    "chart.no_questions": {"zh": "这段时间还没有人提问"},
+    "chart.waits_heading": {"zh": "组委会首次回复用时（{unit}，按提问当天）"},
+    "chart.hours": {"zh": "小时"},
+    "chart.minutes": {"zh": "分钟"},
+    "chart.median": {"zh": "中位数"},
+    "chart.p90": {"zh": "P90"},
+    "chart.no_waits": {"zh": "这段时间还没有回复过的工单"},
     "digest.title": {"zh": "🗞 <b>每日简报 · {month}月{day}日（周{weekday}）</b>"},
     "digest.weekdays": {"zh": "一二三四五六日"},
     "digest.asked": {

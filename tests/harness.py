@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -399,9 +399,6 @@ class BotProcess:
         self.exit_codes.append(code)
         return code
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
 
 async def polling(emulator: BotApiEmulator, since: int, timeout: float = 60.0) -> None:  # noqa: ASYNC109
     """Until a bot process that started after call number `since` polls for updates."""
@@ -440,16 +437,6 @@ async def poll_until(
         if loop.time() >= deadline:
             return None
         await asyncio.sleep(every)
-
-
-async def gather_limited(coros: list[Awaitable[T]], limit: int) -> list[T]:
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(coro: Awaitable[T]) -> T:
-        async with semaphore:
-            return await coro
-
-    return await asyncio.gather(*(one(c) for c in coros))
 
 
 __all__ = [

@@ -35,6 +35,7 @@ from bot.app import shutdown
 from bot.cli import main as cli
 from bot.config import ConfigError, Settings
 from bot.sandbox import ChatMessage, User
+from bot.telegram_text import MAX_CAPTION_LENGTH, utf16_len
 from handlers.stats import TopicAction, TopicButton, check_digest, due_day
 from knowledge.base import KnowledgeBase
 from knowledge.chart import draw_report, font, nice_ticks
@@ -171,7 +172,7 @@ def test_report_counts_shanghai_days_and_first_answer_times(store: Store) -> Non
         (date(2024, 5, 11), 4, 0, 2, 11),
         (date(2024, 5, 12), 0, 1, 0, 0),
     ]
-    assert caption(report) == EXPECTED_CAPTION
+    assert caption(report, MAX_CAPTION_LENGTH, utf16_len) == EXPECTED_CAPTION
 
 
 def test_chart_is_a_png_with_every_label_in_the_shipped_font(store: Store) -> None:
@@ -179,7 +180,7 @@ def test_chart_is_a_png_with_every_label_in_the_shipped_font(store: Store) -> No
     drawn: list[str] = []
     png = draw_report(build_report(store, 3, "Asia/Shanghai", NOW), drawn)
     assert_chart(png)
-    assert "近 3 天 · 提问与回复" in drawn and "5/11" in drawn
+    assert says("chart.title", days=3) in drawn and "5/11" in drawn
     assert says("stats.kind_catalogue") in drawn
     # A character the font lacks is drawn like a private-use one: as its empty .notdef glyph
     # (a space is empty too, and in the font).
@@ -192,7 +193,7 @@ def test_chart_is_a_png_with_every_label_in_the_shipped_font(store: Store) -> No
 def test_chart_of_days_without_questions_or_answers(store: Store) -> None:
     drawn: list[str] = []
     assert_chart(draw_report(build_report(store, 60, "Asia/Shanghai", NOW), drawn))
-    assert "这段时间还没有人提问" in drawn and "这段时间还没有回复过的工单" in drawn
+    assert says("chart.no_questions") in drawn and says("chart.no_waits") in drawn
 
 
 def test_caption_of_sixty_busy_days_fits_telegram_with_the_latest_days(store: Store) -> None:
@@ -201,7 +202,7 @@ def test_caption_of_sixty_busy_days_fits_telegram_with_the_latest_days(store: St
         for _ in range(12):
             ask(store, when, "problem")
         ticket(store, when, 1000.5)
-    text = caption(build_report(store, 60, "Asia/Shanghai", NOW))
+    text = caption(build_report(store, 60, "Asia/Shanghai", NOW), MAX_CAPTION_LENGTH, utf16_len)
     assert len(text.encode("utf-16-le")) // 2 <= 1024
     assert says("stats.caption_earlier") in text
     assert text.endswith(day_line("5/12", (12, 12, 0, 0), "1000.5", "1000.5"))
@@ -350,6 +351,7 @@ async def stats(world: World, text: str = "/stats 3") -> ChatMessage:
     return reply
 
 
+@pytest.mark.e2e
 async def test_stats_sends_one_picture_with_the_figures_as_caption(stats_world: World) -> None:
     world = stats_world
     seed(world.store)
@@ -361,6 +363,7 @@ async def test_stats_sends_one_picture_with_the_figures_as_caption(stats_world: 
     ]
 
 
+@pytest.mark.e2e
 async def test_stats_without_days_shows_a_week_and_refuses_odd_days(stats_world: World) -> None:
     world = stats_world
     week = await stats(world, "/stats")
@@ -373,6 +376,7 @@ async def test_stats_without_days_shows_a_week_and_refuses_odd_days(stats_world:
         assert reply.text == says("stats.usage", max_days=60, default_days=7), odd
 
 
+@pytest.mark.e2e
 async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: World) -> None:
     world = stats_world
     world.app.bot_data.clock = lambda: datetime.now(UTC)
@@ -401,6 +405,7 @@ async def test_stats_time_to_first_answer_ignores_later_follow_ups(stats_world: 
     assert says("stats.caption_waits", median="10.0", p90="10.0") in reply.text
 
 
+@pytest.mark.slow
 def test_the_bot_starts_without_the_plotting_library(tmp_path: Path) -> None:
     code = (
         "import sys\n"
@@ -464,6 +469,7 @@ async def posted(world: World, count: int) -> list[ChatMessage]:
     )
 
 
+@pytest.mark.e2e
 async def test_digest_is_posted_once_a_day_across_restarts(tmp_path: Path) -> None:
     clock = Clock(datetime(2024, 5, 12, 9, 5, tzinfo=SHANGHAI))
     world = await open_world(tmp_path, clock, digest_time=time(9, 0))
@@ -498,6 +504,7 @@ async def test_digest_is_posted_once_a_day_across_restarts(tmp_path: Path) -> No
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_digest_failing_to_post_is_tried_again_at_the_next_check(tmp_path: Path) -> None:
     clock = Clock(datetime(2024, 5, 12, 8, 0, tzinfo=SHANGHAI))
     world = await open_world(tmp_path, clock, digest_time=time(9, 0))
@@ -516,6 +523,7 @@ async def test_digest_failing_to_post_is_tried_again_at_the_next_check(tmp_path:
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_digest_is_off_unless_digest_time_is_set(stats_world: World) -> None:
     assert stats_world.app.job_queue is not None
     assert not [j for j in stats_world.app.job_queue.jobs() if j.name.startswith("digest")]
@@ -533,6 +541,7 @@ async def escalate(world: World, user: User, text: str, *, submit: bool) -> None
         )
 
 
+@pytest.mark.e2e
 async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
     tmp_path: Path,
 ) -> None:
@@ -634,6 +643,7 @@ async def test_digest_lists_yesterday_open_tickets_and_topics_to_answer_once(
         await stop_world(world)
 
 
+@pytest.mark.e2e
 async def test_emulator_takes_photos_and_refuses_what_is_not_one(stats_world: World) -> None:
     from telegram.error import BadRequest
 

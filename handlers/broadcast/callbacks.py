@@ -10,9 +10,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
 
-from bot.telegram_text import MAX_CALLBACK_DATA_BYTES
+from handlers.buttons import ButtonFormat
 from knowledge.store.subscriptions import team_key
 
 
@@ -36,6 +35,10 @@ class Action(StrEnum):
 
 
 WITH_ARGUMENT = frozenset({Action.TOGGLE_TRACK, Action.TEAM})
+FORMAT = ButtonFormat(
+    "bc", Action, "broadcast button", WITH_ARGUMENT, extra=r"\w+", extra_name="an argument",
+    invalid="argument {extra!r} is not a word",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,36 +49,19 @@ class BroadcastButton:
     broadcast_id: int
     argument: str | None = None
 
-    PREFIX: ClassVar[str] = "bc"
-
     def encode(self) -> str:
         """The callback data; at most Telegram's 64 bytes."""
-        if (self.argument is not None) != (self.action in WITH_ARGUMENT):
-            raise ValueError(
-                f"{self.action.name} takes {'an' if self.argument is None else 'no'} argument"
-            )
-        data = f"{self.PREFIX}:{self.action}:{self.broadcast_id}"
-        if self.argument is not None:
-            data += f":{self.argument}"
-        if not self.pattern(self.action).match(data):
-            raise ValueError(f"argument {self.argument!r} is not a word")
-        if len(data.encode()) > MAX_CALLBACK_DATA_BYTES:
-            raise ValueError(f"callback data over {MAX_CALLBACK_DATA_BYTES} bytes: {data!r}")
-        return data
+        return FORMAT.encode(self.action, self.broadcast_id, self.argument)
 
-    @classmethod
-    def pattern(cls, action: Action) -> re.Pattern[str]:
+    @staticmethod
+    def pattern(action: Action) -> re.Pattern[str]:
         """What the handler of `action` is registered with."""
-        argument = r":(?P<argument>\w+)" if action in WITH_ARGUMENT else ""
-        return re.compile(rf"^{cls.PREFIX}:{action}:(?P<id>\d+){argument}$")
+        return FORMAT.pattern(action)
 
     @classmethod
     def decode(cls, data: str) -> BroadcastButton:
         """The button whose data this is; ValueError when no action's pattern matches."""
-        for action in Action:
-            if m := cls.pattern(action).match(data):
-                return cls(action, int(m.group("id")), m.groupdict().get("argument"))
-        raise ValueError(f"not a broadcast button: {data!r}")
+        return cls(*FORMAT.decode(data))
 
 
 def team_token(name: str) -> str:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
 
 from telegram import CallbackQuery, Message
 
-from bot.telegram_text import MAX_CALLBACK_DATA_BYTES
+from handlers.buttons import ButtonFormat
 
 
 class Action(StrEnum):
@@ -38,6 +37,10 @@ class Action(StrEnum):
 
 
 WITH_TARGET = frozenset({Action.MERGE_INTO})
+FORMAT = ButtonFormat(
+    "tk", Action, "ticket button", WITH_TARGET, extra_name="a target",
+    invalid="numbers must not be negative: {data!r}",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,37 +51,20 @@ class TicketButton:
     number: int
     target: int | None = None
 
-    PREFIX: ClassVar[str] = "tk"
-
     def encode(self) -> str:
         """The callback data; at most Telegram's 64 bytes."""
-        if (self.target is not None) != (self.action in WITH_TARGET):
-            raise ValueError(
-                f"{self.action.name} takes {'a' if self.target is None else 'no'} target"
-            )
-        data = f"{self.PREFIX}:{self.action}:{self.number}"
-        if self.target is not None:
-            data += f":{self.target}"
-        if not self.pattern(self.action).match(data):
-            raise ValueError(f"numbers must not be negative: {data!r}")
-        if len(data.encode()) > MAX_CALLBACK_DATA_BYTES:
-            raise ValueError(f"callback data over {MAX_CALLBACK_DATA_BYTES} bytes: {data!r}")
-        return data
+        return FORMAT.encode(self.action, self.number, self.target)
 
-    @classmethod
-    def pattern(cls, action: Action) -> re.Pattern[str]:
+    @staticmethod
+    def pattern(action: Action) -> re.Pattern[str]:
         """What the handler of `action` is registered with."""
-        target = r":(?P<target>\d+)" if action in WITH_TARGET else ""
-        return re.compile(rf"^{cls.PREFIX}:{action}:(?P<number>\d+){target}$")
+        return FORMAT.pattern(action)
 
     @classmethod
     def decode(cls, data: str) -> TicketButton:
         """The button whose data this is; ValueError when no action's pattern matches."""
-        for action in Action:
-            if m := cls.pattern(action).match(data):
-                target = m.groupdict().get("target")
-                return cls(action, int(m.group("number")), int(target) if target else None)
-        raise ValueError(f"not a ticket button: {data!r}")
+        action, number, target = FORMAT.decode(data)
+        return cls(action, number, None if target is None else int(target))
 
 
 def offered(query: CallbackQuery) -> bool:

@@ -9,10 +9,11 @@ import logging
 
 from telegram import Bot, InlineKeyboardMarkup, Message, User
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import TelegramError
 
 from bot.services import Context, Services
 from bot.telegram_text import split_html
+from handlers.common import send_once
 from handlers.tickets.views import answer_text, name_of, post_view
 from knowledge.store import MessageKind, Ticket
 from knowledge.texts import tr
@@ -116,25 +117,12 @@ async def _after_sending(svc: Services, ticket_id: int, error: str | None) -> Ti
 
 
 async def send_answer(context: Context, ticket: Ticket, text: str) -> str | None:
-    """Send once and report what went wrong, never sending again: after a timeout, a reset or
-    a 5xx Telegram may well have delivered it, and a second try would be a second copy. (A 429
-    says nothing was sent; the Pacer waits and retries those.)"""
-    svc = context.bot_data
-    try:
-        sent = None
-        for part in split_html(text):
-            sent = await context.bot.send_message(ticket.chat_id, part, parse_mode=ParseMode.HTML)
-    except Forbidden as exc:
-        return tr("zh", "delivery.blocked", error=exc.message)
-    except BadRequest as exc:
-        return exc.message
-    except NetworkError as exc:
-        return tr("zh", "delivery.network", error=exc.message)
-    except TelegramError as exc:
-        return tr("zh", "delivery.failed", error=exc.message)
+    """Send the answer to the asker once (see send_once); what went wrong, or None."""
+    chat_id = ticket.chat_id
+    sent, error = await send_once(context.bot, chat_id, text)
     if sent is not None:
-        await link(svc, ticket.chat_id, sent.message_id, ticket.id, MessageKind.ANSWER)
-    return None
+        await link(context.bot_data, chat_id, sent.message_id, ticket.id, MessageKind.ANSWER)
+    return error
 
 
 async def link(

@@ -55,10 +55,6 @@ class Ticket:
     created_at: str
     updated_at: str
 
-    @property
-    def is_open(self) -> bool:
-        return self.status == TicketStatus.OPEN
-
 
 @dataclass(frozen=True)
 class Question:
@@ -130,17 +126,6 @@ class Questions(Repository):
                 r["intent"]: r["n"]
                 for r in db.query("select intent, count(*) as n from questions group by intent")
             }
-
-    def per_track(self) -> dict[str, int]:
-        """Questions the bot answered, by the track of their best match."""
-        counts: dict[str, int] = {}
-        with self._c.reading() as db:
-            for r in db.table("questions").rows_where("intent != ?", ["escalate"], select="ids"):
-                ids = json.loads(r["ids"] or "[]")
-                if ids and not ids[0].startswith("faq:"):
-                    track = ids[0].split("-")[0]
-                    counts[track] = counts.get(track, 0) + 1
-        return counts
 
     # Bounds are UTC ISO strings as utcnow() writes them, so that they compare as text.
 

@@ -52,8 +52,7 @@ class StoreThread(Generic[S]):
         self._queue: queue.SimpleQueue[_Call[S] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="store", daemon=True)
         self._thread.start()
-        self.batches = 0  # transactions shared by more than one call, and the calls in them
-        self.batched_calls = 0
+        self.batched_calls = 0  # calls that shared a transaction with others
 
     def submit(self, work: Callable[[S], T]) -> asyncio.Future[T]:
         """Queue work; the future is done once it ran (and what it wrote is committed)."""
@@ -104,7 +103,6 @@ class StoreThread(Generic[S]):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 return [self._one(call) for call in batch]  # undone: each again on its own
-            self.batches += 1
             self.batched_calls += len(batch)
             return outcomes
 

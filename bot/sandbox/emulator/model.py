@@ -4,7 +4,6 @@ and flood limits, and the small parsers of request parameters."""
 from __future__ import annotations
 
 import ipaddress
-import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -201,7 +200,6 @@ class CallRecord:
     description: str | None = None
     result: Any = None
     fault: str | None = None
-    duration: float | None = None
     response: JSON | None = None
 
     def finish(self, status: int, payload: JSON) -> None:
@@ -212,7 +210,6 @@ class CallRecord:
         self.description = payload.get("description")
         self.result = payload.get("result")
         self.response = payload
-        self.duration = time.time() - self.time
 
 
 FaultKind = Literal["error_500", "bad_gateway", "hang", "reset", "flood"]
