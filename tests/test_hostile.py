@@ -108,6 +108,7 @@ def check_answer(kb: KnowledgeBase, text: str) -> Answer:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 250 texts up to many KiB, each embedded: ~50 s of CPU, more when busy
 @examples(250)
 @given(HOSTILE)
 def test_matcher_and_replies_take_any_text(
