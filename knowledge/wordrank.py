@@ -7,7 +7,7 @@ repeats is their intersection: so Indel over each set's members, as sorted ids, 
 Dice does — the same order as a Python loop over every entry, in C (bench/fuzzy.py, 5,000
 entries: 0.9 ms a question instead of 6.9 ms). A candidate stage of rapidfuzz's own scorers
 (fuzz.ratio, its best 50 or 200 re-ranked by Dice) was measured too and lost the first entry
-for 1 question in 16 (best 50) or 1 in 33 (best 200).
+for 1 question in 15 (best 50) or 1 in 33 (best 200).
 """
 
 from __future__ import annotations
