@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["matcher", "load", "broadcast", "reliability", "fairness", "lag"]
+BENCHMARKS = ["matcher", "fuzzy", "load", "broadcast", "reliability", "fairness", "lag"]
 
 
 def main(argv: list[str]) -> int:

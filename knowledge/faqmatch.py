@@ -21,12 +21,14 @@ import zlib
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from typing import Any
 
 from knowledge.embed import Embedder
 from knowledge.normalize import normalize
 from knowledge.refs import digits_for_numerals
+from knowledge.wordrank import WordRanking
 
 MODEL_FILE = "faq_model.json"
 # What an entry asks and the question does not, and the reverse, as hashed character pairs: the
@@ -291,9 +293,12 @@ class FaqIndex:
             order = scores.argsort()[::-1][:k]
             return [(int(i), float(scores[i])) for i in order]
         grams = bigrams(question)
-        scored = [(i, dice(grams, self.grams(i))) for i in range(len(self.ids))]
-        scored.sort(key=lambda pair: -pair[1])
-        return scored[:k]
+        return [(i, dice(grams, self.grams(i))) for i in self.words.top(grams, k)]
+
+    @cached_property
+    def words(self) -> WordRanking:
+        """Ranking by shared wording, built when first needed (never with embeddings)."""
+        return WordRanking(self.grams(i) for i in range(len(self.ids)))
 
     def hits(self, question: str, k: int = 5) -> list[FaqHit]:
         """The k most alike entries with the acceptor's confidence and any conflicts."""

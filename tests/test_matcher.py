@@ -319,13 +319,21 @@ PHRASES = [
 
 @pytest.mark.parametrize(
     ("text", "phrase"),
-    [("供因链", "供应链"), ("自动驾斯", "自动驾驶"), ("了公共卫生", None)],
+    [
+        ("供因链", "供应链"),
+        ("自动驾斯", "自动驾驶"),
+        ("供因连", "供应链"),
+        ("自东驾斯", "自动驾驶"),
+        ("了公共卫生", None),
+        ("字冻架丝", None),
+    ],
 )
-def test_match_near_sound_is_one_character_slipped_the_usual_way(
+def test_match_near_sound_is_one_or_two_characters_slipped_the_usual_way(
     matcher: Matcher, text: str, phrase: str | None
 ) -> None:
-    """yin/ying and si/shi are the slips of pinyin input; 了 (le) is not 测 (ce) though one
-    letter apart."""
+    """yin/ying and si/shi are the slips of pinyin input, beside a homophone too (连 for 链);
+    了 (le) is not 测 (ce) though one letter apart, and four characters of a phrase slipped
+    are another phrase."""
     from knowledge.normalize import pinyin_of
 
     assert matcher._near_sound(text, pinyin_of(text)) == phrase
