@@ -251,7 +251,8 @@ async def test_cancel_a_draft_sends_nothing(world: World) -> None:
         ORGANIZER, ORGANIZER_GROUP, composed.message_id, f"bc:ok:{latest(world).id}"
     )
     assert (await world.emulator.wait_for_answer(answer)).show_alert  # too late to confirm
-    await world.quiet(ORGANIZER_GROUP)
+    await world.handled()
+    await world.broadcasts_idle()
     assert not sends_to(world, {u.id for u in users})
 
 
@@ -271,7 +272,7 @@ async def test_cancel_while_sending_stops_and_reports(tmp_path: Path) -> None:
         got = received(world, users)
         assert sum(got.values()) == counts["sent"] and max(got.values()) == 1
         assert counts["pending"] > 0 and counts["sent"] + counts["pending"] == 30
-        await asyncio.sleep(0.5)
+        await world.broadcasts_idle()
         assert received(world, users) == got  # nothing more after the report
     finally:
         await stop_world(world)
@@ -317,7 +318,7 @@ async def test_scheduled_broadcast_is_stored_survives_a_restart_and_is_sent_when
         for user in users:
             world.emulator.start_private_chat(user)
         assert world.store.broadcasts.get(bc.id).status == "scheduled"  # type: ignore[union-attr]
-        await asyncio.sleep(0.3)
+        await world.broadcasts_idle()
         assert received(world, users) == {u.id: 0 for u in users}  # not due yet
         world.store.broadcasts.update(bc.id, scheduled_at="2020-01-01T00:00:00+00:00")
         world.app.bot_data.broadcaster.wake()
@@ -358,7 +359,8 @@ async def test_non_organizer_is_refused_and_nothing_changes(world: World) -> Non
     assert world.store.broadcasts.get(bc.id) == bc  # unchanged
     (elsewhere,) = await world.say("/broadcast 私聊里发", ORGANIZER)
     assert "请在组委会群里使用" in elsewhere.text
-    await world.quiet(ORGANIZER_GROUP)
+    await world.handled()
+    await world.broadcasts_idle()
     assert not sends_to(world, {u.id for u in users})
 
 

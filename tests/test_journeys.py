@@ -122,7 +122,7 @@ async def test_group_bot_stays_quiet_unless_addressed(world: World) -> None:
     group = -100777
     world.emulator.create_group(group, "参赛队群", creator=CONTESTANT)
     await world.say("自动驾驶那题是什么", chat_id=group, replies=0)
-    await world.quiet(group)
+    await world.handled()
     assert [m.sender.is_bot for m in world.messages(group)] == [False]
     (reply,) = await world.say("@contest_helper_bot 自动驾驶那题", chat_id=group)
     assert reply.text.startswith("赛题 3-4")
