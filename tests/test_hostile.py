@@ -535,6 +535,7 @@ async def test_wrong_webhook_secret_is_refused_and_nothing_runs(tmp_path: Path) 
         assert statuses == [403] * 5
         await updates_done(world.app)  # had one been taken, it would be handled by now
         assert world.messages(CONTESTANT.id) == []
+        assert not world.emulator.calls_to("sendMessage")  # not even to a chat it cannot reach
         counts = database_report(world.settings.db_path)["counts"]
         assert counts["questions"] == 0
     finally:
