@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import struct
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -21,7 +23,7 @@ from bot.telegram_text import parse_html
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import Catalogue, load_seed
 from knowledge.store import Store
-from knowledge.texts import tr
+from knowledge.texts import TEXTS, tr
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -154,6 +156,14 @@ def says(key: str, /, lang: str = "zh", **values: object) -> str:
     """What a person reads for the text `key` (knowledge/texts.py): its HTML as Telegram shows
     it. Tests name the text they expect rather than copy its wording."""
     return parse_html(tr(lang, key, **values))[0]
+
+
+def lead(key: str, /, lang: str = "zh") -> str:
+    """What every text `key` begins with, whatever its values: its words up to the first one
+    (for a text that must not appear at all, or whose values a test cannot know)."""
+    head = re.sub(r"<[^>]*>", "", TEXTS[key][lang].split("{", 1)[0])
+    assert head.strip(), f"{key} begins with a value"
+    return html.unescape(head)
 
 
 def buttons(message: ChatMessage) -> list[str]:
