@@ -147,7 +147,9 @@ async def test_compose_preview_confirm_and_every_subscriber_receives_it(world: W
     await press(world, composed, "确认发送")
     bc = latest(world)
     done = await report(world, bc.id)
-    assert says("broadcast.report_sent", n=3) in done.text and done.message_id == composed.message_id
+    assert (
+        says("broadcast.report_sent", n=3) in done.text and done.message_id == composed.message_id
+    )
     counts = received(world, users, "重要：作品提交延期 & 说明")
     assert counts == {u.id: 1 for u in users}
     got = next(m for m in world.messages(users[0].id) if m.from_bot)
@@ -318,7 +320,10 @@ async def test_scheduled_broadcast_is_stored_survives_a_restart_and_is_sent_when
         assert (bc.status, bc.scheduled_at) == ("scheduled", "2099-06-01T01:00:00+00:00")
         (listing,) = await world.say("/broadcasts", ORGANIZER, ORGANIZER_GROUP)
         assert f"#{bc.id}" in listing.text and says("broadcast.status_scheduled") in listing.text
-        assert "2099-06-01 09:00" in listing.text and says("broadcast.line_about", n=2) in listing.text
+        assert (
+            "2099-06-01 09:00" in listing.text
+            and says("broadcast.line_about", n=2) in listing.text
+        )
     finally:
         await stop_world(world)
     # A new process, a new emulator: the subscribers are still in the database.
@@ -621,7 +626,9 @@ async def test_crash_mid_broadcast_resumes_exactly_once_and_in_flight_is_unknown
         assert all(got[u.id] == 1 for u in users if u not in (delivered_then_hung, hung_before))
         # The organizers choose to resend the two unknown ones.
         await world.press(panel(world, done), "补发", ORGANIZER, changes=False)
-        await world.emulator.wait_for(lambda: says("broadcast.report_sent", n=14) in panel(world, done).text)
+        await world.emulator.wait_for(
+            lambda: says("broadcast.report_sent", n=14) in panel(world, done).text
+        )
         assert lead("broadcast.report_unknown") not in panel(world, done).text
         got = received(world, users)
         assert (got[delivered_then_hung.id], got[hung_before.id]) == (2, 1)

@@ -30,7 +30,9 @@ async def test_menu_track_problem_back_home_edits_in_place(world: World) -> None
     await world.press(problem, "返回")
     assert world.emulator.message(menu.chat_id, menu.message_id).text.startswith("赛道三")
     await world.press(world.emulator.message(menu.chat_id, menu.message_id), "主页")
-    assert world.emulator.message(menu.chat_id, menu.message_id).text.startswith(lead("reply.help"))
+    assert world.emulator.message(menu.chat_id, menu.message_id).text.startswith(
+        lead("reply.help")
+    )
     # Navigation edited one message; the chat holds the command and that message only.
     assert len(world.messages(CONTESTANT.id)) == 2
 
