@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import struct
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -15,12 +17,13 @@ from telegram.ext import Application
 
 from bot.app import build_application, shutdown, startup
 from bot.config import Settings
+from bot.inbox import recorded
 from bot.sandbox import BotApiEmulator, CallbackAnswer, ChatMessage, User
 from bot.telegram_text import parse_html
 from knowledge.base import KnowledgeBase
 from knowledge.catalogue import Catalogue, load_seed
 from knowledge.store import Store
-from knowledge.texts import tr
+from knowledge.texts import TEXTS, tr
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -111,11 +114,30 @@ class World:
     def last(self, chat_id: int) -> ChatMessage:
         return self.messages(chat_id)[-1]
 
-    async def quiet(self, chat_id: int) -> None:
-        """Let in-flight updates finish: a /help round trip in a private chat of a helper."""
-        probe = self.emulator.add_user(4242, "探针")
-        await self.say("/help", probe)
-        await asyncio.sleep(0.2)
+    async def handled(self) -> None:
+        """Until the bot has finished with every update so far: it has confirmed them all to
+        Telegram (it does once they are in its inbox, bot/inbox.py), and the Application's
+        update queue is joined, so every handler of each, the error handler included, has run."""
+        await self.emulator.wait_for(lambda: not self.emulator.pending_updates or None, 10)
+        await updates_done(self.app)
+
+    async def broadcasts_idle(self) -> None:
+        """Until the broadcast engine, woken now, has looked at the stored broadcasts and found
+        nothing to send: whatever it would have sent by mistake has been sent by then."""
+        engine = self.app.bot_data.broadcaster
+        begun = engine.looks  # a look already under way may have read the database before now
+        engine.wake()
+        async with asyncio.timeout(10):
+            while engine.idle_look <= begun:
+                engine.looked.clear()
+                await engine.looked.wait()
+
+
+async def updates_done(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Until every update the Application has taken so far is in its inbox and handled: the
+    update queue is joined once each update's handlers (error handler included) have run."""
+    await recorded(app.update_queue)
+    await asyncio.wait_for(app.update_queue.join(), 10)
 
 
 def button(message: ChatMessage, label: str) -> str:
@@ -134,6 +156,14 @@ def says(key: str, /, lang: str = "zh", **values: object) -> str:
     """What a person reads for the text `key` (knowledge/texts.py): its HTML as Telegram shows
     it. Tests name the text they expect rather than copy its wording."""
     return parse_html(tr(lang, key, **values))[0]
+
+
+def lead(key: str, /, lang: str = "zh") -> str:
+    """What every text `key` begins with, whatever its values: its words up to the first one
+    (for a text that must not appear at all, or whose values a test cannot know)."""
+    head = re.sub(r"<[^>]*>", "", TEXTS[key][lang].split("{", 1)[0])
+    assert head.strip(), f"{key} begins with a value"
+    return html.unescape(head)
 
 
 def buttons(message: ChatMessage) -> list[str]:

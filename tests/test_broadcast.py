@@ -27,6 +27,7 @@ from conftest import (
     TOKEN,
     World,
     buttons,
+    lead,
     restart_world,
     says,
     start_world,
@@ -42,6 +43,7 @@ from handlers.broadcast.compose import body_html, checked_html, parse_command
 from knowledge.store import Audience, Broadcast, Store
 
 ANNOUNCEMENT = "📢 初赛作品提交截止时间延长至 6 月 10 日"
+TZ = "Asia/Shanghai"  # Settings.timezone by default
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -98,7 +100,8 @@ async def report(world: World, bc_id: int, wait: float = 20) -> ChatMessage:
             message = world.emulator.message(bc.chat_id, bc.panel_message_id)
         except ValueError:  # a status message of another emulator (before a restart)
             return None
-        return message if ("发送完毕" in message.text or "已取消" in message.text) else None
+        heads = (says("broadcast.report_done"), says("broadcast.report_cancelled"))
+        return message if any(head in message.text for head in heads) else None
 
     return await world.emulator.wait_for(shown, wait)
 
@@ -134,17 +137,19 @@ async def test_compose_preview_confirm_and_every_subscriber_receives_it(world: W
     bystander = world.emulator.add_user(4999, "没订阅")
     world.emulator.start_private_chat(bystander)
     composed = await organizer(world, "/broadcast <b>重要</b>：作品提交延期 & 说明")
-    assert "选择发送对象" in composed.text
-    assert "👥 全部订阅者（3）" in buttons(composed)
+    assert says("broadcast.choose_title") in composed.text
+    assert says("broadcast.everyone_button", n=3) in buttons(composed)
     preview = await press(world, composed, "全部订阅者")
     assert "预览" in preview.text and says("broadcast.reach", n=3) in preview.text
     assert "重要：作品提交延期 & 说明" in preview.text  # rendered as recipients will see it
-    assert "✅ 确认发送" in buttons(preview)
+    assert says("broadcast.confirm_button") in buttons(preview)
     assert not sends_to(world, {u.id for u in users})  # nothing before 确认发送
     await press(world, composed, "确认发送")
     bc = latest(world)
     done = await report(world, bc.id)
-    assert "已送达 3" in done.text and done.message_id == composed.message_id
+    assert (
+        says("broadcast.report_sent", n=3) in done.text and done.message_id == composed.message_id
+    )
     counts = received(world, users, "重要：作品提交延期 & 说明")
     assert counts == {u.id: 1 for u in users}
     got = next(m for m in world.messages(users[0].id) if m.from_bot)
@@ -168,7 +173,7 @@ async def test_reply_to_a_message_broadcasts_a_copy_of_it(world: World) -> None:
     )
     composed = await organizer(world, "/broadcast", reply_to=original.message_id)
     preview = await press(world, composed, "全部订阅者")
-    assert "原样复制" in preview.text
+    assert says("broadcast.panel_copy") in preview.text
     await press(world, composed, "确认发送")
     await report(world, latest(world).id)
     copies = world.emulator.calls_to("copyMessage")
@@ -206,7 +211,8 @@ async def test_segment_by_tracks_reaches_only_their_followers(world: World) -> N
     answer = await world.press(panel(world, composed), "✅ 完成", ORGANIZER, changes=False)
     assert answer.show_alert  # no track ticked yet
     picker = await press(world, composed, "赛道三")
-    assert "✅ 赛道三 · 交通运输（2）" in buttons(picker)
+    track = says("broadcast.track_button", mark="✅ ", ordinal="三", name="交通运输", n=2)
+    assert track in buttons(picker)
     preview = await press(world, composed, "完成")
     assert says("broadcast.audience_track", ordinal="三", name="交通运输") in preview.text
     assert says("broadcast.reach", n=2) in preview.text
@@ -245,13 +251,15 @@ async def test_cancel_a_draft_sends_nothing(world: World) -> None:
     composed = await organizer(world, f"/broadcast {ANNOUNCEMENT}")
     await press(world, composed, "全部订阅者")
     cancelled = await press(world, composed, "取消")
-    assert "已取消，未发送" in cancelled.text and not buttons(cancelled)
+    assert says("broadcast.draft_cancelled", id=latest(world).id) in cancelled.text
+    assert not buttons(cancelled)
     assert latest(world).status == "cancelled"
     answer = await world.emulator.forge_callback(
         ORGANIZER, ORGANIZER_GROUP, composed.message_id, f"bc:ok:{latest(world).id}"
     )
     assert (await world.emulator.wait_for_answer(answer)).show_alert  # too late to confirm
-    await world.quiet(ORGANIZER_GROUP)
+    await world.handled()
+    await world.broadcasts_idle()
     assert not sends_to(world, {u.id for u in users})
 
 
@@ -263,15 +271,20 @@ async def test_cancel_while_sending_stops_and_reports(tmp_path: Path) -> None:
         bc = await broadcast_to_all(world)
         await world.emulator.wait_for(lambda: sum(received(world, users).values()) >= 2)
         running = status_message(world, bc)
-        assert "发送中" in running.text or "已确认" in running.text
+        assert (
+            says("broadcast.progress_title", id=bc.id) in running.text
+            or says("broadcast.confirmed", id=bc.id) in running.text
+        )
         await world.press(running, "取消发送", ORGANIZER, changes=False)
         done = await report(world, bc.id)
-        assert "已取消" in done.text and "未发送" in done.text
         counts = world.store.deliveries.counts(bc.id)
+        cancelled = says("broadcast.report_cancelled")
+        assert says("broadcast.report_title", id=bc.id, head=cancelled) in done.text
+        assert says("broadcast.report_unsent", n=counts["pending"]) in done.text
         got = received(world, users)
         assert sum(got.values()) == counts["sent"] and max(got.values()) == 1
         assert counts["pending"] > 0 and counts["sent"] + counts["pending"] == 30
-        await asyncio.sleep(0.5)
+        await world.broadcasts_idle()
         assert received(world, users) == got  # nothing more after the report
     finally:
         await stop_world(world)
@@ -292,22 +305,25 @@ async def test_scheduled_broadcast_is_stored_survives_a_restart_and_is_sent_when
         (past,) = await world.say(
             "/broadcast at 2020-01-01 09:00 太迟", ORGANIZER, ORGANIZER_GROUP
         )
-        assert "已经过去了" in past.text
+        assert past.text == says("broadcast.past_time", when="2020-01-01 09:00", tz=TZ)
         (bad,) = await world.say("/broadcast at 2099-13-01 09:00 x", ORGANIZER, ORGANIZER_GROUP)
-        assert "时间格式" in bad.text
+        assert bad.text == says("broadcast.bad_time")
         add_subscribers(world, 2)
+        when = {"when": "2099-06-01 09:00", "tz": TZ}
         composed = await organizer(world, f"/broadcast at 2099-06-01 09:00 {ANNOUNCEMENT}")
-        assert says("broadcast.panel_when", when="2099-06-01 09:00", tz="Asia/Shanghai") in (
-            composed.text
-        )
+        assert says("broadcast.panel_when", **when) in composed.text
         await press(world, composed, "全部订阅者")
         scheduled = await press(world, composed, "确认定时")
-        assert "已排期" in scheduled.text
         bc = latest(world)
+        everyone = says("broadcast.audience_all")
+        assert says("broadcast.scheduled", id=bc.id, **when, audience=everyone) in scheduled.text
         assert (bc.status, bc.scheduled_at) == ("scheduled", "2099-06-01T01:00:00+00:00")
         (listing,) = await world.say("/broadcasts", ORGANIZER, ORGANIZER_GROUP)
-        assert f"#{bc.id}" in listing.text and "定时" in listing.text
-        assert "2099-06-01 09:00" in listing.text and "约 2 个" in listing.text
+        assert f"#{bc.id}" in listing.text and says("broadcast.status_scheduled") in listing.text
+        assert (
+            "2099-06-01 09:00" in listing.text
+            and says("broadcast.line_about", n=2) in listing.text
+        )
     finally:
         await stop_world(world)
     # A new process, a new emulator: the subscribers are still in the database.
@@ -317,12 +333,12 @@ async def test_scheduled_broadcast_is_stored_survives_a_restart_and_is_sent_when
         for user in users:
             world.emulator.start_private_chat(user)
         assert world.store.broadcasts.get(bc.id).status == "scheduled"  # type: ignore[union-attr]
-        await asyncio.sleep(0.3)
+        await world.broadcasts_idle()
         assert received(world, users) == {u.id: 0 for u in users}  # not due yet
         world.store.broadcasts.update(bc.id, scheduled_at="2020-01-01T00:00:00+00:00")
         world.app.bot_data.broadcaster.wake()
         done = await report(world, bc.id)
-        assert "已送达 2" in done.text
+        assert says("broadcast.report_sent", n=2) in done.text
         assert received(world, users) == {u.id: 1 for u in users}
     finally:
         await stop_world(world)
@@ -357,8 +373,9 @@ async def test_non_organizer_is_refused_and_nothing_changes(world: World) -> Non
         assert answer.show_alert and answer.text == says("auth.refused")
     assert world.store.broadcasts.get(bc.id) == bc  # unchanged
     (elsewhere,) = await world.say("/broadcast 私聊里发", ORGANIZER)
-    assert "请在组委会群里使用" in elsewhere.text
-    await world.quiet(ORGANIZER_GROUP)
+    assert elsewhere.text == says("broadcast.group_only")
+    await world.handled()
+    await world.broadcasts_idle()
     assert not sends_to(world, {u.id for u in users})
 
 
@@ -406,7 +423,8 @@ async def test_blocked_and_deactivated_become_inactive_and_are_not_retried(world
     await world.emulator.deactivate_user(users[2])
     bc = await broadcast_to_all(world)
     done = await report(world, bc.id)
-    assert "已送达 2" in done.text and "已屏蔽或退出 2" in done.text
+    assert says("broadcast.report_sent", n=2) in done.text
+    assert says("broadcast.report_blocked", n=2) in done.text
     assert received(world, users) == {users[0].id: 1, users[1].id: 0, users[2].id: 0,
                                       users[3].id: 1}  # fmt: skip
     assert len(sends_to(world, {users[1].id})) == 1 and len(sends_to(world, {users[2].id})) == 1
@@ -471,7 +489,8 @@ async def test_5xx_and_resets_are_retried_a_timeout_is_unknown(world: World) -> 
                                 when="after", chat_ids=[d.id])  # fmt: skip
     bc = await broadcast_to_all(world)
     done = await report(world, bc.id)
-    assert "已送达 4" in done.text and "状态未知 1" in done.text
+    assert says("broadcast.report_sent", n=4) in done.text
+    assert says("broadcast.report_unknown", n=1) in done.text
     assert received(world, users) == {u.id: 1 for u in users}
     attempts = {row.chat_id: row.attempts for row in world.store.deliveries.of(bc.id)}
     assert attempts == {a.id: 3, b.id: 2, c.id: 2, d.id: 1, users[4].id: 1}
@@ -487,11 +506,12 @@ async def test_failing_attempts_give_up_at_the_limit_and_are_reported(world: Wor
     world.emulator.inject_fault("error_500", methods=["sendMessage"], chat_ids=[users[0].id])
     bc = await broadcast_to_all(world)
     done = await report(world, bc.id)
-    assert "失败 1" in done.text and "已送达 1" in done.text
+    assert says("broadcast.report_failed", n=1) in done.text
+    assert says("broadcast.report_sent", n=1) in done.text
     assert len(sends_to(world, {users[0].id})) == 3
     (row,) = world.store.deliveries.of(bc.id, ["failed"])
     assert (row.chat_id, row.attempts) == (users[0].id, 3)
-    assert "已试 3 次" in (row.error or "")
+    assert says("broadcast.tried", error="", n=3) in (row.error or "")
 
 
 async def test_random_faults_never_duplicate_or_lose_a_message(world: World) -> None:
@@ -523,7 +543,7 @@ async def test_a_copy_of_a_deleted_message_stops_at_the_first_refusal(world: Wor
     assert world.store.broadcasts.confirm(bc.id)
     world.app.bot_data.broadcaster.wake()
     done = await report(world, bc.id)
-    assert "已取消" in done.text
+    assert says("broadcast.report_cancelled") in done.text
     assert len(world.emulator.calls_to("copyMessage")) < len(users)  # not 20 refusals
     assert sum(received(world, users).values()) == 0
 
@@ -598,15 +618,18 @@ async def test_crash_mid_broadcast_resumes_exactly_once_and_in_flight_is_unknown
         assert states[delivered_then_hung.id] == states[hung_before.id] == "unknown"
         world.emulator.clear_faults()
         done = await report(world, bc.id)
-        assert "状态未知 2" in done.text and "已送达 12" in done.text
+        assert says("broadcast.report_unknown", n=2) in done.text
+        assert says("broadcast.report_sent", n=12) in done.text
         got = received(world, users)
         assert got[delivered_then_hung.id] == 1  # delivered before the crash, not resent
         assert got[hung_before.id] == 0  # the price of at most once: reported, not resent
         assert all(got[u.id] == 1 for u in users if u not in (delivered_then_hung, hung_before))
         # The organizers choose to resend the two unknown ones.
         await world.press(panel(world, done), "补发", ORGANIZER, changes=False)
-        await world.emulator.wait_for(lambda: "已送达 14" in panel(world, done).text)
-        assert "状态未知" not in panel(world, done).text
+        await world.emulator.wait_for(
+            lambda: says("broadcast.report_sent", n=14) in panel(world, done).text
+        )
+        assert lead("broadcast.report_unknown") not in panel(world, done).text
         got = received(world, users)
         assert (got[delivered_then_hung.id], got[hung_before.id]) == (2, 1)
     finally:

@@ -331,8 +331,9 @@ async def test_get_updates_long_poll_wakes_on_a_new_message_and_offset_confirms(
     offset = first[-1].update_id + 1
     poll = asyncio.create_task(bot.get_updates(offset=offset, timeout=10, read_timeout=15))
     await emulator.wait_for(lambda: len(emulator.calls_to("getUpdates")) == 2)
-    await asyncio.sleep(0.05)
-    assert not poll.done()  # really waiting: nothing new yet
+    # The emulator is on this loop: the call has got as far as it goes without a new update.
+    assert emulator.calls_to("getUpdates")[1].status is None  # really waiting: nothing new yet
+    assert not poll.done()
     await emulator.send_text(student, student.id, "有人吗")
     updates = await asyncio.wait_for(poll, 3)  # well before the 10 s poll timeout
     assert [u.message.text for u in updates if u.message] == ["有人吗"]
@@ -358,7 +359,7 @@ async def test_get_updates_second_poll_terminates_the_first(
 ) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=10, read_timeout=15))
     await emulator.wait_for(lambda: emulator.calls_to("getUpdates"))
-    await asyncio.sleep(0.05)
+    assert emulator.calls_to("getUpdates")[0].status is None  # the first poll is waiting
     async with Bot(TOKEN, base_url=emulator.base_url) as second_instance:
         assert await second_instance.get_updates(timeout=0) == ()
     with pytest.raises(Conflict, match="terminated by other getUpdates request"):

@@ -412,19 +412,46 @@ async def test_question_waits_for_a_database_locked_by_another_process(tmp_path:
 
 @pytest.mark.slow
 async def test_update_arriving_during_a_long_lock_is_kept_until_the_lock_goes(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = await start_faulty_world(tmp_path)
     finish = FinishLine(world.app)
     world.store.db.execute("PRAGMA busy_timeout = 200")  # production waits 5 s; same path
     contestant = world.emulator.users[1001]
+    # Every getUpdates waits for queue.recorded() before it goes out; watch the ones after the
+    # update was delivered: each would confirm it to Telegram.
+    queue = world.app.update_queue
+    waits_for_the_record, original = asyncio.Event(), queue.recorded
+    went_out_recorded: list[bool] = []  # for each of them: was the update in the inbox?
+    update_id = 0
+
+    def delivered() -> bool:
+        calls = world.emulator.calls_to("getUpdates")
+        return any(u["update_id"] == update_id for c in calls for u in c.result or ())
+
+    def in_inbox() -> bool:
+        rows = world.store.db.execute("select 1 from inbox where update_id = ?", [update_id])
+        return rows.fetchone() is not None
+
+    async def recorded() -> None:
+        confirms = update_id and delivered()
+        if confirms and not in_inbox():
+            waits_for_the_record.set()
+        await original()
+        if confirms:
+            went_out_recorded.append(in_inbox())
+
+    monkeypatch.setattr(queue, "recorded", recorded)
     try:
         with write_lock(world.settings.db_path, seconds=1.5):
             sent = await world.emulator.send_text(contestant, 1001, "赛道三赛题4")
-            # The bot cannot record the update, so it does not confirm it to Telegram.
-            await asyncio.sleep(0.8)
+            update_id = int(world.emulator.updates_log[-1]["update_id"])
+            # The bot cannot record the update, so the getUpdates that would confirm it to
+            # Telegram waits.
+            await asyncio.wait_for(waits_for_the_record.wait(), 10)
             assert world.emulator.pending_updates, "confirmed before it was recorded"
-        await finish.wait(int(world.emulator.updates_log[-1]["update_id"]))
+        await finish.wait(update_id)
+        assert went_out_recorded and all(went_out_recorded), went_out_recorded
         (reply,) = bot_messages(world.emulator, 1001, after=sent.message_id)
         assert reply.text.startswith("赛题 3-4")
         (again,) = await world.say("3-4", contestant)  # and polling goes on

@@ -413,7 +413,7 @@ async def test_answer_to_a_contestant_who_blocked_the_bot_is_reported_not_retrie
     assert "⚠️ 未送达：" in world.emulator.message(GROUP, post.message_id).text
     # Nothing tries again later either.
     assert await check_overdue(world.app) == 0
-    await world.quiet(CONTESTANT.id)
+    await world.handled()
     assert sends_to(world, CONTESTANT.id) == before + 1
 
 
@@ -604,7 +604,7 @@ async def test_contestants_cannot_see_or_send_anothers_question(world: World) ->
         assert (answer.text, answer.show_alert) == (says("tickets.not_yours"), True)
     answer = await forge(world, XIAOHONG, XIAOHONG.id, hers.message_id, f"tk:a:{first}")
     assert answer.text == says("nav.expired")
-    await world.quiet(XIAOHONG.id)
+    await world.handled()
     assert not any(VENUE in m.text or PRIZE in m.text for m in world.messages(XIAOHONG.id))
     assert world.store.questions.get(question_id).ticket_id is None  # type: ignore[union-attr]
     assert [t["user_id"] for t in world.store.tickets.rows()] == [CONTESTANT.id]
@@ -750,7 +750,7 @@ async def test_contestant_pressing_organizer_buttons_is_refused(world: World) ->
     ):
         answer = await forge(world, CONTESTANT, GROUP, post.message_id, data)
         assert (answer.text, answer.show_alert) == (REFUSAL, True), data
-    await world.quiet(GROUP)
+    await world.handled()
     assert world.store.tickets.rows() == before and world.store.faq.all() == []
     assert world.emulator.message(GROUP, post.message_id).version == post.version
     assert [m.message_id for m in world.messages(GROUP)] == [post.message_id, post.message_id + 1]

@@ -82,6 +82,11 @@ class Broadcaster:
         self.current: int | None = None  # the broadcast being sent
         self.recovered = 0  # deliveries found in flight at start
         self.ready = asyncio.Event()  # set once those are marked unknown
+        # Each look at the stored broadcasts is numbered; one that finds nothing to send sets
+        # `looked`, which tests wait on (an engine woken now and idle has sent what it would).
+        self.looks = 0
+        self.idle_look = 0
+        self.looked = asyncio.Event()
         self._wake = asyncio.Event()
         self._cancelled: set[int] = set()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -132,8 +137,12 @@ class Broadcaster:
             )
         while True:
             self._wake.clear()
+            self.looks += 1
+            look = self.looks
             job = await store.run(lambda db: db.broadcasts.next_job())
             if job is None:
+                self.idle_look = look
+                self.looked.set()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), await self._idle_seconds())
                 continue
