@@ -54,13 +54,7 @@ def words() -> FaqIndex:
         ),
         ("一等奖的奖金有多少", 4),
         ("初赛作品最晚什么时候交", 1),
-        pytest.param(
-            "比赛的数据在哪下载",
-            6,
-            marks=pytest.mark.xfail(
-                strict=True, reason="在哪 for 从哪里: the acceptor is not sure"
-            ),
-        ),
+        ("比赛的数据在哪下载", 6),
     ],
 )
 def test_faq_rewording_is_answered_with_its_entry(
