@@ -9,7 +9,7 @@ from pathlib import Path
 
 from knowledge.catalogue import Catalogue, load_seed, seed_path_from_env
 from knowledge.embed import Remembering, load_embedder
-from knowledge.faqmatch import FaqIndex
+from knowledge.faqmatch import SIMILAR_WINDOW, FaqHit, FaqIndex
 from knowledge.followup import resolve
 from knowledge.matcher import Answer, Matcher
 from knowledge.render import render_answer
@@ -89,6 +89,25 @@ class KnowledgeBase:
         index = self._index(items)
         hits = index.similar(question, limit, strict=strict)
         return [h.entry_id for h in hits if not h.why_not]
+
+    def related(
+        self, question: str, answered: Sequence[tuple[int, str]], limit: int = 3
+    ) -> tuple[list[FaqEntry], list[int]]:
+        """What the escalation offers: FAQ entries and answered questions (ids of `answered`,
+        (id, question) pairs) that ask much what the question asks, ranked together — only the
+        ones within SIMILAR_WINDOW of the best of both, so an entry about something else is not
+        offered beside an answered question that asks the very same."""
+        matcher = self.matcher
+        faq = matcher.faq_index.similar(question, limit)
+        asked: list[FaqHit] = []
+        if answered:
+            asked = [h for h in self._index(answered).similar(question, limit) if not h.why_not]
+        if self.embedder is not None:  # the window is a cosine's
+            best = max((h.score for h in (*faq, *asked)), default=0.0)
+            faq = [h for h in faq if h.score >= best - SIMILAR_WINDOW]
+            asked = [h for h in asked if h.score >= best - SIMILAR_WINDOW]
+        entries = [e for h in faq if (e := self.faq.get(h.entry_id))]
+        return entries, [h.entry_id for h in asked]
 
     def group_questions(self, items: Sequence[tuple[int, str]]) -> list[list[int]]:
         """The items (id, question) in groups that ask the same thing, largest first."""

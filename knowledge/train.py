@@ -23,15 +23,17 @@ from knowledge.catalogue import DEFAULT_SEED, load_seed
 from knowledge.embed import Embedder, load_embedder
 from knowledge.evaluation import Case, FaqCase, read_cases, read_faq_set
 from knowledge.faqmatch import (
-    BUCKETS,
+    HASHED,
     UNRELATED_COSINE,
     Acceptor,
     FaqIndex,
     PairFeatures,
     asked,
     bigrams,
+    content_grams,
     dice,
     pair_features,
+    stop_tokens,
 )
 from knowledge.faqmatch import MODEL_FILE as FAQ_MODEL_FILE
 from knowledge.intent import INTENT_LABELS, MODEL_FILE, IntentModel, features
@@ -141,10 +143,14 @@ class FaqSet:
     ids: dict[str, int]  # "F07" → entry id in the index
 
 
-def faq_pairs(fs: FaqSet, embedder: Embedder | None) -> tuple[list[PairFeatures], list[int]]:
+def faq_pairs(
+    fs: FaqSet, embedder: Embedder | None, stop: frozenset[str]
+) -> tuple[list[PairFeatures], list[int]]:
     """(features, right?) for the three most alike entries of every question, and, to show more
     ways of asking the same and other things, rewordings of one entry paired with each other
-    (right) and near-misses paired with rewordings of the entry they are near (wrong)."""
+    (right) and near-misses paired with rewordings of the entry they are near (wrong); content
+    words are what `stop` leaves."""
+    fs.index.use(_untrained(stop))
     rows, labels = [], []
     for case in fs.cases:
         for x, entry_id in fs.index.candidates(case.q, 3):
@@ -156,28 +162,46 @@ def faq_pairs(fs: FaqSet, embedder: Embedder | None) -> tuple[list[PairFeatures]
             rewordings.setdefault(case.faq, []).append(case.q)
     for same in rewordings.values():
         for a, b in itertools.combinations(same[:4], 2):
-            rows.append(_question_pair(a, b, embedder))
+            rows.append(_question_pair(a, b, embedder, stop))
             labels.append(1)
     for case in fs.cases:
         if case.kind == "near_miss" and case.faq:
             for other in rewordings.get(case.faq, [])[:3]:
-                rows.append(_question_pair(case.q, other, embedder))
+                rows.append(_question_pair(case.q, other, embedder, stop))
                 labels.append(0)
     return rows, labels
 
 
-def _question_pair(a: str, b: str, embedder: Embedder | None) -> PairFeatures:
+def _untrained(stop: frozenset[str]) -> Acceptor:
+    return Acceptor((0.0,), (0.0,) * HASHED, 1.0, stop)
+
+
+def _question_pair(
+    a: str, b: str, embedder: Embedder | None, stop: frozenset[str]
+) -> PairFeatures:
     ga, gb = bigrams(a), bigrams(b)
     if embedder is not None:
         va, vb = embedder.embed([a, b])
         score, baseline = float(va @ vb), UNRELATED_COSINE
     else:
         score, baseline = dice(ga, gb), 0.0
-    return pair_features(score, score - baseline, asked(a), asked(b), ga, gb)
+    ca, cb = content_grams(a, stop), content_grams(b, stop)
+    return pair_features(score, score - baseline, asked(a), asked(b), ga, gb, ca, cb)
+
+
+def faq_stop(sets: Sequence[FaqSet]) -> frozenset[str]:
+    """The tokens that carry no content, from the sets' questions and entries."""
+    return stop_tokens(
+        [c.q for fs in sets for c in fs.cases] + [q for fs in sets for q in fs.index.questions]
+    )
 
 
 def fit_acceptor(
-    rows: list[PairFeatures], labels: list[int], l2: float = 1.0, l2_dense: float = 0.01
+    rows: list[PairFeatures],
+    labels: list[int],
+    stop: frozenset[str],
+    l2: float = 1.0,
+    l2_dense: float = 0.01,
 ) -> Acceptor:
     """Logistic regression by Newton's method (the first dense feature is the bias); the
     threshold is set by choose_threshold(). The hashed weights are held back harder (l2) than
@@ -185,7 +209,7 @@ def fit_acceptor(
     import numpy as np
 
     width = len(rows[0].dense)
-    x = np.zeros((len(rows), width + 2 * BUCKETS))
+    x = np.zeros((len(rows), width + HASHED))
     for n, row in enumerate(rows):
         x[n, :width] = row.dense
         for b in row.buckets:
@@ -204,13 +228,13 @@ def fit_acceptor(
         w -= np.linalg.solve(hessian + 1e-6 * np.eye(len(w)), grad)
     full = np.zeros(x.shape[1])
     full[used] = w
-    return Acceptor(tuple(full[:width]), tuple(full[width:]), 1.0)
+    return Acceptor(tuple(full[:width]), tuple(full[width:]), 1.0, stop)
 
 
 def decisions(fs: FaqSet, acceptor: Acceptor) -> list[tuple[float, bool]]:
     """(confidence, right?) of the entry each question would be answered with, where nothing
     forbids it."""
-    fs.index.acceptor = acceptor
+    fs.index.use(acceptor)
     out = []
     for case in fs.cases:
         hits = fs.index.hits(case.q, 1)
@@ -230,6 +254,17 @@ def choose_threshold(held_out: list[tuple[float, bool]], questions: int) -> floa
             if wrong > allowed:
                 return min(0.99, confidence + 1e-4)
     return 0.5
+
+
+def _fit_sets(sets: Sequence[FaqSet], embedder: Embedder | None) -> Acceptor:
+    stop = faq_stop(sets)
+    rows: list[PairFeatures] = []
+    labels: list[int] = []
+    for fs in sets:
+        r, y = faq_pairs(fs, embedder, stop)
+        rows += r
+        labels += y
+    return fit_acceptor(rows, labels, stop)
 
 
 class _Memo:
@@ -264,16 +299,14 @@ def train_faq(root: Path = TRAINING) -> dict[str, dict[str, object]]:
             ids = {eid: n for n, (eid, _, _) in enumerate(entries, start=1)}
             index = FaqIndex(((ids[e], q) for e, q, _ in entries), embedder)
             sets.append(FaqSet(index, cases, ids))
-        pairs = [faq_pairs(fs, embedder) for fs in sets]
         held_out: list[tuple[float, bool]] = []
         for n, fs in enumerate(sets):
-            rows = [r for m, (rs, _) in enumerate(pairs) if m != n for r in rs]
-            labels = [y for m, (_, ys) in enumerate(pairs) if m != n for y in ys]
-            held_out += decisions(fs, fit_acceptor(rows, labels))
+            # Held out entirely: its questions are not counted for the stop tokens either.
+            others = [o for m, o in enumerate(sets) if m != n]
+            held_out += decisions(fs, _fit_sets(others, embedder))
         accept = choose_threshold(held_out, sum(len(fs.cases) for fs in sets))
-        every = [r for rs, _ in pairs for r in rs], [y for _, ys in pairs for y in ys]
-        final = fit_acceptor(*every)
-        out[name] = Acceptor(final.dense, final.hashed, accept).to_json()
+        final = _fit_sets(sets, embedder)
+        out[name] = Acceptor(final.dense, final.hashed, accept, final.stop).to_json()
         right = sum(r for c, r in held_out if c >= accept)
         wrong = sum(not r for c, r in held_out if c >= accept)
         total = sum(len(fs.cases) for fs in sets)

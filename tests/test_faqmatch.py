@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from knowledge.embed import load_embedder
-from knowledge.faqmatch import FaqIndex, asked, conflicts
+from knowledge.faqmatch import (
+    SIMILAR_WINDOW,
+    FaqIndex,
+    asked,
+    conflicts,
+    content_grams,
+    load_acceptor,
+    stop_tokens,
+)
 
 ENTRIES = {
     1: "初赛作品提交截止时间是什么时候？",
@@ -46,13 +54,7 @@ def words() -> FaqIndex:
         ),
         ("一等奖的奖金有多少", 4),
         ("初赛作品最晚什么时候交", 1),
-        pytest.param(
-            "比赛的数据在哪下载",
-            6,
-            marks=pytest.mark.xfail(
-                strict=True, reason="在哪 for 从哪里: the acceptor is not sure"
-            ),
-        ),
+        ("比赛的数据在哪下载", 6),
     ],
 )
 def test_faq_rewording_is_answered_with_its_entry(
@@ -124,3 +126,36 @@ def test_faq_groups_ask_the_same_thing_together(index: FaqIndex) -> None:
         EMBEDDER,
     )  # fmt: skip
     assert sorted(tickets.groups()) == [[1, 3], [2, 5], [4]]
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("How do I sign up for the competition?", 5),  # English, cosine below the old 0.88
+        ("我们队想知道最终的比赛场地放在哪个城市", 3),
+    ],
+)
+def test_faq_a_rewording_in_other_words_is_offered(
+    index: FaqIndex, question: str, entry: int
+) -> None:
+    similar = index.similar(question)
+    assert entry in [h.entry_id for h in similar]
+    assert len(similar) <= 3
+    # Only the entries close to the first: the list does not fill up with the far ones.
+    assert all(h.score >= similar[0].score - SIMILAR_WINDOW for h in similar)
+
+
+def test_content_words_leave_out_the_frequent_tokens() -> None:
+    questions = ["请问报名截止时间是什么时候", "请问决赛在哪里", "请问奖金是多少", "怎么报名"]
+    stop = stop_tokens(questions, share=0.75)
+    assert stop == {"请", "问"}  # in 3 of 4 questions; 报 and 名 in 2 only
+    grams = content_grams("请问决赛在哪里 final?", stop)
+    assert {"决", "赛", "决|赛", "final", "里|final"} <= grams
+    assert not {"请", "问", "请|问"} & grams
+
+
+def test_the_shipped_stop_tokens_are_function_words() -> None:
+    stop = load_acceptor(True).stop
+    assert {"的", "吗", "是", "能", "the"} <= stop
+    assert not {"税", "截", "证", "址"} & stop  # what sets a question apart

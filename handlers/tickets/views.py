@@ -73,9 +73,11 @@ def escalation_offer(
         rows.append([problem_button(problem)])
     elif (track := catalogue.track(about)) is not None:
         rows.append([track_button(track, lang)])
-    for entry in svc.kb.similar_faq(question.text, limit=3):
+    answered = {t.id: t for t in svc.store.tickets.answered_like()}
+    entries, ids = svc.kb.related(question.text, [(t.id, t.question) for t in answered.values()])
+    for entry in entries:
         rows.append([button(f"📖 {clip(entry.question, 24)}", Action.FAQ_ENTRY, entry.id)])
-    for ticket in similar_answered(svc, question.text, limit=3 - len(rows)):
+    for ticket in [answered[i] for i in ids][: max(0, 3 - len(rows))]:
         rows.append([button(f"📖 {clip(ticket.question, 24)}", Action.ANSWERED, ticket.id)])
     understood = render_understood(answer, catalogue, lang) if answer and not asked else ""
     text = understood or tr(lang, "tickets.confirm" if asked else "tickets.escalate")
@@ -84,15 +86,6 @@ def escalation_offer(
     rows.append([button(tr(lang, "tickets.submit"), Action.SUBMIT, question.id)])
     rows.append(nav_row(lang))
     return text, InlineKeyboardMarkup(rows)
-
-
-def similar_answered(svc: Services, text: str, limit: int) -> list[Ticket]:
-    """Answered questions not saved as FAQ that ask what the text asks, by the FAQ's ranking."""
-    if limit <= 0:
-        return []
-    answered = {t.id: t for t in svc.store.tickets.answered_like()}
-    ids = svc.kb.similar_questions(text, [(t.id, t.question) for t in answered.values()], limit)
-    return [answered[i] for i in ids]
 
 
 def my_questions_text(tickets: list[Ticket], lang: str) -> str:
