@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from conftest import (
     ORGANIZER_GROUP,
     World,
     buttons,
+    lead,
     says,
     start_world,
     stop_world,
@@ -39,7 +41,7 @@ TEAM_FAQ = "队伍最多几个人 | 每队最多 5 人。"
 
 def faq_reply(date: str, question: str, answer: str) -> str:
     """An answer from the FAQ as the contestant reads it."""
-    return f"组委会答复（{date}）\n问：{question}\n\n{answer}"
+    return says("reply.faq", date=date, question=html.escape(question), answer=html.escape(answer))
 
 
 # --- 存为FAQ: an answer becomes knowledge --------------------------------------------------------
@@ -52,16 +54,17 @@ async def test_saved_answer_answers_the_next_similar_question_at_once(world: Wor
     post = world.emulator.message(GROUP, post.message_id)
     pressed = await world.press(post, "存为FAQ", ORGANIZER)
     assert pressed.text == says("faq.saved_toast", faq_id=1)
-    saved = await bot_says(world, GROUP, "已存为 FAQ #1，相似问题今后直接由机器人回答")
-    assert saved.text.startswith(f"📌 #{ticket_id} 已存为 FAQ #1")
+    saved_text = says("tickets.faq_saved", id=ticket_id, faq_id=1)
+    saved = await bot_says(world, GROUP, saved_text.split("\n")[0])
+    assert saved.text == saved_text
     post = world.emulator.message(GROUP, post.message_id)
-    assert "📌 已存为 FAQ #1" in post.text and buttons(post) == []
+    assert says("tickets.post_faq", faq_id=1) in post.text and buttons(post) == []
     (entry,) = world.store.faq.all()
     assert (entry.question, entry.answer, entry.ticket_id) == (PRIZE, "一等奖奖金 10 万元。", 1)
 
     (reply,) = await world.say("一等奖奖金有多少钱？", XIAOHONG)
     assert reply.text == faq_reply(entry.updated_at[:10], PRIZE, "一等奖奖金 10 万元。")
-    assert buttons(reply) == ["🙋 问组委会", "🏠 主页"]
+    assert buttons(reply) == [says("tickets.ask_button"), says("nav.home")]
     logged = world.store.db.execute("select intent, ids from questions order by id").fetchall()
     assert logged[-1] == ("faq", '["faq:1"]')
     assert len(world.store.tickets.rows()) == 1  # answered without the organizers
@@ -79,11 +82,11 @@ async def test_ask_button_under_a_faq_answer_still_reaches_the_organizers(world:
     await command(world, f"/faq add {PRIZE} | 一等奖奖金 10 万元。")
     (reply,) = await world.say("一等奖奖金有多少钱？")
     await world.press(reply, "问组委会")
-    offer = await bot_says(world, CONTESTANT.id, "提交前", after=reply.message_id)
+    offer = await bot_says(world, CONTESTANT.id, says("tickets.similar"), after=reply.message_id)
     assert f"📖 {PRIZE}" in buttons(offer)
     await world.press(offer, "提交给组委会")
-    done = await bot_says(world, CONTESTANT.id, "已提交", after=offer.message_id)
-    assert done.text.startswith("✅ 已提交，编号 #1。")
+    done = await bot_says(world, CONTESTANT.id, lead("tickets.submitted"), after=offer.message_id)
+    assert done.text == says("tickets.submitted", id=1)
     assert world.store.tickets.get(1).question == "一等奖奖金有多少钱？"  # type: ignore[union-attr]
 
 
@@ -94,8 +97,8 @@ async def test_offer_does_not_list_a_saved_answer_twice(world: World) -> None:
     await world.press(world.emulator.message(GROUP, post.message_id), "存为FAQ", ORGANIZER)
     (reply,) = await world.say("一等奖奖金有多少钱？", XIAOHONG)
     await world.press(reply, "问组委会", XIAOHONG)
-    offer = await bot_says(world, XIAOHONG.id, "提交前", after=reply.message_id)
-    assert buttons(offer) == [f"📖 {PRIZE}", "📨 提交给组委会", "🏠 主页"]
+    offer = await bot_says(world, XIAOHONG.id, says("tickets.similar"), after=reply.message_id)
+    assert buttons(offer) == [f"📖 {PRIZE}", says("tickets.submit"), says("nav.home")]
 
 
 @pytest.mark.parametrize(
@@ -110,8 +113,8 @@ async def test_faq_does_not_answer_a_different_question_on_the_same_subject(
 ) -> None:
     await command(world, f"/faq add {faq}")
     (reply,) = await world.say(question)
-    assert not reply.text.startswith("组委会答复"), reply.text
-    assert "赛题目录里没有答案" in reply.text
+    assert not reply.text.startswith(lead("reply.faq")), reply.text
+    assert says("tickets.submit") in buttons(reply)  # offered to the organizers
 
 
 # --- /faq for organizers ----------------------------------------------------------------------
@@ -141,7 +144,7 @@ async def test_faq_add_list_and_usage(world: World) -> None:
 async def test_faq_edit_rewording_the_question_changes_what_it_answers(world: World) -> None:
     await command(world, f"/faq add {TEAM_FAQ}")
     (before,) = await world.say("每队最多几位指导老师")  # advisers, not members
-    assert "赛题目录里没有答案" in before.text
+    assert says("tickets.submit") in buttons(before)  # offered to the organizers
     edited = await command(world, "/faq edit 1 指导老师最多几位？ |")
     assert edited == says("faq.edited", id=1, question="指导老师最多几位？")
     (entry,) = world.store.faq.all()
@@ -154,20 +157,20 @@ async def test_faq_edit_rewording_the_question_changes_what_it_answers(world: Wo
     (answer_only,) = await world.say("每队最多几位指导老师")
     assert answer_only.text.endswith("每队 3 到 5 人。")
     assert await command(world, "/faq edit 99 新问题 | 新答案") == says("faq.no_such", id=99)
-    assert (await command(world, "/faq edit 1")).startswith("用法：")
+    assert await command(world, "/faq edit 1") == says("faq.usage")
     assert [e.answer for e in world.store.faq.all()] == ["每队 3 到 5 人。"]
 
 
 async def test_faq_del_stops_answering_from_it(world: World) -> None:
     await command(world, f"/faq add {TEAM_FAQ}")
     (answered,) = await world.say("每队最多几人")
-    assert answered.text.startswith("组委会答复")
+    assert answered.text.startswith(lead("reply.faq"))
     assert await command(world, "/faq del #1") == says("faq.deleted", id=1)
     assert world.store.faq.all() == []
     (escalated,) = await world.say("每队最多几人")
-    assert "赛题目录里没有答案" in escalated.text
+    assert says("tickets.submit") in buttons(escalated)  # offered to the organizers
     assert await command(world, "/faq del 1") == says("faq.no_such", id=1)
-    assert (await command(world, "/faq del x")).startswith("用法：")
+    assert await command(world, "/faq del x") == says("faq.usage")
 
 
 async def test_faq_commands_refused_for_contestants(world: World) -> None:
@@ -264,9 +267,9 @@ async def test_bot_answers_from_an_imported_faq(tmp_path: Path) -> None:
     world = await start_world(tmp_path)
     try:
         (reply,) = await world.say("每队最多几人")
-        assert reply.text.startswith("组委会答复（") and reply.text.endswith("每队最多 5 人。")
+        assert reply.text.startswith(lead("reply.faq")) and reply.text.endswith("每队最多 5 人。")
         (listed,) = await world.say("/faq list", ORGANIZER, GROUP)
-        assert listed.text.startswith("📌 FAQ 共 2 条")
+        assert listed.text.startswith(says("faq.list_head", n=2))
     finally:
         await stop_world(world)
 
@@ -278,4 +281,5 @@ async def test_answer_of_saved_faq_ticket_still_reaches_its_asker(world: World) 
     await world.press(world.emulator.message(GROUP, post.message_id), "存为FAQ", ORGANIZER)
     assert "一等奖奖金 10 万元。" in (await answer_of(world, ticket_id)).text
     mine = await command(world, "/myquestions", CONTESTANT, CONTESTANT.id)
-    assert f"#{ticket_id} · ✅ 已回复" in mine and "答：一等奖奖金 10 万元。" in mine
+    assert f"#{ticket_id} · {says('tickets.status_answered')}" in mine
+    assert f"{says('tickets.answer_label')}：一等奖奖金 10 万元。" in mine
