@@ -3,7 +3,9 @@ admins, the 🔔 button of cards, and what the organizers' ticket post shows."""
 
 from __future__ import annotations
 
-from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, World, button, buttons, says
+import html
+
+from conftest import CONTESTANT, ORGANIZER, ORGANIZER_GROUP, World, button, buttons, lead, says
 
 from bot.sandbox import User
 
@@ -12,10 +14,10 @@ TEAM_GROUP = -100555
 
 async def test_subscribe_multi_select_toggles_then_done_subscribes(world: World) -> None:
     (menu,) = await world.say("/subscribe")
-    assert "订阅赛事通知" in menu.text
+    assert says("subs.intro") in menu.text
     labels = buttons(menu)
     assert len([b for b in labels if b.startswith("赛道")]) == 8
-    assert "全部赛道" in labels and "✅ 完成" in labels
+    assert says("subs.all") in labels and says("subs.done") in labels
     await world.press(menu, "赛道一")
     await world.press(world.last(CONTESTANT.id), "赛道三")
     await world.press(world.last(CONTESTANT.id), "赛道一")  # untick
@@ -25,7 +27,7 @@ async def test_subscribe_multi_select_toggles_then_done_subscribes(world: World)
     assert sub is not None and sub.tracks == ("3",) and not sub.active  # not before 完成
     await world.press(world.last(CONTESTANT.id), "完成")
     done = world.last(CONTESTANT.id)
-    assert done.text.startswith("✅ 已订阅")
+    assert done.text.startswith(says("subs.subscribed"))
     assert "赛道三 · 交通运输" in done.text and not buttons(done)
     sub = world.store.subscriptions.get(CONTESTANT.id)
     assert sub is not None and sub.active and sub.tracks == ("3",)
@@ -51,19 +53,21 @@ async def test_team_settings_and_unsubscribe(world: World) -> None:
     (menu,) = await world.say("/subscribe")
     await world.press(menu, "完成")
     (settings,) = await world.say("/settings")
-    assert "状态：已订阅" in settings.text
-    assert "队伍：<b>火箭</b> & 队" in settings.text  # shown literally, not as bold
-    assert "未选" in settings.text
+    assert says("subs.status", status=says("subs.on")) in settings.text
+    assert (
+        says("subs.team", team=html.escape("<b>火箭</b> & 队")) in settings.text
+    )  # shown literally, not as bold
+    assert says("subs.tracks", tracks=says("subs.no_tracks")) in settings.text
     (bye,) = await world.say("/unsubscribe")
-    assert "已退订" in bye.text
+    assert says("subs.unsubscribed") in bye.text
     sub = world.store.subscriptions.get(CONTESTANT.id)
     assert sub is not None and not sub.active and sub.team == "<b>火箭</b> & 队"
     (settings,) = await world.say("/settings")
-    assert "状态：未订阅" in settings.text
+    assert says("subs.status", status=says("subs.off")) in settings.text
     (usage,) = await world.say("/team")
-    assert usage.text.startswith("用法：/team 队名")
+    assert usage.text.startswith(lead("subs.team_usage"))
     (cleared,) = await world.say("/team -")
-    assert "已清除" in cleared.text
+    assert says("subs.team_cleared") in cleared.text
     assert world.store.subscriptions.get(CONTESTANT.id).team is None  # type: ignore[union-attr]
 
 
@@ -71,7 +75,7 @@ async def test_settings_before_anything_says_how_to_subscribe(world: World) -> N
     (settings,) = await world.say("/settings")
     assert "发送 /subscribe" in settings.text
     (bye,) = await world.say("/unsubscribe")
-    assert "还没有订阅" in bye.text
+    assert says("subs.not_subscribed") in bye.text
 
 
 async def test_group_subscription_is_for_its_admins_only(world: World) -> None:
@@ -79,14 +83,14 @@ async def test_group_subscription_is_for_its_admins_only(world: World) -> None:
     member = world.emulator.add_user(3002, "队员")
     world.emulator.create_group(TEAM_GROUP, "火箭队群", creator=captain, members=[member])
     (refused,) = await world.say("/subscribe", member, TEAM_GROUP)
-    assert "只有本群的管理员" in refused.text
+    assert says("subs.admins_only") in refused.text
     (refused,) = await world.say("/team 火箭队", member, TEAM_GROUP)
-    assert "只有本群的管理员" in refused.text
+    assert says("subs.admins_only") in refused.text
     assert world.store.subscriptions.get(TEAM_GROUP) is None  # nothing stored
     (menu,) = await world.say("/subscribe", captain, TEAM_GROUP)
-    assert "本群订阅" in menu.text
+    assert says("subs.intro_group") in menu.text
     alert = await world.press(menu, "赛道二", member, changes=False)
-    assert alert.show_alert and "只有本群的管理员" in (alert.text or "")
+    assert alert.show_alert and says("subs.admins_only") in (alert.text or "")
     sub = world.store.subscriptions.get(TEAM_GROUP)
     assert sub is not None and sub.tracks == ()  # the member's press changed nothing
     await world.press(menu, "赛道二", captain)
@@ -96,15 +100,15 @@ async def test_group_subscription_is_for_its_admins_only(world: World) -> None:
     assert sub is not None and sub.active and sub.kind == "group"
     assert (sub.tracks, sub.team, sub.name) == (("2",), "火箭队", "火箭队群")
     (settings,) = await world.say("/settings", member, TEAM_GROUP)  # anyone may look
-    assert "本群的订阅" in settings.text and "火箭队" in settings.text
+    assert says("subs.heading_group") in settings.text and "火箭队" in settings.text
     world.emulator.set_member_status(TEAM_GROUP, member, "administrator")
     (bye,) = await world.say("/unsubscribe", member, TEAM_GROUP)  # now an admin
-    assert "已退订" in bye.text
+    assert says("subs.unsubscribed") in bye.text
 
 
 async def test_track_and_problem_cards_offer_the_bell(world: World) -> None:
     (track,) = await world.say("/start t3")
-    assert "🔔 订阅本赛道通知" in buttons(track)
+    assert says("nav.follow") in buttons(track)
     data = button(track, "订阅本赛道")
     assert len(data.encode()) <= 64
     answer = await world.press(track, "订阅本赛道", changes=False)
@@ -118,13 +122,13 @@ async def test_track_and_problem_cards_offer_the_bell(world: World) -> None:
 async def test_english_user_gets_english(world: World) -> None:
     alice = world.emulator.add_user(2002, "Alice", language_code="en")
     (menu,) = await world.say("/subscribe", alice)
-    assert menu.text.startswith("🔔 Announcements")
-    assert "All tracks" in buttons(menu) and "Track 3 · 交通运输" in buttons(menu)
+    assert menu.text.startswith(says("subs.intro", "en"))
+    assert says("subs.all", "en") in buttons(menu) and "Track 3 · 交通运输" in buttons(menu)
     await world.press(menu, "Track 3", alice)
     await world.press(world.last(alice.id), "Done", alice)
-    assert world.last(alice.id).text.startswith("✅ Subscribed.")
+    assert world.last(alice.id).text.startswith(says("subs.subscribed", "en"))
     (track,) = await world.say("/start t1", alice)
-    assert "🔔 Follow this track" in buttons(track)
+    assert says("nav.follow", "en") in buttons(track)
 
 
 async def test_ticket_post_shows_the_askers_team_and_tracks(world: World) -> None:
@@ -143,7 +147,8 @@ async def test_ticket_post_shows_the_askers_team_and_tracks(world: World) -> Non
     (offer,) = await world.say("决赛在哪里举办？", stranger)
     await world.press(offer, "提交给组委会", stranger)
     posts = await world.emulator.wait_for_messages(ORGANIZER_GROUP, 2)
-    assert "队伍：" not in posts[-1].text and "订阅：" not in posts[-1].text
+    assert lead("subs.post_team") not in posts[-1].text
+    assert lead("subs.post_tracks") not in posts[-1].text
 
 
 async def test_command_menu_offers_subscribe_and_settings(world: World) -> None:
