@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -563,6 +563,20 @@ async def test_copy_and_forward_keep_a_photo_and_its_caption(
 # -- webhook -----------------------------------------------------------------------------------
 
 
+async def receive_webhooks(
+    emulator: BotApiEmulator, hook: Callable[[web.Request], Awaitable[web.Response]]
+) -> web.AppRunner:
+    """A local server taking the emulator's webhook posts at /tg/hook (cleanup() it after)."""
+    app = web.Application()
+    app.router.add_post("/tg/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    emulator.webhook_target = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    return runner
+
+
 async def test_webhook_delivers_with_secret_header_and_retries(
     emulator: BotApiEmulator, bot: Bot, student: User
 ) -> None:
@@ -574,13 +588,7 @@ async def test_webhook_delivers_with_secret_header_and_retries(
         received.append((secret, await request.json()))
         return web.Response(status=statuses.pop() if statuses else 200)
 
-    app = web.Application()
-    app.router.add_post("/tg/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    emulator.webhook_target = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    runner = await receive_webhooks(emulator, hook)
     emulator.webhook_retry_delay = 0.01
     try:
         with pytest.raises(BadRequest, match="Bad webhook"):
@@ -631,13 +639,7 @@ async def test_webhook_delivers_up_to_max_connections_at_once_one_per_chat_in_or
         in_flight.remove(chat)
         return web.Response(status=200)
 
-    app = web.Application()
-    app.router.add_post("/tg/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    emulator.webhook_target = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    runner = await receive_webhooks(emulator, hook)
     try:
         users = [emulator.add_user(600 + n, f"用户{n}") for n in range(5)]
         assert await bot.set_webhook(
