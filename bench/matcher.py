@@ -22,6 +22,8 @@ _SUBJECTS = ["初赛", "复赛", "作品", "团队", "报名", "答辩", "数据
              "赛道{n}", "赛题{n}-{m}", "指导老师", "企业参赛", "高校团队", "线上提交"]  # fmt: skip
 _ASKS = ["什么时候截止", "怎么提交", "有什么要求", "可以修改吗", "需要盖章吗", "能延期吗",
          "在哪里查看", "如何确认", "多久出结果", "要交费吗", "找谁咨询", "有模板吗"]  # fmt: skip
+_ANSWERS = ["以官网通知为准", "请在报名系统内办理", "可以，需提前告知组委会", "不需要",
+            "请联系组委会邮箱", "结果在平台公布"]  # fmt: skip
 
 
 def synthetic_faq(count: int, seed: int = 7) -> list[FaqEntry]:
@@ -30,7 +32,8 @@ def synthetic_faq(count: int, seed: int = 7) -> list[FaqEntry]:
     for i in range(count):
         subject = rng.choice(_SUBJECTS).format(n=rng.randint(1, 8), m=rng.randint(1, 5))
         question = f"{subject}{rng.choice(_ASKS)}{rng.choice(['', '？', '呢', '啊'])}#{i}"
-        entries.append(FaqEntry(i + 1, question, "见通知", "2024-05-01", "2024-05-01"))
+        answer = f"{subject}{rng.choice(_ANSWERS)}（第{i}号通知）"  # each its own vector
+        entries.append(FaqEntry(i + 1, question, answer, "2024-05-01", "2024-05-01"))
     return entries
 
 

@@ -48,8 +48,8 @@ class KnowledgeBase:
             entries = self.store.faq.all()
             vectors = None
             if self.embedder is not None and entries:
-                matrix = self.embedder.embed_kept([e.question for e in entries])
-                vectors = {e.id: v for e, v in zip(entries, matrix, strict=True)}
+                texts = FaqIndex.texts((e.id, e.question, e.answer) for e in entries)
+                vectors = dict(zip(texts, self.embedder.embed_kept(texts), strict=True))
             fresh = {e.id: e for e in entries}
             # While the matcher swaps its index, self.faq holds the old entries and the new:
             # an answer from either index finds the entry it names.
@@ -70,10 +70,10 @@ class KnowledgeBase:
     def _index(self, items: Sequence[tuple[int, str]]) -> FaqIndex:
         """An index over questions other than the FAQ's (tickets), ranked the same way."""
         vectors = None
-        if self.embedder is not None and items:
-            matrix = self.embedder.embed_kept([text for _, text in items])
-            vectors = {i: v for (i, _), v in zip(items, matrix, strict=True)}
-        return FaqIndex(items, self.embedder, vectors)
+        texts = list(dict.fromkeys(text for _, text in items))
+        if self.embedder is not None and texts:
+            vectors = dict(zip(texts, self.embedder.embed_kept(texts), strict=True))
+        return FaqIndex(((i, text, "") for i, text in items), self.embedder, vectors)
 
     def similar_questions(
         self,

@@ -5,9 +5,10 @@ installed, else Dice over character pairs. Accepting: the question and the entry
 same thing — the same stage (初赛/复赛/决赛), the same direction (最多/最少), compatible kinds of
 answer (when/where/how much/how many/who/how) and no object only one of them names (报名 vs 作品,
 a prize vs the tax on it, 一等奖 vs 二等奖) — and a logistic acceptor over the similarity, the
-margin to the next entry, those agreements, and the hashed character pairs and content words
-only one side has (trained on five FAQ question sets by `make train`, its threshold chosen on
-held-out sets) must be sure. Anything less is offered as “相关的组委会答复” (similar()), never
+margin to the next entry, those agreements, the hashed character pairs and content words only
+one side has, and how well the entry's answer (read after its question) fits the question
+(trained on nine FAQ question sets by `make train`, its threshold chosen on held-out sets) must
+be sure. Anything less is offered as “相关的组委会答复” (similar()), never
 given as the answer. The same
 ranking groups tickets that ask the same thing (a stricter floor: GROUP_FLOOR).
 """
@@ -20,7 +21,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,7 +44,7 @@ HASHED = 4 * BUCKETS  # character pairs (entry only, question only), content (th
 # the stop list is learned in training and shipped with the acceptor, not written by hand.
 STOP_SHARE = 0.05
 CONFLICTS = ("stage", "direction", "kind", "point", "object", "numbers")
-DENSE = 6 + len(CONFLICTS) + 8 + 6  # the dense features of pair_features()
+DENSE = 6 + len(CONFLICTS) + 8 + 6 + 3  # the dense features of pair_features()
 # Which entries are offered as related (buttons, never the answer): the three most alike, from
 # this cosine and within SIMILAR_WINDOW of the first. Measured on the five FAQ training sets
 # (1,460 rewordings): the right entry is among the first three for 95.3%; a floor of 0.88 kept
@@ -57,6 +58,8 @@ SIMILAR_WINDOW = 0.04
 # Cosine from which two questions are put in one group (similar open tickets, /faq suggest):
 # stricter, since a group is answered at once.
 GROUP_FLOOR = 0.9
+# An entry's answer is compared with the question against the answers of this many most alike.
+ANSWER_PEERS = 4
 UNRELATED_COSINE = 0.8  # e5 scores unrelated Chinese questions about this high
 SIMILAR_FLOOR_WORDS = 0.35  # the same, comparing words
 GROUP_FLOOR_WORDS = 0.45
@@ -193,11 +196,15 @@ def pair_features(
     eg: set[str],
     qc: AbstractSet[str] = frozenset(),
     ec: AbstractSet[str] = frozenset(),
+    answer: tuple[float, float] | None = None,
 ) -> PairFeatures:
     """Similarity, lead over the next entry, shared wording (qg, eg: character pairs), slot
-    conflicts, and the wording only one side has: character pairs, and content words and their
-    pairs (qc, ec: content_grams())."""
+    conflicts, the wording only one side has: character pairs, and content words and their
+    pairs (qc, ec: content_grams()), and how alike the question is to the entry's answer and
+    its lead there over the other entries' answers (answer; where no answer is known, the
+    question's similarity and lead stand in)."""
     why = conflicts(q, e)
+    a_score, a_margin = answer if answer is not None else (score, margin)
     shared = dice(qg, eg)
     q_only = len(qg - eg) / max(1, len(qg))
     e_only = len(eg - qg) / max(1, len(eg))
@@ -221,6 +228,11 @@ def pair_features(
         margin * shared,
         # The same for content words alone (the function words left out).
         *_content_overlap(score, qc, ec),
+        # An answer that speaks to the question (报名费 asked, “报名免费” answered) is
+        # evidence a question about the same words does not have.
+        a_score,
+        a_margin,
+        a_score * a_score,
     )
     buckets = [_bucket(g) for g in eg - qg] + [BUCKETS + _bucket(g) for g in qg - eg]
     buckets += [2 * BUCKETS + _bucket(g) for g in ec - qc]
@@ -314,37 +326,61 @@ class FaqHit:
     why_not: tuple[str, ...]  # conflicts that forbid answering with it
 
 
+def answered_text(question: str, answer: str) -> str:
+    """What an entry's answer is compared with a question as: the answer after its question, so
+    a terse answer (“6月30日24时。”, “可以。”) still reads as the answer to that question."""
+    return f"{question} {answer}" if answer else ""
+
+
 class FaqIndex:
-    """The FAQ entries' questions, embedded once (vectors kept by the caller in the database)."""
+    """The FAQ entries' questions and answers, embedded once (vectors kept by the caller in the
+    database). An entry's answer is compared with the question too: it is evidence the entry
+    answers it (tickets not yet answered have none)."""
+
+    @staticmethod
+    def texts(entries: Iterable[tuple[int, str, str]]) -> list[str]:
+        """The texts an index over these entries embeds (for the caller to read or keep)."""
+        pairs = [(q, answered_text(q, a)) for _, q, a in entries]
+        return [t for t in dict.fromkeys(t for pair in pairs for t in pair) if t]
 
     def __init__(
         self,
-        entries: Iterable[tuple[int, str]],
+        entries: Iterable[tuple[int, str, str]],
         embedder: Embedder | None,
-        vectors: dict[int, Any] | None = None,
+        vectors: Mapping[str, Any] | None = None,
         acceptor: Acceptor | None = None,
     ) -> None:
+        """entries: (id, question, answer or ""); vectors: stored embeddings by text."""
         self.ids: list[int] = []
         self.questions: list[str] = []
-        for entry_id, question in entries:
+        self.answered: list[str] = []  # answered_text() of each entry, "" where none
+        for entry_id, question, answer in entries:
             self.ids.append(entry_id)
             self.questions.append(question)
+            self.answered.append(answered_text(question, answer))
         self._asked: dict[int, Asked] = {}
         self._grams: dict[int, set[str]] = {}
+        self._answer_grams: dict[int, set[str]] = {}
         self._content: dict[int, frozenset[str]] = {}
         self.embedder = embedder
         self.acceptor = acceptor or load_acceptor(embedder is not None)
         self.matrix: Any = None
+        self.answer_matrix: Any = None
         if embedder is not None and self.ids:
             import numpy as np
 
-            vectors = dict(vectors or {})
-            missing = [i for i in self.ids if i not in vectors]
+            known = dict(vectors or {})
+            texts = [t for t in dict.fromkeys(self.questions + self.answered) if t]
+            missing = [t for t in texts if t not in known]
             if missing:
-                fresh = embedder.embed([self.questions[self.ids.index(i)] for i in missing])
-                vectors.update(zip(missing, fresh, strict=True))
-            self.vectors = vectors
-            self.matrix = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in self.ids])
+                known.update(zip(missing, embedder.embed(missing), strict=True))
+            zero = np.zeros_like(np.asarray(known[self.questions[0]], dtype=np.float32))
+
+            def stack(texts: list[str]) -> Any:
+                rows = [np.asarray(known[t], dtype=np.float32) if t else zero for t in texts]
+                return np.stack(rows)
+
+            self.matrix, self.answer_matrix = stack(self.questions), stack(self.answered)
         # With one entry there is no next one to lead: lead over what unrelated questions score.
         self.baseline = UNRELATED_COSINE if self.matrix is not None else 0.0
 
@@ -372,25 +408,72 @@ class FaqIndex:
     def features(self, question: str, k: int) -> list[tuple[int, float, PairFeatures, Asked]]:
         """(position, similarity, acceptor features, what the entry asks) of the k most alike
         entries, best first."""
-        ranked = self.rank(question, k + 1)
+        vector = self._vector(question)
+        ranked = self._rank(question, vector, max(k + 1, ANSWER_PEERS))
         q, grams = asked(question), bigrams(question)
         content = content_grams(question, self.acceptor.stop)
+        peers = [i for i, _ in ranked[:ANSWER_PEERS]]
         out = []
         for n, (i, score) in enumerate(ranked[:k]):
             following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
-            e = self.asked(i)
             x = pair_features(
-                score, score - following, q, e, grams, self.grams(i), content, self.content(i)
+                score,
+                score - following,
+                q,
+                self.asked(i),
+                grams,
+                self.grams(i),
+                content,
+                self.content(i),
+                self.answer_evidence(i, grams, vector, peers),
             )
             out.append((i, score, x, q))
         return out
 
+    def evidence(self, question: str, i: int) -> tuple[float, float] | None:
+        """answer_evidence() of a question about entry i (training pairs one entry's
+        rewordings with each other)."""
+        vector = self._vector(question)
+        peers = [j for j, _ in self._rank(question, vector, ANSWER_PEERS)]
+        return self.answer_evidence(i, bigrams(question), vector, peers)
+
+    def answer_evidence(
+        self, i: int, grams: set[str], vector: Any, peers: Iterable[int]
+    ) -> tuple[float, float] | None:
+        """How alike a question (its character pairs, its vector or None) is to entry i's
+        answer, and its lead there over the answers of the peers (the ANSWER_PEERS entries most
+        alike to the question); None where entry i has no answer."""
+        mine = self._answer_score(i, grams, vector)
+        if mine is None:
+            return None
+        scores = (self._answer_score(j, grams, vector) for j in peers if j != i)
+        others = [s for s in scores if s is not None]
+        return mine, mine - max(others, default=self.baseline)
+
+    def _vector(self, question: str) -> Any:
+        if self.matrix is None or self.embedder is None:
+            return None
+        return self.embedder.embed([question])[0]
+
+    def _answer_score(self, i: int, grams: set[str], vector: Any) -> float | None:
+        """How alike the question is to entry i's answer (None: the entry has none)."""
+        if not self.answered[i]:
+            return None
+        if vector is not None:
+            return float(self.answer_matrix[i] @ vector)
+        if i not in self._answer_grams:
+            self._answer_grams[i] = bigrams(self.answered[i])
+        return dice(grams, self._answer_grams[i])
+
     def rank(self, question: str, k: int = 5) -> list[tuple[int, float]]:
         """(position, similarity) of the k most alike entries, best first."""
+        return self._rank(question, self._vector(question), k)
+
+    def _rank(self, question: str, vector: Any, k: int) -> list[tuple[int, float]]:
         if not self.ids:
             return []
-        if self.matrix is not None and self.embedder is not None:
-            scores = self.matrix @ self.embedder.embed([question])[0]
+        if vector is not None:
+            scores = self.matrix @ vector
             order = scores.argsort()[::-1][:k]
             return [(int(i), float(scores[i])) for i in order]
         grams = bigrams(question)

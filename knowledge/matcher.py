@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -204,11 +204,15 @@ class Matcher:
         self._cue_topic = {c: topic for topic, cues in self._escalate_cues.items() for c in cues}
         self._cue_re = re.compile(f"(?=({_alternation(self._cue_topic).pattern}))")
 
-    def set_faq(self, entries: Iterable[FaqEntry], vectors: dict[int, Any] | None = None) -> None:
+    def set_faq(
+        self, entries: Iterable[FaqEntry], vectors: Mapping[str, Any] | None = None
+    ) -> None:
         """Replace the FAQ index (organizers added, edited or deleted an entry); vectors are
-        the entries' stored embeddings, so only new questions are embedded."""
+        the stored embeddings of the entries' questions and answers, by text, so only new
+        texts are embedded."""
         faq = {e.id: e for e in entries}
-        index = FaqIndex(((e.id, e.question) for e in faq.values()), self._embedder, vectors)
+        items = ((e.id, e.question, e.answer) for e in faq.values())
+        index = FaqIndex(items, self._embedder, vectors)
         # Both swapped together: a worker thread ranking a question sees one or the other.
         self._faq, self.faq_index = faq, index
 
