@@ -81,7 +81,7 @@ def main() -> None:
         kb.refresh_faq()
         first = time.perf_counter() - start
         ranking = "embeddings" if kb.matcher.faq_index.matrix is not None else "words"
-        print(f"{'FAQ, 5,000 entries, first':<28} {first:.1f} s (questions, answers embedded once)")
+        print(f"{'FAQ, 5,000 entries, first':<28} {first:.1f} s (each text embedded once)")
         start = time.perf_counter()
         kb = KnowledgeBase(Store(path))
         restart = (time.perf_counter() - start) * 1000
