@@ -370,17 +370,17 @@ class FaqIndex:
             import numpy as np
 
             known = dict(vectors or {})
-            texts = [t for t in dict.fromkeys(self.questions + self.answered) if t]
+            texts = dict.fromkeys(self.questions + [a for a in self.answered if a])
             missing = [t for t in texts if t not in known]
             if missing:
                 known.update(zip(missing, embedder.embed(missing), strict=True))
-            zero = np.zeros_like(np.asarray(known[self.questions[0]], dtype=np.float32))
-
-            def stack(texts: list[str]) -> Any:
-                rows = [np.asarray(known[t], dtype=np.float32) if t else zero for t in texts]
-                return np.stack(rows)
-
-            self.matrix, self.answer_matrix = stack(self.questions), stack(self.answered)
+            self.matrix = np.stack(
+                [np.asarray(known[t], dtype=np.float32) for t in self.questions]
+            )
+            zero = np.zeros_like(self.matrix[0])  # no answer: _answer_score() never reads it
+            self.answer_matrix = np.stack(
+                [np.asarray(known[t], dtype=np.float32) if t else zero for t in self.answered]
+            )
         # With one entry there is no next one to lead: lead over what unrelated questions score.
         self.baseline = UNRELATED_COSINE if self.matrix is not None else 0.0
 

@@ -223,3 +223,8 @@ def test_faq_acceptor_training_learns_from_the_features() -> None:
     acceptor = fit_acceptor(rows, labels, frozenset())
     assert acceptor.probability(row(0.96, 7)) > 0.5 > acceptor.probability(row(0.96, 9))
     assert acceptor.hashed[9] < 0 < acceptor.hashed[7]
+
+
+def test_faq_index_takes_a_ticket_with_no_text() -> None:
+    index = FaqIndex([(1, "", ""), (2, "决赛在哪里举办？", "武汉。")], _Counting())
+    assert {h.entry_id for h in index.hits("决赛地点", 2)} == {1, 2}
