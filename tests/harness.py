@@ -18,12 +18,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from aiohttp import web
 from hypothesis import strategies as st
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
@@ -456,3 +457,26 @@ __all__ = [
     "snapshot",
     "write_lock",
 ]
+
+
+class CountingEmbedder:
+    """A stand-in for the sentence model that records what it was asked to embed."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        self.asked += texts
+        return np.array([[len(t), 1.0, 0.5] for t in texts], dtype=np.float32)
+
+
+async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve app on a free local port: its runner (cleanup() it after) and base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"

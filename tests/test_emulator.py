@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from conftest import tiny_png
+from harness import serve_locally
 from telegram import (
     Bot,
     BotCommand,
@@ -569,11 +570,7 @@ async def receive_webhooks(
     """A local server taking the emulator's webhook posts at /tg/hook (cleanup() it after)."""
     app = web.Application()
     app.router.add_post("/tg/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    emulator.webhook_target = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    runner, emulator.webhook_target = await serve_locally(app)
     return runner
 
 

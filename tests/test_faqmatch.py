@@ -3,10 +3,8 @@ an entry — for every distinction the slots check — by the shipped ranker and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import pytest
+from harness import CountingEmbedder
 
 from knowledge.embed import Embedder, load_embedder
 from knowledge.faqmatch import (
@@ -177,21 +175,6 @@ def test_the_shipped_stop_tokens_are_function_words() -> None:
     assert not {"税", "截", "证", "址"} & stop  # what sets a question apart
 
 
-class _Counting:
-    """A stand-in model: records what it embeds (vectors of no meaning)."""
-
-    name = "counting"
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> Any:
-        import numpy as np
-
-        self.asked += texts
-        return np.array([[len(t), 1.0, 0.5] for t in texts], dtype=np.float32)
-
-
 def test_faq_index_embeds_each_question_and_answer_once_and_reads_stored_vectors() -> None:
     entries = [
         (1, "决赛在哪里举办？", "武汉。"),
@@ -200,10 +183,10 @@ def test_faq_index_embeds_each_question_and_answer_once_and_reads_stored_vectors
     ]
     texts = FaqIndex.texts(entries)
     assert texts == ["决赛在哪里举办？", "决赛在哪里举办？ 武汉。", "怎么报名"]  # no answer: none
-    model = _Counting()
+    model = CountingEmbedder()
     FaqIndex(entries, model)
     assert sorted(model.asked) == sorted(texts)  # each once
-    stored = _Counting()
+    stored = CountingEmbedder()
     index = FaqIndex(entries, stored, vectors=dict(zip(texts, model.embed(texts), strict=True)))
     assert stored.asked == []  # a restart reads the vectors back
     index.hits("决赛地点", 3)
@@ -226,5 +209,5 @@ def test_faq_acceptor_training_learns_from_the_features() -> None:
 
 
 def test_faq_index_takes_a_ticket_with_no_text() -> None:
-    index = FaqIndex([(1, "", ""), (2, "决赛在哪里举办？", "武汉。")], _Counting())
+    index = FaqIndex([(1, "", ""), (2, "决赛在哪里举办？", "武汉。")], CountingEmbedder())
     assert {h.entry_id for h in index.hits("决赛地点", 2)} == {1, 2}

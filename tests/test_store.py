@@ -7,13 +7,14 @@ import dataclasses
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlite_utils
+from harness import CountingEmbedder
 from sqlite_utils import Migrations
 
 from knowledge.catalogue import DEFAULT_SEED, Catalogue, Problem, parse_catalogue
@@ -510,21 +511,6 @@ def test_store_default_path_is_relative_to_working_directory(
 
 
 # --- sentence vectors ----------------------------------------------------------------------------
-
-
-class CountingEmbedder:
-    """A stand-in for the model that records what it was asked to embed."""
-
-    name = "counting"
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> Any:
-        import numpy as np
-
-        self.asked += texts
-        return np.array([[len(t), 1.0, 0.5] for t in texts], dtype=np.float32)
 
 
 def test_store_kept_vectors_are_read_back_after_a_restart_not_embedded_again(

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import BodyPartReader, web
+from harness import serve_locally
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
@@ -41,12 +42,9 @@ async def server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
 
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", dispatch)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        runner, url = await serve_locally(app)
         runners.append(runner)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}/bot"
+        return f"{url}/bot"
 
     yield start
     for runner in runners:
