@@ -130,7 +130,10 @@ def cross_validate(rows: list[list[str]], labels: list[str], folds: int = 5) -> 
     return right / len(rows)
 
 
-FAQ_SETS = ("faqdev", *(f"faqtrain_{x}" for x in "abcdefgh"))
+FAQ_SETS = ("faqdev", *(f"faqtrain_{x}" for x in "abcdefghijklmnopqr"))
+# Rewordings of one entry paired with each other, and near-misses with rewordings of their entry.
+SAME_PAIRED = 4
+NEAR_PAIRED = 3
 WRONG_RATE = 0.01  # the acceptor's threshold: wrong entries at most this often, held out
 
 
@@ -161,12 +164,12 @@ def faq_pairs(
         if case.kind == "rewording" and case.faq:
             rewordings.setdefault(case.faq, []).append(case.q)
     for faq, same in rewordings.items():
-        for a, b in itertools.combinations(same[:4], 2):
+        for a, b in itertools.combinations(same[:SAME_PAIRED], 2):
             rows.append(_question_pair(fs, a, b, faq, embedder, stop))
             labels.append(1)
     for case in fs.cases:
         if case.kind == "near_miss" and case.faq:
-            for other in rewordings.get(case.faq, [])[:3]:
+            for other in rewordings.get(case.faq, [])[:NEAR_PAIRED]:
                 rows.append(_question_pair(fs, case.q, other, case.faq, embedder, stop))
                 labels.append(0)
     return rows, labels
@@ -299,15 +302,25 @@ def choose_threshold(held_out: list[tuple[float, bool]], questions: int) -> floa
     return 0.5
 
 
-def _fit_sets(sets: Sequence[FaqSet], embedder: Embedder | None) -> Acceptor:
-    stop = faq_stop(sets)
-    rows: list[PairFeatures] = []
-    labels: list[int] = []
-    for fs in sets:
-        r, y = faq_pairs(fs, embedder, stop)
-        rows += r
-        labels += y
-    return fit_acceptor(rows, labels, stop)
+class _Fitter:
+    """Acceptors fitted on some of the sets. A set's training pairs depend only on the stop
+    tokens, which rarely change when one set is left out: they are made once per stop list."""
+
+    def __init__(self, sets: Sequence[FaqSet], embedder: Embedder | None) -> None:
+        self.sets, self.embedder = sets, embedder
+        self.pairs: dict[tuple[int, frozenset[str]], tuple[list[PairFeatures], list[int]]] = {}
+
+    def fit(self, members: Sequence[int]) -> Acceptor:
+        stop = faq_stop([self.sets[m] for m in members])
+        rows: list[PairFeatures] = []
+        labels: list[int] = []
+        for m in members:
+            if (m, stop) not in self.pairs:
+                self.pairs[m, stop] = faq_pairs(self.sets[m], self.embedder, stop)
+            r, y = self.pairs[m, stop]
+            rows += r
+            labels += y
+        return fit_acceptor(rows, labels, stop)
 
 
 class _Memo:
@@ -343,12 +356,12 @@ def train_faq(root: Path = TRAINING) -> dict[str, dict[str, object]]:
             index = FaqIndex(((ids[e], q, a) for e, q, a in entries), embedder)
             sets.append(FaqSet(index, cases, ids))
         held_out: list[tuple[float, bool]] = []
+        fitter = _Fitter(sets, embedder)
         for n, fs in enumerate(sets):
             # Held out entirely: its questions are not counted for the stop tokens either.
-            others = [o for m, o in enumerate(sets) if m != n]
-            held_out += decisions(fs, _fit_sets(others, embedder))
+            held_out += decisions(fs, fitter.fit([m for m in range(len(sets)) if m != n]))
         accept = choose_threshold(held_out, sum(len(fs.cases) for fs in sets))
-        final = _fit_sets(sets, embedder)
+        final = fitter.fit(range(len(sets)))
         out[name] = Acceptor(final.dense, final.hashed, accept, final.stop).to_json()
         right = sum(r for c, r in held_out if c >= accept)
         wrong = sum(not r for c, r in held_out if c >= accept)

@@ -3,6 +3,8 @@ an entry — for every distinction the slots check — by the shipped ranker and
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from harness import CountingEmbedder
 
@@ -211,3 +213,60 @@ def test_faq_acceptor_training_learns_from_the_features() -> None:
 def test_faq_index_takes_a_ticket_with_no_text() -> None:
     index = FaqIndex([(1, "", ""), (2, "决赛在哪里举办？", "武汉。")], CountingEmbedder())
     assert {h.entry_id for h in index.hits("决赛地点", 2)} == {1, 2}
+
+
+def test_faq_training_makes_a_sets_pairs_once_for_each_stop_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("numpy")
+    from knowledge import train
+    from knowledge.evaluation import FaqCase
+
+    def faq_set(entries: list[tuple[str, str, str]], cases: list[FaqCase]) -> train.FaqSet:
+        ids = {e: n for n, (e, _, _) in enumerate(entries, start=1)}
+        return train.FaqSet(FaqIndex(((ids[e], q, a) for e, q, a in entries), None), cases, ids)
+
+    deadline = ("F1", "报名截止时间是什么时候？", "9月10日。")
+    team = ("F2", "每支队伍最多几个人？", "5人。")
+    sets = [
+        faq_set(
+            [deadline, team],
+            [
+                FaqCase("报名几号截止", "rewording", "F1"),
+                FaqCase("报名什么时候开始", "near_miss", "F1"),
+                FaqCase("一队最多几人", "rewording", "F2"),
+            ],
+        ),
+        faq_set(
+            [team, deadline],
+            [
+                FaqCase("队伍人数上限是多少", "rewording", "F2"),
+                FaqCase("队伍最少几个人", "near_miss", "F2"),
+                FaqCase("报名最晚哪天", "rewording", "F1"),
+            ],
+        ),
+        faq_set([deadline], [FaqCase("When is the registration deadline?", "rewording", "F1")]),
+    ]
+    made: list[tuple[int, frozenset[str]]] = []
+    real = train.faq_pairs
+
+    def counted(fs: train.FaqSet, embedder: None, stop: frozenset[str]) -> Any:
+        made.append((id(fs), stop))
+        return real(fs, embedder, stop)
+
+    monkeypatch.setattr(train, "faq_pairs", counted)
+    # Leaving one set out keeps the stop list ({报}); all three together change it ({的}).
+    monkeypatch.setattr(train, "faq_stop", lambda s: frozenset("的" if len(s) == 3 else "报"))
+    fitter = train._Fitter(sets, None)
+    for n in range(3):
+        fitter.fit([m for m in range(3) if m != n])
+    final = fitter.fit(range(3))
+    assert len(made) == len(set(made)) == 6  # once for each set and stop list
+    stop = frozenset("的")
+    rows, labels = [], []
+    for fs in sets:
+        r, y = real(fs, None, stop)
+        rows += r
+        labels += y
+    direct = train.fit_acceptor(rows, labels, stop)
+    assert (final.dense, final.hashed, final.stop) == (direct.dense, direct.hashed, direct.stop)
