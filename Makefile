@@ -33,7 +33,7 @@ test: $(STAMP) $(BROWSER)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e and not slow"
 
-# Accuracy on the development questions and on the five FAQ test sets; `make eval ARGS=-v` lists
+# Accuracy on the development questions and on the six FAQ test sets; `make eval ARGS=-v` lists
 # the misses.
 eval: $(STAMP)
 	$(BIN)/contest-bot eval $(ARGS)
@@ -47,6 +47,8 @@ eval: $(STAMP)
 		tests/data/faq4/faqtest4_questions.jsonl $(ARGS)
 	$(BIN)/contest-bot eval-faq tests/data/faq5/faqtest5_entries.jsonl \
 		tests/data/faq5/faqtest5_questions.jsonl $(ARGS)
+	$(BIN)/contest-bot eval-faq tests/data/faq6/faqtest6_entries.jsonl \
+		tests/data/faq6/faqtest6_questions.jsonl $(ARGS)
 
 # Retrain the intent model and the FAQ acceptor (knowledge/data/) from training/.
 train: $(STAMP)

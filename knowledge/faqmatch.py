@@ -7,10 +7,9 @@ answer (when/where/how much/how many/who/how) and no object only one of them nam
 a prize vs the tax on it, 一等奖 vs 二等奖) — and a logistic acceptor over the similarity, the
 margin to the next entry, those agreements, the hashed character pairs and content words only
 one side has, and how well the entry's answer (read after its question) fits the question
-(trained on fifteen FAQ question sets by `make train`, its threshold chosen on held-out sets) must
-be sure. Anything less is offered as “相关的组委会答复” (similar()), never
-given as the answer. The same
-ranking groups tickets that ask the same thing (a stricter floor: GROUP_FLOOR).
+(trained on nineteen FAQ question sets by `make train`, its threshold chosen on held-out sets)
+must be sure. Anything less is offered as “相关的组委会答复” (similar()), never given as the
+answer. The same ranking groups tickets that ask the same thing (a stricter floor: GROUP_FLOOR).
 """
 
 from __future__ import annotations
