@@ -132,6 +132,7 @@ def cross_validate(rows: list[list[str]], labels: list[str], folds: int = 5) -> 
 
 FAQ_SETS = ("faqdev", *(f"faqtrain_{x}" for x in "abcdefghijklmnopqr"))
 # Rewordings of one entry paired with each other, and near-misses with rewordings of their entry.
+# Six and six answered 2.3% more held-out rewordings (834 → 854 of 2,180) for fits 1.6× longer.
 SAME_PAIRED = 4
 NEAR_PAIRED = 3
 WRONG_RATE = 0.01  # the acceptor's threshold: wrong entries at most this often, held out
