@@ -33,22 +33,14 @@ test: $(STAMP) $(BROWSER)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e and not slow"
 
-# Accuracy on the development questions and on the six FAQ test sets; `make eval ARGS=-v` lists
-# the misses.
+# Accuracy on the development questions and on the FAQ test sets (tests/data/faq*/); `make eval
+# ARGS=-v` lists the misses.
 eval: $(STAMP)
 	$(BIN)/contest-bot eval $(ARGS)
-	$(BIN)/contest-bot eval-faq tests/data/faq/faqtest_entries.jsonl \
-		tests/data/faq/faqtest_questions.jsonl $(ARGS)
-	$(BIN)/contest-bot eval-faq tests/data/faq2/faqtest2_entries.jsonl \
-		tests/data/faq2/faqtest2_questions.jsonl $(ARGS)
-	$(BIN)/contest-bot eval-faq tests/data/faq3/faqtest3_entries.jsonl \
-		tests/data/faq3/faqtest3_questions.jsonl $(ARGS)
-	$(BIN)/contest-bot eval-faq tests/data/faq4/faqtest4_entries.jsonl \
-		tests/data/faq4/faqtest4_questions.jsonl $(ARGS)
-	$(BIN)/contest-bot eval-faq tests/data/faq5/faqtest5_entries.jsonl \
-		tests/data/faq5/faqtest5_questions.jsonl $(ARGS)
-	$(BIN)/contest-bot eval-faq tests/data/faq6/faqtest6_entries.jsonl \
-		tests/data/faq6/faqtest6_questions.jsonl $(ARGS)
+	set -e; for n in "" 2 3 4 5 6 7; do \
+		$(BIN)/contest-bot eval-faq tests/data/faq$$n/faqtest$${n}_entries.jsonl \
+			tests/data/faq$$n/faqtest$${n}_questions.jsonl $(ARGS); \
+	done
 
 # Retrain the intent model and the FAQ acceptor (knowledge/data/) from training/.
 train: $(STAMP)

@@ -126,7 +126,10 @@ def cmd_eval_faq(args: argparse.Namespace, out: TextIO) -> int:
 
     report = evaluate_faq(cases, ask, lambda q: [label[e.id] for e in kb.similar_faq(q)])
     ranking = "sentence embeddings" if kb.matcher.faq_index.matrix is not None else "words"
-    out.write(f"FAQ set: {len(entries)} entries, {len(cases)} questions; ranking by {ranking}\n")
+    out.write(
+        f"FAQ set {Path(args.entries).parent.name}/: {len(entries)} entries, {len(cases)} "
+        f"questions; ranking by {ranking}\n"
+    )
     out.write("\n".join(report.lines(verbose=args.verbose)) + "\n")
     return 0
 

@@ -6,10 +6,12 @@ same thing — the same stage (初赛/复赛/决赛), the same direction (最多
 answer (when/where/how much/how many/who/how) and no object only one of them names (报名 vs 作品,
 a prize vs the tax on it, 一等奖 vs 二等奖) — and a logistic acceptor over the similarity, the
 margin to the next entry, those agreements, the hashed character pairs and content words only
-one side has, and how well the entry's answer (read after its question) fits the question
-(trained on nineteen FAQ question sets by `make train`, its threshold chosen on held-out sets)
-must be sure. Anything less is offered as “相关的组委会答复” (similar()), never given as the
-answer. The same ranking groups tickets that ask the same thing (a stricter floor: GROUP_FLOOR).
+one side has, how well the entry's answer (read after its question) fits the question, and,
+ranking by embeddings, the two vectors compared dimension by dimension — a similarity learned
+from examples (trained on the FAQ question sets of training/faq/ by `make train`, its threshold
+chosen on held-out sets) must be sure. Anything less is offered as “相关的组委会答复”
+(similar()), never given as the answer. The same ranking groups tickets that ask the same
+thing (a stricter floor: GROUP_FLOOR).
 """
 
 from __future__ import annotations
@@ -179,11 +181,24 @@ def conflicts(q: Asked, e: Asked) -> list[str]:
 
 @dataclass(frozen=True)
 class PairFeatures:
-    """What the acceptor weighs for a (question, entry) pair: dense values and the buckets of
-    the character pairs only one side has (entry side first, then question side)."""
+    """What the acceptor weighs for a (question, entry) pair: dense values, the buckets of
+    the character pairs only one side has (entry side first, then question side), and where
+    both are embedded, how their vectors agree dimension by dimension (metric_features())."""
 
     dense: tuple[float, ...]
     buckets: tuple[int, ...]
+    metric: Any = None
+
+
+def metric_features(question: Any, entry: Any) -> Any:
+    """The two vectors' products and absolute differences, dimension by dimension, scaled so a
+    typical value is near 1: weighted by the acceptor, a similarity learned from examples —
+    which directions of meaning set a rewording apart from a question on the same topic. The
+    cosine alone weighs all of them alike."""
+    import numpy as np
+
+    d = len(question)
+    return np.concatenate([question * entry * d, np.abs(question - entry) * math.sqrt(d)])
 
 
 def pair_features(
@@ -196,12 +211,14 @@ def pair_features(
     qc: AbstractSet[str] = frozenset(),
     ec: AbstractSet[str] = frozenset(),
     answer: tuple[float, float] | None = None,
+    vectors: tuple[Any, Any] | None = None,
 ) -> PairFeatures:
     """Similarity, lead over the next entry, shared wording (qg, eg: character pairs), slot
     conflicts, the wording only one side has: character pairs, and content words and their
     pairs (qc, ec: content_grams()), and how alike the question is to the entry's answer and
     its lead there over the other entries' answers (answer; where no answer is known, the
-    question's similarity and lead stand in)."""
+    question's similarity and lead stand in); vectors: the question's and the entry's
+    embeddings, where they are embedded."""
     why = conflicts(q, e)
     a_score, a_margin = answer if answer is not None else (score, margin)
     shared = dice(qg, eg)
@@ -236,7 +253,8 @@ def pair_features(
     buckets = [_bucket(g) for g in eg - qg] + [BUCKETS + _bucket(g) for g in qg - eg]
     buckets += [2 * BUCKETS + _bucket(g) for g in ec - qc]
     buckets += [3 * BUCKETS + _bucket(g) for g in qc - ec]
-    return PairFeatures(dense, tuple(buckets))
+    metric = metric_features(*vectors) if vectors is not None else None
+    return PairFeatures(dense, tuple(buckets), metric)
 
 
 def _content_overlap(
@@ -293,24 +311,39 @@ class Acceptor:
     hashed: tuple[float, ...]
     accept: float
     stop: frozenset[str] = frozenset()  # tokens that carry no content (stop_tokens())
+    metric: tuple[float, ...] = ()  # weights of metric_features() (ranking by embeddings)
 
     def probability(self, x: PairFeatures) -> float:
         z = sum(w * v for w, v in zip(self.dense, x.dense, strict=True))
         z += sum(self.hashed[b] for b in x.buckets)
+        if self.metric and x.metric is not None:
+            z += float(self._metric @ x.metric)
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def weighs(self, dim: int) -> bool:
+        """Whether this acceptor weighs metric_features() of vectors of this size."""
+        return len(self.metric) == 2 * dim
+
+    @cached_property
+    def _metric(self) -> Any:
+        import numpy as np
+
+        return np.asarray(self.metric, dtype=np.float32)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "accept": round(self.accept, 4),
             "dense": [round(w, 4) for w in self.dense],
             "hashed": [round(w, 4) for w in self.hashed],
+            "metric": [round(w, 4) for w in self.metric],
             "stop": sorted(self.stop),
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Acceptor:
         stop = frozenset(raw.get("stop", ()))
-        return cls(tuple(raw["dense"]), tuple(raw["hashed"]), float(raw["accept"]), stop)
+        metric = tuple(raw.get("metric", ()))
+        return cls(tuple(raw["dense"]), tuple(raw["hashed"]), float(raw["accept"]), stop, metric)
 
 
 def _bucket(gram: str) -> int:
@@ -412,6 +445,7 @@ class FaqIndex:
         q, grams = asked(question), bigrams(question)
         content = content_grams(question, self.acceptor.stop)
         peers = [i for i, _ in ranked[:ANSWER_PEERS]]
+        weighs = vector is not None and self.acceptor.weighs(len(vector))
         out = []
         for n, (i, score) in enumerate(ranked[:k]):
             following = ranked[n + 1][1] if n + 1 < len(ranked) else self.baseline
@@ -425,6 +459,7 @@ class FaqIndex:
                 content,
                 self.content(i),
                 self.answer_evidence(i, grams, vector, peers),
+                (vector, self.matrix[i]) if weighs else None,
             )
             out.append((i, score, x, q))
         return out

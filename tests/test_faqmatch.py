@@ -210,6 +210,53 @@ def test_faq_acceptor_training_learns_from_the_features() -> None:
     assert acceptor.hashed[9] < 0 < acceptor.hashed[7]
 
 
+def test_faq_acceptor_learns_which_directions_of_meaning_tell_questions_apart() -> None:
+    np = pytest.importorskip("numpy")
+    from knowledge.faqmatch import DENSE, PairFeatures, metric_features
+    from knowledge.train import fit_acceptor
+
+    def unit(*xs: float) -> Any:
+        v = np.array(xs, dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    entry = unit(1, 1, 0)
+    # The same cosine with the entry (0.9); along the second direction a question asks
+    # something else, along the third it is only worded otherwise.
+    same = unit(1, 1, 0.69)
+    turned = np.pi / 4 - np.arccos(float(same @ entry))
+    other = unit(np.cos(turned), np.sin(turned), 0)
+
+    def row(question: Any) -> PairFeatures:
+        cosine = float(question @ entry)
+        metric = metric_features(question, entry)
+        return PairFeatures((1.0, cosine, *[0.0] * (DENSE - 2)), (), metric)
+
+    assert abs(float(same @ entry) - float(other @ entry)) < 0.01
+    acceptor = fit_acceptor([row(same), row(other)] * 10, [1, 0] * 10, frozenset())
+    assert len(acceptor.metric) == 6
+    assert acceptor.probability(row(same)) > 0.5 > acceptor.probability(row(other))
+    cosine_only = fit_acceptor(
+        [PairFeatures(r.dense, ()) for r in [row(same), row(other)] * 10], [1, 0] * 10, frozenset()
+    )
+    assert cosine_only.metric == ()
+    assert abs(cosine_only.probability(row(same)) - 0.5) < 0.1  # the cosine cannot tell them
+
+
+def test_faq_index_weighs_vectors_only_with_an_acceptor_trained_on_their_size() -> None:
+    pytest.importorskip("numpy")
+    from knowledge.faqmatch import Acceptor
+
+    entries = [(1, "决赛在哪里举办？", "武汉。"), (2, "报名截止时间？", "6月30日。")]
+    trained = load_acceptor(embedded=True)
+    sized = Acceptor(trained.dense, trained.hashed, trained.accept, trained.stop, (0.0,) * 6)
+    [(_, _, x, _)] = FaqIndex(entries, CountingEmbedder(), acceptor=sized).features("决赛地点", 1)
+    assert x.metric is not None and len(x.metric) == 6  # the stand-in's vectors have 3 numbers
+    other = Acceptor(trained.dense, trained.hashed, trained.accept, trained.stop, (0.0,) * 768)
+    [(_, _, x, _)] = FaqIndex(entries, CountingEmbedder(), acceptor=other).features("决赛地点", 1)
+    assert x.metric is None
+    assert FaqIndex(entries, None).features("决赛地点", 1)[0][2].metric is None  # words only
+
+
 def test_faq_index_takes_a_ticket_with_no_text() -> None:
     index = FaqIndex([(1, "", ""), (2, "决赛在哪里举办？", "武汉。")], CountingEmbedder())
     assert {h.entry_id for h in index.hits("决赛地点", 2)} == {1, 2}
