@@ -318,7 +318,8 @@ def choose_threshold(held_out: list[tuple[float, bool]], questions: int) -> floa
 
 class _Fitter:
     """Acceptors fitted on some of the sets. A set's training pairs depend only on the stop
-    tokens, which rarely change when one set is left out: they are made once per stop list."""
+    tokens, which rarely change when a few sets are left out: they are made once per stop
+    list."""
 
     def __init__(self, sets: Sequence[FaqSet], embedder: Embedder | None) -> None:
         self.sets, self.embedder = sets, embedder
