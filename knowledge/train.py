@@ -15,7 +15,7 @@ import random
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -379,7 +379,7 @@ def train_faq(root: Path = TRAINING) -> dict[str, dict[str, object]]:
                 held_out += decisions(fs, acceptor)
         accept = choose_threshold(held_out, sum(len(fs.cases) for fs in sets))
         final = fitter.fit(range(len(sets)))
-        out[name] = Acceptor(final.dense, final.hashed, accept, final.stop, final.metric).to_json()
+        out[name] = replace(final, accept=accept).to_json()
         right = sum(r for c, r in held_out if c >= accept)
         wrong = sum(not r for c, r in held_out if c >= accept)
         total = sum(len(fs.cases) for fs in sets)

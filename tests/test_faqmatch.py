@@ -244,14 +244,14 @@ def test_faq_acceptor_learns_which_directions_of_meaning_tell_questions_apart() 
 
 def test_faq_index_weighs_vectors_only_with_an_acceptor_trained_on_their_size() -> None:
     pytest.importorskip("numpy")
-    from knowledge.faqmatch import Acceptor
+    from dataclasses import replace
 
     entries = [(1, "决赛在哪里举办？", "武汉。"), (2, "报名截止时间？", "6月30日。")]
     trained = load_acceptor(embedded=True)
-    sized = Acceptor(trained.dense, trained.hashed, trained.accept, trained.stop, (0.0,) * 6)
+    sized = replace(trained, metric=(0.0,) * 6)
     [(_, _, x, _)] = FaqIndex(entries, CountingEmbedder(), acceptor=sized).features("决赛地点", 1)
     assert x.metric is not None and len(x.metric) == 6  # the stand-in's vectors have 3 numbers
-    other = Acceptor(trained.dense, trained.hashed, trained.accept, trained.stop, (0.0,) * 768)
+    other = replace(trained, metric=(0.0,) * 768)
     [(_, _, x, _)] = FaqIndex(entries, CountingEmbedder(), acceptor=other).features("决赛地点", 1)
     assert x.metric is None
     assert FaqIndex(entries, None).features("决赛地点", 1)[0][2].metric is None  # words only
