@@ -37,7 +37,7 @@ test-fast: $(STAMP)
 # ARGS=-v` lists the misses.
 eval: $(STAMP)
 	$(BIN)/contest-bot eval $(ARGS)
-	@set -e; for n in "" 2 3 4 5 6 7; do \
+	@set -e; for n in "" 2 3 4 5 6 7 8; do \
 		$(BIN)/contest-bot eval-faq tests/data/faq$$n/faqtest$${n}_entries.jsonl \
 			tests/data/faq$$n/faqtest$${n}_questions.jsonl $(ARGS); \
 	done

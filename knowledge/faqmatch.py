@@ -302,6 +302,62 @@ def stop_tokens(texts: Iterable[str], share: float = STOP_SHARE) -> frozenset[st
 
 
 @dataclass(frozen=True)
+class Hidden:
+    """A layer of learned combinations over a pair's dense and metric features (ReLU units
+    summed with weights `out`): what no single weight can say — a close meaning *and* a content
+    word only one side has, or which directions of meaning matter once the wording differs.
+    Trained by `make train` on top of the acceptor's weights (knowledge/train.py fit_hidden())."""
+
+    shift: tuple[float, ...]  # each input is standardized: (x - shift) / scale
+    scale: tuple[float, ...]
+    weights: tuple[tuple[float, ...], ...]  # one row per input, one column per unit
+    bias: tuple[float, ...]
+    out: tuple[float, ...]
+
+    def logit(self, x: PairFeatures) -> float:
+        import numpy as np
+
+        shift, scale, weights, bias, out = self._arrays
+        v = (np.concatenate([x.dense, x.metric]).astype(np.float32) - shift) / scale
+        return float(np.maximum(v @ weights + bias, 0.0) @ out)
+
+    @property
+    def inputs(self) -> int:
+        return len(self.shift)
+
+    @cached_property
+    def _arrays(self) -> tuple[Any, ...]:
+        import numpy as np
+
+        return tuple(
+            np.asarray(a, dtype=np.float32)
+            for a in (self.shift, self.scale, self.weights, self.bias, self.out)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        def r(values: Iterable[float]) -> list[float]:
+            return [float(f"{v:.6g}") for v in values]
+
+        return {
+            "shift": r(self.shift),
+            "scale": r(self.scale),
+            "weights": [r(row) for row in self.weights],
+            "bias": r(self.bias),
+            "out": r(self.out),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Hidden:
+        return cls(
+            tuple(raw["shift"]),
+            tuple(raw["scale"]),
+            tuple(tuple(row) for row in raw["weights"]),
+            tuple(raw["bias"]),
+            tuple(raw["out"]),
+        )
+
+
+@dataclass(frozen=True)
 class Acceptor:
     """Logistic regression over PairFeatures, trained by `make train` (knowledge/train.py);
     `accept` is the probability from which an entry is given as the answer, chosen in training
@@ -312,16 +368,21 @@ class Acceptor:
     accept: float
     stop: frozenset[str] = frozenset()  # tokens that carry no content (stop_tokens())
     metric: tuple[float, ...] = ()  # weights of metric_features() (ranking by embeddings)
+    hidden: Hidden | None = None  # learned combinations of the dense and metric features
 
     def probability(self, x: PairFeatures) -> float:
         z = sum(w * v for w, v in zip(self.dense, x.dense, strict=True))
         z += sum(self.hashed[b] for b in x.buckets)
         if self.metric and x.metric is not None:
             z += float(self._metric @ x.metric)
+            if self.hidden is not None:
+                z += self.hidden.logit(x)
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
     def weighs(self, dim: int) -> bool:
         """Whether this acceptor weighs metric_features() of vectors of this size."""
+        if self.hidden is not None and self.hidden.inputs != len(self.dense) + 2 * dim:
+            return False
         return len(self.metric) == 2 * dim
 
     @cached_property
@@ -337,13 +398,17 @@ class Acceptor:
             "hashed": [round(w, 4) for w in self.hashed],
             "metric": [round(w, 4) for w in self.metric],
             "stop": sorted(self.stop),
+            "hidden": self.hidden.to_json() if self.hidden is not None else None,
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Acceptor:
         stop = frozenset(raw.get("stop", ()))
         metric = tuple(raw.get("metric", ()))
-        return cls(tuple(raw["dense"]), tuple(raw["hashed"]), float(raw["accept"]), stop, metric)
+        hidden = Hidden.from_json(raw["hidden"]) if raw.get("hidden") else None
+        return cls(
+            tuple(raw["dense"]), tuple(raw["hashed"]), float(raw["accept"]), stop, metric, hidden
+        )
 
 
 def _bucket(gram: str) -> int:

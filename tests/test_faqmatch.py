@@ -242,13 +242,50 @@ def test_faq_acceptor_learns_which_directions_of_meaning_tell_questions_apart() 
     assert abs(cosine_only.probability(row(same)) - 0.5) < 0.1  # the cosine cannot tell them
 
 
+def test_faq_hidden_layer_learns_what_no_single_weight_can() -> None:
+    np = pytest.importorskip("numpy")
+    from dataclasses import replace
+
+    from knowledge.faqmatch import DENSE, Acceptor, PairFeatures
+    from knowledge.train import fit_acceptor, fit_hidden
+
+    # A rewording where two directions of meaning agree (both high or both low), another
+    # question where they disagree: each direction alone says nothing, so no weight can tell.
+    rng = np.random.default_rng(3)
+    points = rng.uniform(-1, 1, size=(200, 2))
+    labels = [int((a > 0) == (b > 0)) for a, b in points]
+
+    def row(point: Any) -> PairFeatures:
+        return PairFeatures((1.0, 0.9, *[0.0] * (DENSE - 2)), (), np.asarray(point))
+
+    rows = [row(p) for p in points]
+    linear = fit_acceptor(rows, labels, frozenset())
+    layered = fit_hidden(rows, labels, linear, epochs=400)
+    assert linear.hidden is None and layered.hidden is not None
+    assert layered.hashed == linear.hashed and layered.metric == linear.metric
+
+    def right(acceptor: Acceptor) -> float:
+        said = [acceptor.probability(r) > 0.5 for r in rows]
+        return float(np.mean([s == y for s, y in zip(said, labels, strict=True)]))
+
+    assert right(linear) < 0.7 < 0.9 < right(layered)
+    # Shipped as JSON: the same answers after the round trip.
+    again = Acceptor.from_json(layered.to_json())
+    assert [again.probability(r) for r in rows[:20]] == pytest.approx(
+        [layered.probability(r) for r in rows[:20]], abs=1e-3
+    )
+    assert again.weighs(1) and not again.weighs(2)
+    assert not replace(again, metric=(0.0,) * 4).weighs(2)  # the layer reads 2 numbers, not 4
+    assert fit_hidden([PairFeatures(r.dense, ()) for r in rows], labels, linear) is linear
+
+
 def test_faq_index_weighs_vectors_only_with_an_acceptor_trained_on_their_size() -> None:
     pytest.importorskip("numpy")
     from dataclasses import replace
 
     entries = [(1, "决赛在哪里举办？", "武汉。"), (2, "报名截止时间？", "6月30日。")]
     trained = load_acceptor(embedded=True)
-    sized = replace(trained, metric=(0.0,) * 6)
+    sized = replace(trained, metric=(0.0,) * 6, hidden=None)
     [(_, _, x, _)] = FaqIndex(entries, CountingEmbedder(), acceptor=sized).features("决赛地点", 1)
     assert x.metric is not None and len(x.metric) == 6  # the stand-in's vectors have 3 numbers
     other = replace(trained, metric=(0.0,) * 768)
