@@ -359,7 +359,8 @@ class Hidden:
 
 @dataclass(frozen=True)
 class Acceptor:
-    """Logistic regression over PairFeatures, trained by `make train` (knowledge/train.py);
+    """Logistic regression over PairFeatures (with, where ranking by embeddings, a hidden layer on
+    top: Hidden), trained by `make train` (knowledge/train.py);
     `accept` is the probability from which an entry is given as the answer, chosen in training
     so that questions of held-out FAQ sets get a wrong entry at most 1 time in 100."""
 
