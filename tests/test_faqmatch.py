@@ -288,7 +288,7 @@ def test_faq_index_weighs_vectors_only_with_an_acceptor_trained_on_their_size() 
     sized = replace(trained, metric=(0.0,) * 6, hidden=None)
     [(_, _, x, _)] = FaqIndex(entries, CountingEmbedder(), acceptor=sized).features("决赛地点", 1)
     assert x.metric is not None and len(x.metric) == 6  # the stand-in's vectors have 3 numbers
-    other = replace(trained, metric=(0.0,) * 768)
+    other = replace(trained, metric=(0.0,) * 768, hidden=None)
     [(_, _, x, _)] = FaqIndex(entries, CountingEmbedder(), acceptor=other).features("决赛地点", 1)
     assert x.metric is None
     assert FaqIndex(entries, None).features("决赛地点", 1)[0][2].metric is None  # words only
